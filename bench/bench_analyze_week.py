@@ -1,0 +1,99 @@
+"""Benchmark (DESIGN §10): ``impactlab analyze`` on a 7-day 100 Hz Parquet recording vs the floor.
+
+The floor is a bare process that reads the Parquet file and runs one ``scipy.signal.sosfiltfilt``
+over one axis. Both run as separate processes; wall time and peak RSS (``wait4``) are printed with
+their ratio. Usage (from the repository root)::
+
+    python bench/bench_analyze_week.py [--days 7] [--keep]
+
+The recording (60.48 M samples) is built day by day with :mod:`impactlab.simulate` and written
+row group by row group, so building it needs about 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from impactlab.simulate import Walk, simulate_recording
+
+H = 3600.0
+FLOOR = """
+import sys, numpy as np, pyarrow.parquet as pq
+from scipy import signal
+t = pq.read_table(sys.argv[1])
+y = t.column("y").to_numpy().astype(np.float64)
+sos = signal.butter(4, 20, fs=100, output="sos")
+out = signal.sosfiltfilt(sos, y)
+print(out[:1].sum())
+"""
+
+
+def build(path: Path, days: int) -> int:
+    writer = None
+    n = 0
+    for d in range(days):
+        rec = simulate_recording(
+            duration_s=24 * H, fs=100.0, start=f"2026-03-{2 + d:02d} 00:00", tz="Europe/London",
+            vertical_axis="-y", range_g=8.0,
+            walks=[Walk(8 * H, 8.5 * H, 112, 0.75), Walk(12 * H, 12.4 * H, 95, 0.6), Walk(17 * H, 17.5 * H, 105, 1.1)],
+            jumps=[(10 * H + 3 * i, 2.5) for i in range(50)], nonwear=[(0, 7 * H), (22.5 * H, 24 * H)],
+            seed=100 + d, source="bench-week",
+        )
+        table = pa.Table.from_pandas(rec.data.tz_convert("UTC"), preserve_index=True)
+        if writer is None:
+            import json
+
+            meta = rec.meta.to_dict()
+            meta.pop("extra")
+            schema = table.schema.with_metadata({b"impactlab.meta": json.dumps(meta).encode()})
+            writer = pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=False,
+                                      column_encoding={"time": "DELTA_BINARY_PACKED"})
+        writer.write_table(table.cast(writer.schema), row_group_size=1_000_000)
+        n += len(rec)
+        del rec, table
+    assert writer is not None
+    writer.close()
+    return n
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} failed")
+    return wall, usage.ru_maxrss / 1024 / 1024  # GiB (ru_maxrss is KiB on Linux)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--days", type=int, default=7)
+    ap.add_argument("--keep", action="store_true", help="keep the Parquet file")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="impactlab-bench-"))
+    path = tmp / "week.parquet"
+    t0 = time.perf_counter()
+    n = build(path, args.days)
+    print(f"built {n:,} samples ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.0f} s")
+    floor_t, floor_m = run([sys.executable, "-c", FLOOR, str(path)])
+    ana_t, ana_m = run([sys.executable, "-m", "impactlab", "-q", "analyze", str(path), "--format", "json"])
+    print(f"floor (read + one sosfiltfilt): {floor_t:6.1f} s, peak RSS {floor_m:.2f} GiB")
+    print(f"impactlab analyze (CLI):        {ana_t:6.1f} s, peak RSS {ana_m:.2f} GiB")
+    print(f"ratio: {ana_t / floor_t:.2f} x the floor (target <= 3), peak memory {ana_m:.2f} GiB (target <= 2.5)")
+    if not args.keep:
+        path.unlink()
+        tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()

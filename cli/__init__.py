@@ -1,0 +1,1 @@
+"""impactlab's command line: a thin front end over the library (installed as ``impactlab.cli``)."""

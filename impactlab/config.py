@@ -1,0 +1,157 @@
+"""Method settings as frozen dataclasses, each number with its source (DESIGN §2, §7).
+
+Tags in the field documentation: **[C]** confirmed in the cited paper, **[P]** a project decision
+(see ``docs/method.md`` and ``../shared/research/science.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .errors import ConfigError
+
+__all__ = ["PRESETS", "DetectionConfig", "WearConfig", "get_preset"]
+
+
+@dataclass(frozen=True, slots=True)
+class WearConfig:
+    """Non-wear detection and the valid-day rule.
+
+    Non-wear after van Hees et al. (2013) PLoS One 8(4):e61691, as implemented in GGIR and impactr:
+    a 60 min window stepped by 15 min; a 15 min block is non-wear when the 60 min window centred on
+    it has, on at least 2 axes, SD < 13 mg and range < 50 mg. [C-code: GGIR / impactr defaults]
+
+    Attributes
+    ----------
+    window_min : float
+        Window length in minutes (60).
+    step_min : float
+        Step (block) length in minutes (15).
+    sd_g : float
+        SD threshold per axis in g (0.013).
+    range_g : float
+        Range threshold per axis in g (0.050).
+    min_axes : int
+        Axes that must be below both thresholds (2).
+    valid_day_h : float
+        Wear hours that make a day valid (10 h, the usual convention, e.g. Kocherginsky 2017;
+        not confirmed for Hannam 2017). [P]
+    """
+
+    window_min: float = 60.0
+    step_min: float = 15.0
+    sd_g: float = 0.013
+    range_g: float = 0.050
+    min_axes: int = 2
+    valid_day_h: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionConfig:
+    """Impact detection settings (a method preset).
+
+    The default is the ``hannam2017`` preset: Hannam K et al. (2017) Osteoporos Int 28:1001–1011,
+    "y-axis peaks ... sampling frequency 50 Hz ... classified as low (0.5–1.0 g), medium
+    (1.0–1.5 g) or higher (≥ 1.5 g)", g above gravity (Hartley A et al. 2018, J Gerontol A 73:652).
+
+    Attributes
+    ----------
+    name : str
+        Preset name, written into every output.
+    target_rate_hz : float or None
+        Resample faster input to this rate (Hz) with an anti-aliased polyphase resampler before
+        filtering. 50 Hz is Hannam's rate [C]; resampling faster input is [P] (peak heights grow
+        with the sampling rate). ``None`` keeps the native rate.
+    lowpass_hz : float
+        Butterworth low-pass cutoff in Hz (20 Hz, the setting of Veras et al. 2020/2022 [C]; Hannam's
+        own filter could not be read [P]). Not applied when the rate is ≤ 2 × the cutoff.
+    filter_order : int
+        Butterworth order (4), applied forward and backward (zero phase).
+    vector : {"vertical", "resultant"}
+        Signal whose peaks are counted: the signed vertical axis, or the magnitude of x, y, z.
+    min_height_g : float
+        Lowest peak counted, in g above gravity (0.5 g, the floor of Hannam's low band [C]).
+    min_distance_s : float
+        Minimum spacing between counted peaks in s; within it the higher peak wins (0.25 s [P],
+        allows 240 steps/min and removes double peaks within one stance).
+    band_edges_g : tuple of float
+        Lower edges of the bands in g above gravity; the last band is open above.
+    band_names : tuple of str
+        Band names, same length as ``band_edges_g``.
+    grouped_bands : tuple of (str, float) or None
+        For presets with fine bands: (name, lower edge) of the low/medium/high groups reported in
+        summaries.
+    conventions : str
+        What about the preset is unverified, echoed in reports.
+    block_s : float
+        Processing block in seconds (memory bound; results do not depend on it).
+    overlap_s : float
+        Context on each side of a block, trimmed after zero-phase filtering (2 s; the transient of
+        the 20 Hz low-pass decays within a few samples, so blockwise equals whole to < 1e-9 g).
+    gap_periods : float
+        A step in time longer than this many nominal sample periods is a gap (2.5).
+    """
+
+    name: str = "hannam2017"
+    target_rate_hz: float | None = 50.0
+    lowpass_hz: float = 20.0
+    filter_order: int = 4
+    vector: Literal["vertical", "resultant"] = "vertical"
+    min_height_g: float = 0.5
+    min_distance_s: float = 0.25
+    band_edges_g: tuple[float, ...] = (0.5, 1.0, 1.5)
+    band_names: tuple[str, ...] = ("low", "medium", "high")
+    grouped_bands: tuple[tuple[str, float], ...] | None = None
+    conventions: str = (
+        "Bands and 50 Hz from Hannam 2017; filter (order-4 20 Hz zero-phase Butterworth), "
+        "peak rule (find_peaks, >= 0.5 g, >= 0.25 s apart) and wear rules (van Hees, >= 10 h/day) "
+        "are project decisions: Hannam's Methods could not be verified."
+    )
+    block_s: float = 600.0
+    overlap_s: float = 2.0
+    gap_periods: float = 2.5
+    wear: WearConfig = field(default_factory=WearConfig)
+
+    def __post_init__(self) -> None:
+        if len(self.band_edges_g) != len(self.band_names):
+            raise ConfigError("band_edges_g and band_names differ in length", key="band_edges_g")
+        if list(self.band_edges_g) != sorted(self.band_edges_g):
+            raise ConfigError("band edges must increase", key="band_edges_g")
+        if self.min_distance_s <= 0 or self.block_s <= 4 * self.overlap_s:
+            raise ConfigError("min_distance_s must be > 0 and block_s > 4 x overlap_s", key="block_s")
+        if self.vector not in ("vertical", "resultant"):
+            raise ConfigError(f"vector must be 'vertical' or 'resultant', got {self.vector!r}", key="vector")
+
+    def distance_samples(self, fs: float) -> int:
+        """Minimum peak spacing in samples at rate ``fs`` (Hz): ``ceil(min_distance_s * fs)``."""
+        return max(1, math.ceil(self.min_distance_s * fs - 1e-9))
+
+    def replace(self, **changes: object) -> DetectionConfig:
+        """Return a copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, object]:
+        """Settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, DetectionConfig] = {"hannam2017": DetectionConfig()}
+
+
+def get_preset(name: str) -> DetectionConfig:
+    """The :class:`DetectionConfig` of a named preset.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (the message lists the known ones).
+    """
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown preset {name!r}", key="preset", hint=f"Use one of: {', '.join(sorted(PRESETS))}"
+        ) from None

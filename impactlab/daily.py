@@ -1,0 +1,114 @@
+"""DailyLoad: one row per local calendar day (DESIGN §3)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import DetectionConfig
+from .schema import DAILY, coerce, empty
+
+__all__ = ["daily_load", "grouped_band_codes", "weekly_summary"]
+
+
+def grouped_band_codes(impacts: pd.DataFrame, config: DetectionConfig) -> np.ndarray:
+    """0 = low, 1 = medium, 2 = high for each impact (the preset's grouped bands when it has them)."""
+    peak = impacts["peak_g"].to_numpy(dtype=np.float64)
+    if config.grouped_bands:
+        edges = np.array([e for _, e in config.grouped_bands])
+    else:
+        edges = np.asarray(config.band_edges_g)[:3]
+    return np.clip(np.searchsorted(edges, peak, side="right") - 1, -1, 2)
+
+
+def daily_load(
+    impacts: pd.DataFrame,
+    wear_blocks: pd.DataFrame,
+    *,
+    tz: str,
+    first_ns: int,
+    last_ns: int,
+    config: DetectionConfig = DetectionConfig(),
+    sessions: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Per local calendar day: wear hours, validity and impact counts by band.
+
+    Parameters
+    ----------
+    impacts : pandas.DataFrame
+        Impacts table.
+    wear_blocks : pandas.DataFrame
+        From :meth:`impactlab.wear.WearAccumulator.blocks` (``start_ns``, ``wear_s``).
+    tz : str
+        IANA zone whose midnight cuts the days.
+    first_ns, last_ns : int
+        First and last sample times (UTC ns): every day between them gets a row.
+    config : DetectionConfig
+        Band edges and the valid-day rule (``config.wear.valid_day_h``, hours).
+    sessions : pandas.DataFrame, optional
+        Sessions table; adds jumps, sets and minutes per kind (by the session's start day).
+
+    Returns
+    -------
+    pandas.DataFrame
+        DAILY table (:mod:`impactlab.schema`).
+    """
+    if first_ns is None or last_ns is None:
+        return empty(DAILY)
+    d0 = pd.Timestamp(first_ns, tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+    d1 = pd.Timestamp(last_ns, tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+    days = pd.date_range(d0, d1, freq="D")
+    out = pd.DataFrame({"date": days.as_unit("ns")})
+    if len(wear_blocks):
+        bdays = pd.DatetimeIndex(wear_blocks["start_ns"].to_numpy().view("datetime64[ns]")).tz_localize("UTC")
+        bdays = bdays.tz_convert(tz).normalize().tz_localize(None)
+        wear = pd.Series(wear_blocks["wear_s"].to_numpy() / 3600.0).groupby(bdays.as_unit("ns")).sum()
+        out["wear_h"] = out["date"].map(wear).fillna(0.0).to_numpy()
+    else:
+        out["wear_h"] = 0.0
+    out["valid"] = out["wear_h"] >= config.wear.valid_day_h - 1e-9
+    if len(impacts):
+        idays = impacts["time"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None).dt.as_unit("ns")
+        codes = grouped_band_codes(impacts, config)
+        for k, name in enumerate(("n_low", "n_medium", "n_high")):
+            counts = pd.Series(codes == k).groupby(idays.to_numpy()).sum()
+            out[name] = out["date"].map(counts).fillna(0).astype("int64").to_numpy()
+    else:
+        for name in ("n_low", "n_medium", "n_high"):
+            out[name] = 0
+    for name in ("n_jumps", "jump_sets"):
+        out[name] = 0
+    for name in ("brisk_walk_min", "walk_min", "vest_walk_min", "vibration_min"):
+        out[name] = 0.0
+    if sessions is not None and len(sessions):
+        sdays = sessions["start"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None).dt.as_unit("ns").to_numpy()
+        s = sessions.assign(_day=sdays)
+        jumps = s[s["kind"] == "jumps"]
+        if len(jumps):
+            nj = jumps.groupby("_day")["n_jumps"].sum() if "n_jumps" in jumps else jumps.groupby("_day")["n_high"].sum()
+            ns = jumps.groupby("_day")["n_sets"].sum()
+            out["n_jumps"] = out["date"].map(nj).fillna(0).astype("int64").to_numpy()
+            out["jump_sets"] = out["date"].map(ns).fillna(0).astype("int64").to_numpy()
+        for kind, col in (("brisk_walk", "brisk_walk_min"), ("walk", "walk_min"),
+                          ("vest_walk", "vest_walk_min"), ("vibration", "vibration_min")):
+            part = s[s["kind"] == kind]
+            if len(part):
+                mins = part.groupby("_day")["duration_s"].sum() / 60.0
+                out[col] = out["date"].map(mins).fillna(0.0).to_numpy()
+    return coerce(out, DAILY)
+
+
+def weekly_summary(daily: pd.DataFrame) -> dict[str, object]:
+    """Weekly figures: mean per valid day × 7, with the number of valid days (DESIGN §2).
+
+    Returns
+    -------
+    dict
+        ``valid_days`` and ``low``, ``medium``, ``high`` per week (None without valid days).
+    """
+    valid = daily[daily["valid"]]
+    n = len(valid)
+    res: dict[str, object] = {"valid_days": n}
+    for band in ("low", "medium", "high"):
+        res[band] = round(float(valid[f"n_{band}"].mean() * 7), 1) if n else None
+    return res

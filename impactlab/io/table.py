@@ -1,0 +1,430 @@
+"""Plain tables: CSV (``time,x,y,z``) and Parquet, read with pyarrow in chunks.
+
+CSV times may be ISO-8601 with an offset (``2026-03-02T08:00:00.010+00:00``), ISO-8601 without one
+(device-local; give ``tz``) or epoch seconds (UTC). A header line is optional; without one the
+columns are taken as ``time, x, y, z``. Values are in g unless ``units="ms2"``.
+
+Parquet files written by :func:`write_parquet` carry the metadata (``impactlab.meta`` key in the
+schema metadata); other Parquet files need a ``time`` column (timestamp) and ``x, y, z``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ..errors import DataError, ReadError, UnsupportedFormatError
+from ..recording import Recording, RecordingMeta
+from ._common import (
+    RecordingSource,
+    check_units,
+    check_zone,
+    device_zone,
+    make_chunk,
+    nominal_rate,
+    nonfinite_rows,
+    raise_bad_line,
+)
+
+__all__ = ["open_csv", "open_parquet", "write_parquet"]
+
+_TIME_NAMES = {"time", "timestamp", "datetime", "date_time", "t", "time_s", "unix", "epoch"}
+_AXIS_NAMES = {
+    "x": {"x", "acc_x", "accel_x", "x_g", "ax", "accelerometer x", "accx"},
+    "y": {"y", "acc_y", "accel_y", "y_g", "ay", "accelerometer y", "accy"},
+    "z": {"z", "acc_z", "accel_z", "z_g", "az", "accelerometer z", "accz"},
+}
+_OFFSET_RE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
+BLOCK_BYTES = 1 << 26
+
+
+def _first_lines(path: str, n: int = 3) -> list[str]:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        out = []
+        for _ in range(n):
+            line = fh.readline()
+            if not line:
+                break
+            out.append(line.rstrip("\r\n"))
+    return out
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def open_csv(
+    path: str | os.PathLike[str],
+    *,
+    tz: str | None = None,
+    vertical_axis: str | None = None,
+    units: str = "g",
+    sample_rate_hz: float | None = None,
+) -> RecordingSource:
+    """Open a plain CSV recording (``time, x, y, z``) for chunked reading.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+    tz : str, optional
+        IANA zone: the zone of naive (device-local) times, and the display zone otherwise.
+    vertical_axis : str, optional
+        ``"+y"``, ``"-y"``...; by default the sign of ``y`` is detected from the data.
+    units : {"g", "ms2"}
+        Units of x, y, z.
+    sample_rate_hz : float, optional
+        Nominal rate; by default the median time step of the first rows.
+
+    Raises
+    ------
+    ReadError
+        Empty file, header only, malformed line (named), NaN cells.
+    DataError
+        Times out of order, data in m/s² without ``units="ms2"``.
+    """
+    path = os.fspath(path)
+    if os.path.getsize(path) == 0:
+        raise ReadError("the file is empty", path=path, hint="Export the recording again")
+    lines = _first_lines(path, 3)
+    first = [c.strip().strip('"').lower() for c in lines[0].split(",")]
+    has_header = not _is_float(first[0]) and not _looks_like_time(first[0])
+    if lines[0].startswith("Device Type,GENEActiv"):
+        raise UnsupportedFormatError(
+            "this is a GENEActiv PC-software CSV export", path=path, line=1,
+            hint="Give the GENEActiv .bin file instead (impactlab reads it with the device calibration)",
+        )
+    if has_header and {"accelerometer x", "accelerometer y", "accelerometer z"} <= set(first):
+        raise UnsupportedFormatError(
+            "this looks like an ActiGraph CSV export without its 10-line header, so the start time and "
+            "sample rate are unknown", path=path, line=1,
+            hint="Export again from ActiLife with the header, or give the .gt3x file",
+        )
+    if has_header:
+        names = first
+        try:
+            tcol = next(i for i, c in enumerate(names) if c in _TIME_NAMES)
+            cols = {a: next(i for i, c in enumerate(names) if c in _AXIS_NAMES[a]) for a in "xyz"}
+        except StopIteration:
+            raise UnsupportedFormatError(
+                f"the header {lines[0][:80]!r} has no time and x, y, z columns",
+                path=path, line=1, hint="A plain CSV recording needs columns time,x,y,z (g)",
+            ) from None
+        data_lines = lines[1:]
+    else:
+        names = [f"c{i}" for i in range(len(first))]
+        if len(names) < 4:
+            raise UnsupportedFormatError(
+                f"line 1 has {len(names)} fields; expected time,x,y,z", path=path, line=1,
+                hint="A plain CSV recording needs columns time,x,y,z (g)",
+            )
+        tcol, cols = 0, {"x": 1, "y": 2, "z": 3}
+        data_lines = lines
+    skip = 1 if has_header else 0
+    if not data_lines or not data_lines[0].strip():
+        raise ReadError("the file has a header but no samples", path=path, line=2, hint="Export the recording again")
+    t0 = data_lines[0].split(",")[tcol].strip().strip('"')
+    notes: list[str] = []
+    if _is_float(t0):
+        ttype: pa.DataType = pa.float64()
+        zone = check_zone(tz, path=path) if tz else "UTC"
+        kind = "epoch"
+    elif _OFFSET_RE.search(t0):
+        ttype = pa.timestamp("ns", tz="UTC")
+        zone = check_zone(tz, path=path) if tz else _zone_from_offset(t0)
+        kind = "iso-offset"
+    else:
+        ttype = pa.timestamp("ns")
+        zone = device_zone(tz, path, notes)
+        kind = "iso-naive"
+    col_names = names
+    use = [col_names[tcol], col_names[cols["x"]], col_names[cols["y"]], col_names[cols["z"]]]
+    kinds = ["any"] * len(col_names)
+    kinds[tcol] = "time"
+    for a in "xyz":
+        kinds[cols[a]] = "float"
+
+    def _reader() -> pacsv.CSVStreamingReader:
+        return pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                block_size=BLOCK_BYTES, column_names=col_names, skip_rows=skip
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={use[0]: ttype, **{u: pa.float64() for u in use[1:]}},
+                include_columns=use,
+            ),
+        )
+
+    fs = sample_rate_hz
+    probe = _probe(path, skip, col_names, kinds, use, ttype, kind, _reader)
+    if fs is None:
+        dt = np.diff(probe[0][: 20000])
+        dt = dt[dt > 0]
+        if dt.size == 0:
+            raise ReadError("fewer than two distinct times; cannot tell the sample rate", path=path)
+        fs = nominal_rate(float(np.median(dt)))
+    xyz_probe = check_units(probe[1], units, path, skip + 1)
+    vaxis, note = resolve_vertical_axis(vertical_axis, xyz_probe, default=None)
+    if note:
+        notes.append(f"{path}: {note}")
+    meta = RecordingMeta(source=path, device="table", sample_rate_hz=float(fs), timezone=zone, vertical_axis=vaxis)
+
+    def chunks() -> Iterator[Recording]:
+        line = skip + 1
+        last: int | None = None
+        try:
+            for batch in _reader():
+                t_ns, xyz = _batch_arrays(batch, use, kind)
+                if kind == "iso-naive":
+                    t_ns = _localize(t_ns, zone, path, line)
+                bad = nonfinite_rows(xyz)
+                if bad.size:
+                    raise ReadError(
+                        "a value is missing or not a number", path=path, line=line + int(bad[0]),
+                        hint="Gaps must be missing rows, not empty cells; fix or delete that line",
+                    )
+                xyz = check_units(xyz, units, path, line)
+                if last is not None and t_ns.size and t_ns[0] <= last:
+                    t_ns = np.r_[last, t_ns]
+                    make_chunk(t_ns, np.vstack([xyz[:1], xyz]), meta, first_line=line - 1)
+                if t_ns.size:
+                    yield make_chunk(t_ns, xyz, meta, first_line=line)
+                    last = int(t_ns[-1])
+                line += batch.num_rows
+        except pa.ArrowInvalid as err:
+            raise_bad_line(path, skip, col_names, kinds, err)
+
+    size = os.path.getsize(path)
+    row_bytes = max(1, len(data_lines[0]) + 1)
+    return RecordingSource(meta=meta, chunks=chunks, n_rows_hint=size // row_bytes, notes=notes)
+
+
+def _localize(t_local_ns: np.ndarray, zone: str, path: str, line: int) -> np.ndarray:
+    """Device-local wall-clock times to UTC ns; times that do not exist or are ambiguous (DST) are refused."""
+    import pandas as pd
+
+    idx = pd.DatetimeIndex(t_local_ns.view("datetime64[ns]"))
+    try:
+        loc = idx.tz_localize(zone, ambiguous="raise", nonexistent="raise")
+    except Exception as err:  # pytz/zoneinfo errors differ between pandas versions
+        raise DataError(
+            f"local time {err} cannot be placed in {zone} (daylight-saving change)", path=path, line=line,
+            hint="Export times with a UTC offset, or in UTC with --tz UTC",
+        ) from None
+    return loc.as_unit("ns").asi8
+
+
+def _looks_like_time(s: str) -> bool:
+    return bool(re.match(r"^\d{4}-\d\d-\d\d[T ]\d", s))
+
+
+def _zone_from_offset(t0: str) -> str:
+    m = _OFFSET_RE.search(t0)
+    assert m
+    off = m.group(1)
+    if off == "Z":
+        return "UTC"
+    sign = 1 if off[0] == "+" else -1
+    hh, mm = int(off[1:3]), int(off[-2:])
+    if mm or hh == 0:
+        return "UTC"
+    return f"Etc/GMT{'-' if sign > 0 else '+'}{hh}"  # IANA Etc zones have the sign inverted
+
+
+def _batch_arrays(batch: pa.RecordBatch, use: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    tcol = batch.column(use[0])
+    if kind == "epoch":
+        t = tcol.to_numpy(zero_copy_only=False)
+        t_ns = np.rint(np.asarray(t, dtype=np.float64) * 1e9).astype(np.int64)
+    else:
+        if tcol.null_count:
+            t_ns = np.asarray(tcol.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+            t_ns = np.where(np.isnan(t_ns), 0, t_ns).astype(np.int64)
+        else:
+            t_ns = tcol.cast(pa.int64()).to_numpy()
+    xyz = np.column_stack(
+        [np.asarray(batch.column(u).to_numpy(zero_copy_only=False), dtype=np.float64) for u in use[1:]]
+    )
+    if tcol.null_count:
+        xyz[np.asarray(tcol.is_null().to_numpy(zero_copy_only=False)), 0] = np.nan
+    return t_ns, xyz
+
+
+def _probe(path, skip, col_names, kinds, use, ttype, kind, reader_factory):  # type: ignore[no-untyped-def]
+    try:
+        reader = reader_factory()
+        batch = reader.read_next_batch()
+    except StopIteration:
+        raise ReadError("the file has a header but no samples", path=path, hint="Export the recording again") from None
+    except pa.ArrowInvalid as err:
+        raise_bad_line(path, skip, col_names, kinds, err)
+    t_ns, xyz = _batch_arrays(batch, use, kind)
+    ok = np.isfinite(xyz).all(axis=1)
+    return t_ns[ok], xyz[ok]
+
+
+def resolve_vertical_axis(spec: str | None, xyz: np.ndarray, *, default: str | None) -> tuple[str, str | None]:
+    """Vertical axis from the user, else the device default, else the sign of ``y`` in the data.
+
+    Returns ``(axis, note)``; ``note`` says when and how the axis was detected.
+    """
+    if spec:
+        return spec, None
+    if default:
+        return default, None
+    y = xyz[:, 1].astype(np.float64)
+    fs_guess = 50
+    n = y.size // fs_guess * fs_guess
+    if n >= fs_guess:
+        w = y[:n].reshape(-1, fs_guess)
+        still = (w.std(axis=1) < 0.05) & (np.abs(w.mean(axis=1)) > 0.5)
+        vals = w.mean(axis=1)[still] if still.any() else w.mean(axis=1)
+    else:
+        vals = y
+    med = float(np.median(vals)) if vals.size else 1.0
+    axis = "-y" if med < 0 else "+y"
+    return axis, f"vertical axis {axis} detected from the data (median y at rest {med:+.2f} g); pass --vertical-axis to override"
+
+
+def write_parquet(
+    rec: Recording, path: str | os.PathLike[str], *, row_group_rows: int = 1_000_000, compression_level: int = 9
+) -> Path:
+    """Write a Recording as Parquet (float32 x, y, z; UTC ns times; metadata in the schema).
+
+    Parameters
+    ----------
+    rec : Recording
+        The recording.
+    path : str or os.PathLike
+        Output file.
+    row_group_rows : int
+        Rows per row group (the unit of chunked reading).
+    compression_level : int
+        zstd level (higher: smaller and slower to write).
+    """
+    path = Path(path)
+    meta = rec.meta.to_dict()
+    meta.pop("extra", None)
+    table = pa.Table.from_pandas(rec.data.tz_convert("UTC"), preserve_index=True)
+    table = table.replace_schema_metadata({b"impactlab.meta": json.dumps(meta).encode()})
+    pq.write_table(
+        table, path, row_group_size=row_group_rows, compression="zstd", compression_level=compression_level,
+        use_dictionary=["x", "y", "z"], column_encoding={"time": "DELTA_BINARY_PACKED"},
+    )
+    return path
+
+
+def open_parquet(
+    path: str | os.PathLike[str],
+    *,
+    tz: str | None = None,
+    vertical_axis: str | None = None,
+    units: str = "g",
+    sample_rate_hz: float | None = None,
+) -> RecordingSource:
+    """Open a Parquet recording for chunked reading (one row group at a time).
+
+    Parameters are those of :func:`open_csv`.
+    """
+    path = os.fspath(path)
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as err:
+        raise UnsupportedFormatError(f"not a readable Parquet file ({err})", path=path) from None
+    schema = pf.schema_arrow
+    md = schema.metadata or {}
+    stored = json.loads(md[b"impactlab.meta"]) if b"impactlab.meta" in md else {}
+    names = set(schema.names)
+    if not {"time", "x", "y", "z"} <= names:
+        raise UnsupportedFormatError(
+            f"columns {sorted(names)} lack time, x, y, z", path=path,
+            hint="A Parquet recording needs a timestamp column 'time' and x, y, z in g",
+        )
+    tt = schema.field("time").type
+    if not pa.types.is_timestamp(tt):
+        raise UnsupportedFormatError("column 'time' is not a timestamp", path=path)
+    notes: list[str] = []
+    if tt.tz is None and not stored:
+        zone = device_zone(tz, path, notes)
+        naive = True
+    else:
+        zone = check_zone(tz, path=path) if tz else stored.get("timezone", tt.tz or "UTC")
+        naive = False
+    cols = ["time", "x", "y", "z"] + [c for c in ("temperature_c", "wear") if c in names]
+    n_rows = pf.metadata.num_rows
+    if n_rows == 0:
+        raise ReadError("the file has no samples", path=path)
+    first = pf.read_row_group(0, columns=["time", "x", "y", "z"])
+    t_first = first.column("time").cast(pa.timestamp("ns", tz=None if naive else "UTC")).cast(pa.int64()).to_numpy()
+    xyz_first = np.column_stack([first.column(a).to_numpy().astype(np.float64) for a in "xyz"])
+    fs = sample_rate_hz or stored.get("sample_rate_hz")
+    if not fs:
+        dt = np.diff(t_first[:20000])
+        dt = dt[dt > 0]
+        if dt.size == 0:
+            raise ReadError("fewer than two distinct times; cannot tell the sample rate", path=path)
+        fs = nominal_rate(float(np.median(dt)))
+    check_units(xyz_first[:100000], units, path, 1)
+    vaxis, note = resolve_vertical_axis(vertical_axis, xyz_first, default=stored.get("vertical_axis"))
+    if note:
+        notes.append(f"{path}: {note}")
+    keep = {k: v for k, v in stored.items() if k in {"device", "range_g", "serial", "subject_id", "firmware_profile"}}
+    meta = RecordingMeta(
+        source=path, device=keep.pop("device", "table"), sample_rate_hz=float(fs), timezone=zone,
+        vertical_axis=vaxis, **keep,
+    )
+
+    def chunks() -> Iterator[Recording]:
+        row = 0
+        last: int | None = None
+        for i in range(pf.num_row_groups):
+            tab = pf.read_row_group(i, columns=cols)
+            tcol = tab.column("time")
+            if naive:
+                t_local = tcol.cast(pa.int64()).to_numpy()
+                import pandas as pd
+
+                idx = pd.DatetimeIndex(t_local.view("datetime64[ns]")).tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+                t_ns = idx.as_unit("ns").asi8
+            else:
+                t_ns = tcol.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()).to_numpy()
+            xyz = np.column_stack([tab.column(a).to_numpy(zero_copy_only=False) for a in "xyz"]).astype(np.float32)
+            bad = nonfinite_rows(xyz)
+            if bad.size:
+                raise DataError(
+                    f"row {row + int(bad[0])} has a missing or non-finite value", path=path,
+                    hint="Gaps must be missing rows, not NaN",
+                )
+            if units != "g":
+                xyz = check_units(xyz, units, path, row + 1)
+            if last is not None and t_ns.size and t_ns[0] <= last:
+                raise DataError(f"row {row} is not later than the row before it", path=path,
+                                hint="Times must be strictly increasing")
+            extra = {}
+            if "wear" in tab.column_names:
+                extra["wear"] = tab.column("wear").to_numpy(zero_copy_only=False).astype(bool)
+            if "temperature_c" in tab.column_names:
+                extra["temperature_c"] = tab.column("temperature_c").to_numpy(zero_copy_only=False).astype(np.float32)
+            try:
+                chunk = make_chunk(t_ns, xyz, meta, first_line=row, extra=extra)
+            except DataError as err:
+                err.line = None
+                raise DataError(err.message.replace("time ", f"row near {row}: time ", 1), path=path, hint=err.hint) from None
+            yield chunk
+            last = int(t_ns[-1]) if t_ns.size else last
+            row += tab.num_rows
+
+    return RecordingSource(meta=meta, chunks=chunks, n_rows_hint=n_rows, notes=notes)

@@ -1,0 +1,417 @@
+"""``analyze()``: readers → Recording → impacts → (sessions) → daily load → (plan check).
+
+The orchestrator consumes a recording chunk by chunk, so memory stays bounded whatever the length;
+a whole in-memory :class:`Recording` is simply one chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .config import DetectionConfig
+from .daily import daily_load, grouped_band_codes, weekly_summary
+from .errors import DataError, DataQualityWarning
+from .impacts import ImpactDetector
+from .io._common import RecordingSource
+from .recording import Recording, RecordingMeta
+from .schema import IMPACTS, SESSIONS, coerce, empty
+from .signal import plan_rate, signal_of_interest
+from .wear import WearAccumulator
+
+__all__ = ["Analysis", "analyze"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything ``analyze`` found for one recording.
+
+    Attributes
+    ----------
+    meta : RecordingMeta
+        The recording's metadata.
+    config : DetectionConfig
+        Effective method settings.
+    impacts, sessions, daily : pandas.DataFrame
+        The IMPACTS, SESSIONS and DAILY tables (:mod:`impactlab.schema`).
+    plan_check : pandas.DataFrame or None
+        PLAN_CHECK table when a plan was given.
+    qc : dict
+        Quality control: ``n_samples``, ``start``/``end`` (ISO-8601 local), ``gaps`` (count),
+        ``gap_list``, ``clipped_samples``, ``wear_h``, ``valid_days``, ``vertical_still_median_g``,
+        ``effective_rate_hz``, ``analysis_rate_hz``, ``warnings``.
+    """
+
+    meta: RecordingMeta
+    config: DetectionConfig
+    impacts: pd.DataFrame
+    sessions: pd.DataFrame
+    daily: pd.DataFrame
+    qc: dict[str, Any]
+    plan_check: pd.DataFrame | None = None
+    plan: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def weekly(self) -> dict[str, object]:
+        """Mean per valid day × 7 for each band, with the number of valid days."""
+        return weekly_summary(self.daily)
+
+    def band_totals(self) -> dict[str, int]:
+        """Impacts per (grouped) band and in total."""
+        codes = grouped_band_codes(self.impacts, self.config) if len(self.impacts) else np.empty(0, int)
+        res = {b: int((codes == k).sum()) for k, b in enumerate(("low", "medium", "high"))}
+        res["total"] = len(self.impacts)
+        return res
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The DESIGN §9 JSON contract (more keys may be added)."""
+        q = self.qc
+        days = []
+        for r in self.daily.itertuples(index=False):
+            days.append({
+                "date": r.date.strftime("%Y-%m-%d"), "wear_h": round(float(r.wear_h), 3), "valid": bool(r.valid),
+                "n_low": int(r.n_low), "n_medium": int(r.n_medium), "n_high": int(r.n_high),
+                "n_jumps": int(r.n_jumps), "jump_sets": int(r.jump_sets),
+                "brisk_walk_min": round(float(r.brisk_walk_min), 2), "walk_min": round(float(r.walk_min), 2),
+                "vest_walk_min": round(float(r.vest_walk_min), 2), "vibration_min": round(float(r.vibration_min), 2),
+                **{k: _jsonable(getattr(r, k)) for k in self.daily.columns if k in ("dss", "oi", "peak_grf_bw_max")},
+            })
+        sessions = []
+        for r in self.sessions.to_dict("records"):
+            sessions.append({k: _jsonable(v) for k, v in r.items()})
+        plan_check = []
+        if self.plan_check is not None:
+            for r in self.plan_check.to_dict("records"):
+                d = {k: _jsonable(v) for k, v in r.items()}
+                d["date"] = pd.Timestamp(r["date"]).strftime("%Y-%m-%d")
+                plan_check.append(d)
+        return {
+            "impactlab_version": __version__,
+            "recording": {
+                "source": self.meta.source, "device": self.meta.device,
+                "sample_rate_hz": float(self.meta.sample_rate_hz), "start": q.get("start"), "end": q.get("end"),
+                "n_samples": int(q.get("n_samples", 0)), "timezone": self.meta.timezone,
+                "vertical_axis": self.meta.vertical_axis, "serial": self.meta.serial,
+            },
+            "qc": {
+                "wear_h": round(float(q.get("wear_h", 0.0)), 3), "valid_days": int(q.get("valid_days", 0)),
+                "gaps": int(q.get("gaps", 0)), "clipped_samples": int(q.get("clipped_samples", 0)),
+                "clipped_impacts": int(self.impacts["clipped"].sum()) if len(self.impacts) else 0,
+                "gap_list": q.get("gap_list", []), "vertical_still_median_g": q.get("vertical_still_median_g"),
+                "analysis_rate_hz": q.get("analysis_rate_hz"), "warnings": q.get("warnings", []),
+            },
+            "impacts": self.band_totals(),
+            "weekly": self.weekly,
+            "sessions": sessions,
+            "days": days,
+            "plan_check": plan_check,
+            "method": {"preset": self.config.name, "conventions": self.config.conventions},
+        }
+
+    def info(self) -> dict[str, Any]:
+        """The ``-Info.json`` content: version, metadata, effective settings, QC, weekly figures."""
+        meta = self.meta.to_dict()
+        return {
+            "impactlab_version": __version__,
+            "recording": {k: _jsonable(v) for k, v in meta.items()},
+            "settings": _jsonable(self.config.to_dict()),
+            "qc": _jsonable(self.qc),
+            "weekly": self.weekly,
+            "impacts": self.band_totals(),
+            **({"plan": self.plan.to_dict()} if self.plan is not None and hasattr(self.plan, "to_dict") else {}),
+            **_jsonable(self.extra),
+        }
+
+    def write(self, out_dir: str | Path, stem: str | None = None) -> list[Path]:
+        """Write ``<stem>-Impacts.csv``, ``-Sessions.csv``, ``-Daily.csv``, ``-PlanCheck.csv`` (with a
+        plan) and ``-Info.json`` into ``out_dir``; return the paths."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        stem = stem or Path(self.meta.source).name.split(".")[0]
+        files = []
+        tables = {"Impacts": self.impacts, "Sessions": self.sessions, "Daily": self.daily}
+        if self.plan_check is not None:
+            tables["PlanCheck"] = self.plan_check
+        for name, df in tables.items():
+            p = out / f"{stem}-{name}.csv"
+            _csv_frame(df).to_csv(p, index=False)
+            files.append(p)
+        p = out / f"{stem}-Info.json"
+        p.write_text(json.dumps(self.info(), indent=2) + "\n")
+        files.append(p)
+        return files
+
+
+def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.DatetimeTZDtype):
+            out[c] = out[c].map(lambda t: t.isoformat())
+        elif c == "date":
+            out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
+    return out
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, np.bool_ | bool):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating | float):
+        return None if not np.isfinite(v) else round(float(v), 6)
+    return v
+
+
+class _Engine:
+    """Streams chunks through the stages; ``finish`` builds the Analysis."""
+
+    def __init__(self, meta: RecordingMeta, config: DetectionConfig, notes: list[str]) -> None:
+        self.meta = meta
+        self.config = config
+        self.detector = ImpactDetector(meta, config)
+        self.wear = WearAccumulator(config.wear, meta.sample_rate_hz)
+        self.parts: list[pd.DataFrame] = []
+        self.still_t: list[np.ndarray] = []
+        self.still_v: list[np.ndarray] = []
+        self.n = 0
+        self.first_ns: int | None = None
+        self.last_ns: int | None = None
+        self.lo = np.full(3, np.inf)
+        self.hi = np.full(3, -np.inf)
+        self.warnings: list[str] = list(notes)
+        self.win = max(2, int(round(meta.sample_rate_hz)))
+        self.extras: list[Any] = []
+
+    def update(self, chunk: Recording) -> None:
+        data = chunk.data
+        if not len(data):
+            return
+        t = data.index.as_unit("ns").asi8
+        xyz = data[["x", "y", "z"]].to_numpy()
+        self.parts.append(self.detector.update(data))
+        flags = ~data["wear"].to_numpy(dtype=bool) if "wear" in data.columns else None
+        self.wear.update(t, xyz, flags)
+        self.lo = np.minimum(self.lo, xyz.min(axis=0))
+        self.hi = np.maximum(self.hi, xyz.max(axis=0))
+        v = signal_of_interest(data, self.meta.vertical_axis, "vertical")
+        w = self.win
+        k = v.size // w
+        if k:
+            vw = v[: k * w].reshape(k, w)
+            still = vw.std(axis=1) < 0.05
+            self.still_t.append(t[: k * w : w][still])
+            self.still_v.append(vw.mean(axis=1)[still])
+        for x in self.extras:
+            x.update(chunk)
+        self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
+        self.last_ns = int(t[-1])
+        self.n += len(data)
+
+    def warn(self, msg: str) -> None:
+        self.warnings.append(msg)
+        warnings.warn(msg, DataQualityWarning, stacklevel=4)
+
+    def finish(self) -> Analysis:
+        meta, cfg = self.meta, self.config
+        src = meta.source
+        if self.n == 0:
+            raise DataError("the recording has no samples", path=src, hint="Check the export")
+        if self.n > 1 and np.all(self.hi - self.lo == 0):
+            raise DataError(
+                f"every sample has the same value on all three axes ({self.lo[0]:g}, {self.lo[1]:g}, {self.lo[2]:g} g)",
+                path=src, hint="The sensor recorded nothing; check the device and export again",
+            )
+        self.parts.append(self.detector.flush())
+        impacts = pd.concat([p for p in self.parts if len(p)] or [self.parts[-1]], ignore_index=True)
+        impacts = coerce(impacts, {**IMPACTS, "band": impacts["band"].dtype}, tz=meta.timezone)
+        blocks = self.wear.blocks()
+        wear_h = float(blocks["wear_s"].sum() / 3600.0) if len(blocks) else 0.0
+        fs_out = plan_rate(meta.sample_rate_hz, cfg)[0]
+        if cfg.target_rate_hz and meta.sample_rate_hz < cfg.target_rate_hz * 0.99:
+            self.warn(
+                f"{src}: sample rate {meta.sample_rate_hz:g} Hz is below the preset's {cfg.target_rate_hz:g} Hz; "
+                "impacts are counted at the native rate and may read lower than Hannam's"
+            )
+        gaps = self.detector.gaps
+        gap_list = [
+            {"row": r, "start": _iso(a, meta.timezone), "end": _iso(b, meta.timezone), "duration_s": round((b - a) / 1e9, 3)}
+            for r, a, b in gaps
+        ]
+        if gaps:
+            longest = max(gaps, key=lambda g: g[2] - g[1])
+            self.warn(
+                f"{src}: {len(gaps)} gap(s) in the samples, the longest {(longest[2] - longest[1]) / 1e9:.1f} s from "
+                f"{_iso(longest[1], meta.timezone)} (sample {longest[0]}); gaps are not filled, days with gaps have less wear time"
+            )
+        n_clip = int(impacts["clipped"].sum())
+        if n_clip:
+            self.warn(
+                f"{src}: {n_clip} impact(s) reached the sensor range (±{meta.range_g:g} g); "
+                "their heights are lower bounds"
+            )
+        med = self._still_median(blocks)
+        if med is not None and not 0.9 <= med <= 1.1:
+            hint = ""
+            col = meta.vertical_axis.lstrip("+-")
+            if med < -0.5:
+                flip = ("+" if meta.vertical_axis.startswith("-") else "-") + col
+                hint = f" The axis looks upside down: try --vertical-axis {flip}."
+            elif abs(med) < 0.5:
+                hint = " The vertical may be another axis: check --vertical-axis."
+            else:
+                hint = " The sensor may be tilted on the belt."
+            self.warn(
+                f"{src}: at rest the vertical axis ({meta.vertical_axis}) reads {med:.2f} g, outside 0.9-1.1 g.{hint}"
+            )
+        sessions = empty(SESSIONS, tz=meta.timezone)
+        analysis_extra: dict[str, Any] = {}
+        for x in self.extras:
+            impacts, sessions, more = x.finish(impacts, sessions, self)
+            analysis_extra.update(more)
+        daily = daily_load(
+            impacts, blocks, tz=meta.timezone, first_ns=self.first_ns, last_ns=self.last_ns, config=cfg,
+            sessions=sessions,
+        )
+        valid_days = int(daily["valid"].sum())
+        if valid_days == 0:
+            self.warn(
+                f"{src}: no day has {cfg.wear.valid_day_h:g} h of wear (most: {daily['wear_h'].max():.1f} h); "
+                "daily counts are shown but weekly figures need valid days"
+            )
+        span = (self.last_ns - self.first_ns) / 1e9 - sum((b - a) / 1e9 for _, a, b in gaps)
+        qc = {
+            "n_samples": self.n,
+            "start": _iso(self.first_ns, meta.timezone),
+            "end": _iso(self.last_ns, meta.timezone),
+            "gaps": len(gaps),
+            "gap_list": gap_list,
+            "clipped_samples": self.detector.clipped_samples,
+            "wear_h": wear_h,
+            "valid_days": valid_days,
+            "vertical_still_median_g": None if med is None else round(med, 4),
+            "effective_rate_hz": round((self.n - 1 - len(gaps)) / span, 4) if span > 0 else None,
+            "analysis_rate_hz": fs_out,
+            "warnings": self.warnings,
+        }
+        return Analysis(meta=meta, config=cfg, impacts=impacts, sessions=sessions, daily=daily, qc=qc,
+                        extra=analysis_extra)
+
+    def _still_median(self, blocks: pd.DataFrame) -> float | None:
+        if not self.still_t:
+            return None
+        t = np.concatenate(self.still_t)
+        v = np.concatenate(self.still_v)
+        if not t.size:
+            return None
+        if len(blocks):
+            sub = self.wear.sub_ns * 2
+            worn = set(blocks.loc[~blocks["nonwear"], "start_ns"].to_numpy().tolist())
+            keep = np.isin((t // sub) * sub, np.fromiter(worn, np.int64, len(worn)))
+            t, v = t[keep], v[keep]
+        if v.size < 30:
+            return None
+        return float(np.median(v))
+
+
+def _iso(t_ns: int | None, tz: str) -> str | None:
+    if t_ns is None:
+        return None
+    return pd.Timestamp(int(t_ns), tz="UTC").tz_convert(tz).isoformat()
+
+
+def analyze(
+    recording: Recording | RecordingSource | Iterable[Recording],
+    *,
+    config: DetectionConfig = DetectionConfig(),
+    plan: Any = None,
+    markers: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> Analysis:
+    """Analyse a recording: impacts by band, wear, days (and sessions and plan when available).
+
+    Parameters
+    ----------
+    recording : Recording, RecordingSource or iterable of Recording
+        A whole recording, a source opened with :func:`impactlab.io.open_recording` (read in
+        chunks, bounded memory), or chunks of one recording in time order.
+    config : DetectionConfig, optional
+        Method preset (default ``hannam2017``).
+    plan : Plan, optional
+        Exercise plan to check each day against.
+    markers : pandas.DataFrame, optional
+        Labelled periods (``start``, ``end``, ``label``), e.g. a weighted vest.
+    progress : callable, optional
+        Called with the number of samples processed so far.
+
+    Returns
+    -------
+    Analysis
+        Tables, QC and settings.
+
+    Examples
+    --------
+    >>> from impactlab.simulate import simulate_recording
+    >>> rec = simulate_recording(duration_s=120, jumps=[(30.0, 2.0), (60.0, 1.2)], seed=0)
+    >>> analyze(rec).band_totals()
+    {'low': 0, 'medium': 1, 'high': 1, 'total': 2}
+    """
+    notes: list[str] = []
+    source_extra: dict[str, Any] = {}
+    if isinstance(recording, Recording):
+        meta = recording.meta
+        chunks: Iterator[Recording] = iter([recording])
+    elif isinstance(recording, RecordingSource):
+        meta = recording.meta
+        notes = list(recording.notes)
+        source_extra = dict(recording.extra)
+        chunks = recording.chunks()
+    else:
+        it = iter(recording)
+        try:
+            first = next(it)
+        except StopIteration:
+            raise DataError("no chunks to analyse") from None
+        meta = first.meta
+
+        def _chain() -> Iterator[Recording]:
+            yield first
+            yield from it
+
+        chunks = _chain()
+    engine = _Engine(meta, config, notes)
+    from . import _hooks
+
+    for hook in _hooks.ENGINE_HOOKS:
+        x = hook(meta, config, plan=plan, markers=markers)
+        if x is not None:
+            engine.extras.append(x)
+    done = 0
+    for chunk in chunks:
+        engine.update(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
+    res = engine.finish()
+    if source_extra:
+        res.extra.update(source_extra)
+    if plan is not None:
+        for hook in _hooks.PLAN_HOOKS:
+            res = hook(res, plan)
+    return res

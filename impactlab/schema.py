@@ -1,0 +1,156 @@
+"""Columns and dtypes of every table impactlab produces (DESIGN §3), defined once.
+
+Each table is valid even when empty: :func:`empty` builds one with the right dtypes and
+:func:`check_frame` verifies a producer's output. Batch tables are these tables with leading
+``recording_id`` and ``subject_id`` columns.
+
+IMPACTS (one row per impact, sorted by time)
+    ``time`` datetime64[ns, tz] time of the peak sample; ``peak_g`` float64, filtered vertical
+    acceleration minus 1 g (g above gravity); ``band`` ordered categorical (preset bands, for
+    ``hannam2017`` ``low < medium < high``); ``sample`` int64 row position in the Recording of the
+    sample nearest the peak; ``session_id`` Int64 (``<NA>`` outside sessions); ``clipped`` bool, a
+    sample within ±2 rows reached the sensor's range.
+SESSIONS
+    ``session_id`` int64; ``kind`` categorical {jumps, brisk_walk, walk, vest_walk, vibration};
+    ``start``/``end`` datetime64[ns, tz]; ``duration_s`` float64; ``n_impacts``, ``n_low``,
+    ``n_medium``, ``n_high`` int64; ``cadence_spm`` float64 (walks, steps/min); ``frequency_hz``,
+    ``rms_g`` float64 (vibration); ``n_sets`` Int64 (jumps); ``label_source`` string (``detected``,
+    ``markers:<file>``, ``sensor``).
+DAILY (one row per local calendar day)
+    ``date`` datetime64[ns] local midnight; ``wear_h`` float64 hours; ``valid`` bool (≥ 10 h wear);
+    ``n_low``, ``n_medium``, ``n_high``, ``n_jumps``, ``jump_sets`` int64; ``brisk_walk_min``,
+    ``walk_min``, ``vest_walk_min``, ``vibration_min`` float64 minutes.
+PLAN_CHECK (long)
+    ``date`` datetime64[ns] (weekly targets: the ISO week's Monday); ``target`` string; ``period``
+    ``day``|``week``; ``required``, ``achieved`` float64; ``unit`` ``count``|``min``; ``met`` boolean
+    (``<NA>`` = no valid data); ``status`` ``met``|``not met``|``no data``; ``partial`` bool (week not
+    fully recorded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+__all__ = [
+    "BANDS",
+    "DAILY",
+    "IMPACTS",
+    "PLAN_CHECK",
+    "SESSIONS",
+    "SESSION_KINDS",
+    "band_dtype",
+    "check_frame",
+    "empty",
+]
+
+BANDS = ("low", "medium", "high")
+SESSION_KINDS = ("jumps", "brisk_walk", "walk", "vest_walk", "vibration")
+_TZ = "datetime64[ns, tz]"
+
+
+def band_dtype(names: tuple[str, ...] = BANDS) -> pd.CategoricalDtype:
+    """Ordered categorical dtype of the impact bands."""
+    return pd.CategoricalDtype(list(names), ordered=True)
+
+
+IMPACTS: dict[str, object] = {
+    "time": _TZ,
+    "peak_g": "float64",
+    "band": band_dtype(),
+    "sample": "int64",
+    "session_id": "Int64",
+    "clipped": "bool",
+}
+SESSIONS: dict[str, object] = {
+    "session_id": "int64",
+    "kind": pd.CategoricalDtype(list(SESSION_KINDS)),
+    "start": _TZ,
+    "end": _TZ,
+    "duration_s": "float64",
+    "n_impacts": "int64",
+    "n_low": "int64",
+    "n_medium": "int64",
+    "n_high": "int64",
+    "cadence_spm": "float64",
+    "frequency_hz": "float64",
+    "rms_g": "float64",
+    "n_sets": "Int64",
+    "label_source": "string",
+}
+DAILY: dict[str, object] = {
+    "date": "datetime64[ns]",
+    "wear_h": "float64",
+    "valid": "bool",
+    "n_low": "int64",
+    "n_medium": "int64",
+    "n_high": "int64",
+    "n_jumps": "int64",
+    "jump_sets": "int64",
+    "brisk_walk_min": "float64",
+    "walk_min": "float64",
+    "vest_walk_min": "float64",
+    "vibration_min": "float64",
+}
+PLAN_CHECK: dict[str, object] = {
+    "date": "datetime64[ns]",
+    "target": "string",
+    "period": "string",
+    "required": "float64",
+    "achieved": "float64",
+    "unit": "string",
+    "met": "boolean",
+    "status": "string",
+    "partial": "bool",
+}
+
+
+def _resolve(dtype: object, tz: str) -> object:
+    if dtype == _TZ:
+        return pd.DatetimeTZDtype("ns", tz)
+    return dtype
+
+
+def empty(schema: Mapping[str, object], *, tz: str = "UTC") -> pd.DataFrame:
+    """An empty table with the columns and dtypes of ``schema``."""
+    return pd.DataFrame({c: pd.Series([], dtype=_resolve(d, tz)) for c, d in schema.items()})
+
+
+def coerce(df: pd.DataFrame, schema: Mapping[str, object], *, tz: str = "UTC") -> pd.DataFrame:
+    """Return ``df`` with the schema's columns first, cast to their dtypes (extra columns kept after)."""
+    out = {}
+    for c, d in schema.items():
+        if c not in df.columns:
+            raise DataError(f"table is missing column {c!r}")
+        want = _resolve(d, tz)
+        s = df[c]
+        if isinstance(want, pd.DatetimeTZDtype) and isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = s.dt.tz_convert(tz).astype(want)
+        elif str(s.dtype) != str(want):
+            s = s.astype(want)
+        out[c] = s
+    res = pd.DataFrame(out)
+    extra = [c for c in df.columns if c not in schema]
+    for c in extra:
+        res[c] = df[c].to_numpy()
+    return res.reset_index(drop=True)
+
+
+def check_frame(df: pd.DataFrame, schema: Mapping[str, object]) -> None:
+    """Raise :class:`DataError` unless ``df`` has the schema's columns with its dtypes."""
+    for c, d in schema.items():
+        if c not in df.columns:
+            raise DataError(f"table is missing column {c!r}")
+        got = df[c].dtype
+        if d == _TZ:
+            ok = isinstance(got, pd.DatetimeTZDtype) and got.unit == "ns"
+        elif isinstance(d, pd.CategoricalDtype):
+            ok = isinstance(got, pd.CategoricalDtype) and list(got.categories) == list(d.categories)
+        else:
+            ok = str(got) == str(np.dtype(d) if d in ("int64", "float64", "bool") else d)
+        if not ok:
+            raise DataError(f"column {c!r} has dtype {got}, expected {d}")
