@@ -48,6 +48,9 @@ class Analysis:
         Quality control: ``n_samples``, ``start``/``end`` (ISO-8601 local), ``gaps`` (count),
         ``gap_list``, ``clipped_samples``, ``wear_h``, ``valid_days``, ``vertical_still_median_g``,
         ``effective_rate_hz``, ``analysis_rate_hz``, ``warnings``.
+    wear_blocks : pandas.DataFrame or None
+        Wear per 15 min block (:meth:`impactlab.wear.WearAccumulator.blocks`: ``start_ns``, ``n``,
+        ``wear_s``, ``nonwear``), the facts the client store keeps to rebuild days.
     """
 
     meta: RecordingMeta
@@ -59,6 +62,7 @@ class Analysis:
     plan_check: pd.DataFrame | None = None
     plan: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    wear_blocks: pd.DataFrame | None = None
 
     @property
     def weekly(self) -> dict[str, object]:
@@ -196,6 +200,8 @@ class _Engine:
         self.lo = np.full(3, np.inf)
         self.hi = np.full(3, -np.inf)
         self.warnings: list[str] = list(notes)
+        for note in notes:
+            warnings.warn(note, DataQualityWarning, stacklevel=3)
         self.win = max(2, int(round(meta.sample_rate_hz)))
         self.extras: list[Any] = []
 
@@ -311,7 +317,7 @@ class _Engine:
             "warnings": self.warnings,
         }
         return Analysis(meta=meta, config=cfg, impacts=impacts, sessions=sessions, daily=daily, qc=qc,
-                        extra=analysis_extra)
+                        extra=analysis_extra, wear_blocks=blocks)
 
     def _still_median(self, blocks: pd.DataFrame) -> float | None:
         if not self.still_t:

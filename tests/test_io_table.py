@@ -51,10 +51,19 @@ class TestCsv:
         assert rec.data.index[0] == pd.Timestamp("2026-03-02T08:00:00", tz="UTC")
 
     def test_negative_vertical_detected(self, tmp_path: Path) -> None:
-        text = _rows().replace(",1.0", ",-1.0")
+        text = _rows(2000).replace(",1.0", ",-1.0")
         src = open_recording(_write(tmp_path, "time,x,y,z\n" + text))
         assert src.meta.vertical_axis == "-y"
         assert any("detected" in n for n in src.notes)
+
+    def test_device_default_sign_checked_against_data(self, tmp_path: Path) -> None:
+        rec = simulate_recording(duration_s=60, vertical_axis="+y", seed=3)
+        from impactlab.io.table import resolve_vertical_axis
+
+        xyz = rec.data[["x", "y", "z"]].to_numpy()
+        axis, note = resolve_vertical_axis(None, xyz, default="-y")
+        assert axis == "+y" and "not the device's usual -y" in note
+        assert resolve_vertical_axis("-x", xyz, default="-y") == ("-x", None)
 
     def test_ms2_refused_then_converted(self, tmp_path: Path) -> None:
         text = _rows().replace(",1.0", ",9.8")

@@ -111,7 +111,8 @@ def check_units(xyz: np.ndarray, units: str, path: str, first_line: int) -> np.n
     if units != "g":
         raise DataError(f"unknown units {units!r}", hint="Use --units g or --units ms2")
     if xyz.size:
-        mag = float(np.median(np.sqrt((xyz.astype(np.float64) ** 2).sum(axis=1))))
+        head = xyz[:200_000].astype(np.float64)
+        mag = float(np.median(np.sqrt((head**2).sum(axis=1))))
         if 7.0 < mag < 12.5:
             raise DataError(
                 f"the data look like m/s², not g (median |a| = {mag:.2f} from line {first_line}; "
@@ -197,7 +198,7 @@ def make_chunk(t_ns: np.ndarray, xyz: np.ndarray, meta: RecordingMeta, *, first_
         )
     idx = pd.DatetimeIndex(t_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(meta.timezone)
     idx.name = "time"
-    cols = {"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]}
-    if extra:
-        cols.update(extra)
-    return Recording(pd.DataFrame(cols, index=idx, copy=False), meta, validate=False)
+    frame = pd.DataFrame(np.ascontiguousarray(xyz, dtype=np.float32), index=idx, columns=["x", "y", "z"], copy=False)
+    for k, v in (extra or {}).items():
+        frame[k] = v
+    return Recording(frame, meta, validate=False)

@@ -142,30 +142,30 @@ def open_actigraph_csv(
     fs = float(info["rate"])
     device = str(info["device"])
     rng = next((v for k, v in _RANGES.items() if k in device), None)
+    def _reader(block_size: int = 1 << 26) -> pacsv.CSVStreamingReader:
+        include = use + ([temp_col] if temp_col else [])
+        return pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=block_size, skip_rows=skip, column_names=all_names),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=include, column_types={u: pa.float64() for u in include}
+            ),
+        )
+
     meta = RecordingMeta(
         source=path, device="actigraph", sample_rate_hz=fs, timezone=zone,
-        vertical_axis=vertical_axis or "-y", range_g=rng, serial=info["serial"] or None,  # type: ignore[arg-type]
+        vertical_axis=_probe_axis(_reader, use, vertical_axis, notes, path), range_g=rng, serial=info["serial"] or None,  # type: ignore[arg-type]
         extra={"model": device},
     )
     start_local = pd.Timestamp(info["start"]).tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
     t0 = start_local.tz_convert("UTC").as_unit("ns").value
     step = 1e9 / fs
 
-    def _reader() -> pacsv.CSVStreamingReader:
-        include = use + ([temp_col] if temp_col else [])
-        return pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=1 << 26, skip_rows=skip, column_names=all_names),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=include, column_types={u: pa.float64() for u in include}
-            ),
-        )
-
     def chunks() -> Iterator[Recording]:
         row = 0
         try:
             for batch in _reader():
-                xyz = np.column_stack([batch.column(u).to_numpy(zero_copy_only=False) for u in use]).astype(np.float64)
+                xyz = np.column_stack([batch.column(u).to_numpy(zero_copy_only=False) for u in use])
                 line = skip + 1 + row
                 bad = nonfinite_rows(xyz)
                 if bad.size:
@@ -183,6 +183,24 @@ def open_actigraph_csv(
 
     size = os.path.getsize(path)
     return RecordingSource(meta=meta, chunks=chunks, n_rows_hint=size // max(1, len(head[-1])), notes=notes)
+
+
+def _probe_axis(reader_factory, use, spec, notes, path):  # type: ignore[no-untyped-def]
+    """The vertical axis: the user's, else ``-y`` with its sign checked on the first block."""
+    if spec:
+        return spec
+    from .table import resolve_vertical_axis
+
+    try:
+        batch = reader_factory(1 << 22).read_next_batch()  # ~4 MB: the first half hour or so
+        xyz = np.column_stack([batch.column(u).to_numpy(zero_copy_only=False) for u in use]).astype(np.float64)
+        xyz = xyz[np.isfinite(xyz).all(axis=1)]
+    except (StopIteration, pa.ArrowInvalid):
+        return "-y"
+    axis, note = resolve_vertical_axis(None, xyz, default="-y")
+    if note:
+        notes.append(f"{path}: {note}")
+    return axis
 
 
 def _looks_numeric(line: str) -> bool:

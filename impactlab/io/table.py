@@ -277,26 +277,55 @@ def _probe(path, skip, col_names, kinds, use, ttype, kind, reader_factory):  # t
 
 
 def resolve_vertical_axis(spec: str | None, xyz: np.ndarray, *, default: str | None) -> tuple[str, str | None]:
-    """Vertical axis from the user, else the device default, else the sign of ``y`` in the data.
+    """Vertical axis from the user, else detected from the data, else the device default.
 
-    Returns ``(axis, note)``; ``note`` says when and how the axis was detected.
+    The sign of the default axis (``y`` unless the device says otherwise) is taken from the data:
+    the median of that axis over still one-second windows where it carries most of gravity. A
+    device worn upside down is thus read the right way up, with a note.
+
+    Parameters
+    ----------
+    spec : str or None
+        The user's choice (always wins).
+    xyz : numpy.ndarray
+        (N, 3) samples in g from the start of the recording.
+    default : str or None
+        The device's usual axis, e.g. ``"-y"`` for ActiGraph.
+
+    Returns
+    -------
+    tuple of (str, str or None)
+        The axis and a note saying how it was chosen (None when the user chose it or the data
+        agree with the device default).
     """
     if spec:
         return spec, None
+    col = (default or "+y").lstrip("+-")
+    k = "xyz".index(col)
+    v = xyz[:, k].astype(np.float64)
+    w = 50
+    n = v.size // w * w
+    med = None
+    if n >= 10 * w:
+        vw = v[:n].reshape(-1, w)
+        still = (vw.std(axis=1) < 0.05) & (np.abs(vw.mean(axis=1)) > 0.7)
+        if still.sum() >= 10:
+            med = float(np.median(vw.mean(axis=1)[still]))
+    if med is None:
+        return default or "+y", None if default else (
+            "could not tell the vertical axis from the data (no still upright period at the start); "
+            "assumed +y, pass --vertical-axis to set it"
+        )
+    detected = ("-" if med < 0 else "+") + col
+    if default and detected == default:
+        return detected, None
+    why = f"median {col} at rest {med:+.2f} g"
     if default:
-        return default, None
-    y = xyz[:, 1].astype(np.float64)
-    fs_guess = 50
-    n = y.size // fs_guess * fs_guess
-    if n >= fs_guess:
-        w = y[:n].reshape(-1, fs_guess)
-        still = (w.std(axis=1) < 0.05) & (np.abs(w.mean(axis=1)) > 0.5)
-        vals = w.mean(axis=1)[still] if still.any() else w.mean(axis=1)
-    else:
-        vals = y
-    med = float(np.median(vals)) if vals.size else 1.0
-    axis = "-y" if med < 0 else "+y"
-    return axis, f"vertical axis {axis} detected from the data (median y at rest {med:+.2f} g); pass --vertical-axis to override"
+        return detected, (
+            f"vertical axis {detected} detected from the data ({why}), not the device's usual {default}; "
+            "pass --vertical-axis to override"
+        )
+    return detected, f"vertical axis {detected} detected from the data ({why}); pass --vertical-axis to override"
 
 
 def write_parquet(
@@ -378,7 +407,7 @@ def open_parquet(
             raise ReadError("fewer than two distinct times; cannot tell the sample rate", path=path)
         fs = nominal_rate(float(np.median(dt)))
     check_units(xyz_first[:100000], units, path, 1)
-    vaxis, note = resolve_vertical_axis(vertical_axis, xyz_first, default=stored.get("vertical_axis"))
+    vaxis, note = resolve_vertical_axis(vertical_axis or stored.get("vertical_axis"), xyz_first, default=None)
     if note:
         notes.append(f"{path}: {note}")
     keep = {k: v for k, v in stored.items() if k in {"device", "range_g", "serial", "subject_id", "firmware_profile"}}

@@ -1,0 +1,90 @@
+"""Benchmark (DESIGN §10): ``impactlab analyze`` on a 24 h, 100 Hz ActiLife raw CSV vs a bare pass.
+
+The bare pass is a process that parses the CSV with pyarrow, runs one ``sosfiltfilt`` over the
+vertical axis and one ``find_peaks``. Usage: ``python bench/bench_actigraph_csv.py [--hours 24]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from impactlab.simulate import Walk, simulate_recording
+
+BARE = """
+import sys, numpy as np, pyarrow.csv as pc
+from scipy import signal
+t = pc.read_csv(sys.argv[1], read_options=pc.ReadOptions(skip_rows=10))
+y = -t.column(1).to_numpy().astype(np.float64)
+sos = signal.butter(4, 20, fs=100, output="sos")
+f = signal.sosfiltfilt(sos, y)
+p, _ = signal.find_peaks(f - 1, height=0.5, distance=25)
+print(len(p))
+"""
+
+HEADER = (
+    "------------ Data File Created By ActiGraph GT3X+ ActiLife v6.13.4 Firmware v1.7.2 "
+    "date format dd/MM/yyyy at 100 Hz  Filter Normal -----------\n"
+    """Serial Number: BENCH0000001
+Start Time 00:00:00
+Start Date 02/03/2026
+Epoch Period (hh:mm:ss) 00:00:00
+Download Time 00:00:00
+Download Date 03/03/2026
+Current Memory Address: 0
+Current Battery Voltage: 4.13     Mode = 12
+--------------------------------------------------
+Accelerometer X,Accelerometer Y,Accelerometer Z
+"""
+)
+
+
+def build(path: Path, hours: float) -> int:
+    n = 0
+    with open(path, "w") as fh:
+        fh.write(HEADER)
+        for h in range(int(hours)):
+            rec = simulate_recording(duration_s=3600, fs=100.0, start=f"2026-03-02 {h:02d}:00", vertical_axis="-y",
+                                     walks=[Walk(600, 1800, 110, 0.8)], jumps=[(2400 + 3 * i, 2.5) for i in range(20)],
+                                     seed=h)
+            arr = np.round(rec.data[["x", "y", "z"]].to_numpy(np.float64), 3)
+            np.savetxt(fh, arr, fmt="%.3f", delimiter=",")
+            n += len(arr)
+    return n
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} failed")
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024 / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hours", type=float, default=24)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="impactlab-bench-"))
+    path = tmp / "day.csv"
+    n = build(path, args.hours)
+    print(f"built {n:,} samples ({path.stat().st_size / 1e6:.0f} MB)")
+    bare_t, bare_m = run([sys.executable, "-c", BARE, str(path)])
+    ana_t, ana_m = run([sys.executable, "-m", "impactlab", "-q", "analyze", str(path), "--tz", "UTC", "--format", "json"])
+    print(f"bare pass (pyarrow parse + filtfilt + find_peaks): {bare_t:6.1f} s, peak RSS {bare_m:.2f} GiB")
+    print(f"impactlab analyze (CLI):                           {ana_t:6.1f} s, peak RSS {ana_m:.2f} GiB")
+    print(f"ratio: {ana_t / bare_t:.2f} x the bare pass (target <= 2.5)")
+    path.unlink()
+    tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()
