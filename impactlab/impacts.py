@@ -54,25 +54,92 @@ def classify_impacts(peak_g: np.ndarray, config: DetectionConfig = DetectionConf
     return pd.Categorical.from_codes(codes, dtype=band_dtype(config.band_names))
 
 
+def _rise_starts(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Start of the rising curve of each peak ``idx`` of ``x`` (positions in ``x``).
+
+    The start is the first sample of the longest strictly increasing run that ends at the peak (at
+    the left edge of a flat top): ``pracma::findpeaks``' begin index, which impactr uses as the
+    curve start (Veras et al. 2022, eq. 1–2). 0 when the run reaches the start of ``x``.
+    """
+    if idx.size == 0:
+        return np.empty(0, np.int64)
+    pos = np.arange(x.size)
+    step = np.diff(x)
+    changed = np.concatenate([[True], step != 0])  # x[j] != x[j-1]
+    left_edge = np.maximum.accumulate(np.where(changed, pos, 0))
+    not_up = np.concatenate([[True], step <= 0])  # x[j] <= x[j-1]: a rising run cannot start before j
+    run_start = np.maximum.accumulate(np.where(not_up, pos, 0))
+    return run_start[left_edge[idx]].astype(np.int64)
+
+
+def peak_rates(x: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """Peak acceleration rate (g/s) of each peak: the largest centred derivative on its rising curve.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Filtered signal in g, shape (N,).
+    peaks : numpy.ndarray
+        Peak positions in ``x`` (int); each needs ``x[peak + 1]``.
+    fs : float
+        Sample rate of ``x`` in Hz.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 g/s; NaN when the rising curve is shorter than 2 samples.
+
+    Notes
+    -----
+    With ``s`` the curve start (:func:`_rise_starts`) and ``p`` the peak, the rate is
+    ``max(0, max_k (x[k+1] − x[k−1]) / (2 / fs))`` over ``k = s + 2 … p`` (0-based). The centred
+    derivative is Veras et al.'s [1]_ (eq. 1–2); the window ``s + 2 … p`` and the floor at 0 are
+    how impactr 0.4.1 evaluates it (``compute_peak_acc_rate``: 1-based R indices used as 0-based
+    C++ indices, a result vector reset with zeros rather than cleared) and are kept so that the
+    predicted loading rates equal impactr's. [C-code; the floor for the first peak is P]
+
+    References
+    ----------
+    .. [1] Veras L et al. (2022) Eur J Sport Sci, doi:10.1080/17461391.2022.2102437.
+    """
+    peaks = np.asarray(peaks, dtype=np.int64)
+    out = np.full(peaks.size, np.nan)
+    if peaks.size == 0 or x.size < 3:
+        return out
+    s = _rise_starts(x, peaks)
+    deriv = np.concatenate([(x[2:] - x[:-2]) * (fs / 2.0), [-np.inf]])  # deriv[k - 1] at centre k
+    ok = peaks - s > 1
+    if ok.any():
+        lo = s[ok] + 1  # centre s + 2
+        hi = peaks[ok]  # centre p, inclusive -> exclusive index p
+        bounds = np.column_stack([lo, hi]).ravel()
+        red = np.maximum.reduceat(deriv, bounds)[::2]
+        out[ok] = np.maximum(red, 0.0)
+    return out
+
+
 class _PeakTracker:
     """``find_peaks(height, distance)`` over a growing signal, emitting settled peaks only.
 
     Peaks above ``height`` interact through the ``distance`` rule only when fewer than ``distance``
     samples apart, so the candidates split into independent clusters. A cluster is settled once the
     next candidate, or the end of the known signal, is ``distance`` samples away from its last peak.
+    The buffer keeps the rising curve of every peak still to come, so each emitted peak also gets
+    its peak acceleration rate (:func:`peak_rates`).
     """
 
-    def __init__(self, height: float, distance: int) -> None:
+    def __init__(self, height: float, distance: int, fs: float) -> None:
         self.h = height
         self.d = distance
+        self.fs = fs
         self.buf = np.empty(0)
         self.start = 0  # output index of buf[0]
 
-    def push(self, v: np.ndarray, *, final: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def push(self, v: np.ndarray, *, final: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if v.size:
             self.buf = np.concatenate([self.buf, v]) if self.buf.size else v
         n = self.buf.size
-        none = (np.empty(0, np.int64), np.empty(0))
+        none = (np.empty(0, np.int64), np.empty(0), np.empty(0))
         if n < 3:
             if final:
                 self.start += n
@@ -89,13 +156,16 @@ class _PeakTracker:
         out = none
         if closed:
             p_last = int(cand[closed - 1])
-            sel, props = find_peaks(self.buf[: p_last + 2], height=self.h, distance=self.d)
-            out = (sel.astype(np.int64) + self.start, props["peak_heights"])
+            head = self.buf[: p_last + 2]
+            sel, props = find_peaks(head, height=self.h, distance=self.d)
+            rates = peak_rates(head, sel, self.fs)
+            out = (sel.astype(np.int64) + self.start, props["peak_heights"], rates)
         if final:
             self.start += n
             self.buf = np.empty(0)
         else:
-            keep = int(cand[closed]) - 1 if closed < cand.size else n - 2
+            anchor = int(cand[closed]) if closed < cand.size else n - 1
+            keep = min(anchor - 1, int(_rise_starts(self.buf, np.array([anchor]))[0]))
             self.buf = self.buf[keep:]
             self.start += keep
         return out
@@ -108,6 +178,7 @@ class _Segment:
     filt: SegmentFilter
     peaks: _PeakTracker
     row0: int
+    axes: tuple[SegmentFilter, ...] = ()  # resultant: one filter per axis, magnitude after filtering
     times: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     clip: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     in_start: int = 0  # input index of times[0]
@@ -116,7 +187,7 @@ class _Segment:
         self.times = np.concatenate([self.times, t]) if self.times.size else t
         self.clip = np.concatenate([self.clip, c]) if self.clip.size else c
 
-    def emit(self, idx: np.ndarray, heights: np.ndarray) -> tuple[np.ndarray, ...]:
+    def emit(self, idx: np.ndarray, heights: np.ndarray, rates: np.ndarray) -> tuple[np.ndarray, ...]:
         f = self.filt
         pos = idx * (f.down / f.up)
         i0 = np.floor(pos).astype(np.int64)
@@ -130,7 +201,7 @@ class _Segment:
         if self.clip.any():
             for off in (-2, -1, 0, 1, 2):
                 cl |= self.clip[np.clip(k + off, 0, self.clip.size - 1)]
-        return t, heights, nearest + self.row0, cl
+        return t, heights, nearest + self.row0, cl, rates
 
     def trim(self) -> None:
         f = self.filt
@@ -194,7 +265,10 @@ class ImpactDetector:
         if n == 0:
             return self._frame([])
         t = data.index.as_unit("ns").asi8
-        sig = signal_of_interest(data, self.meta.vertical_axis, self.config.vector)
+        if self.config.vector == "resultant":  # filtered per axis, magnitude after (as Veras/impactr)
+            sig = data[["x", "y", "z"]].to_numpy(dtype=np.float64)
+        else:
+            sig = signal_of_interest(data, self.meta.vertical_axis, self.config.vector)
         if self._range:
             xyz = data[["x", "y", "z"]].to_numpy()
             clip = (np.abs(xyz) >= self._range * _CLIP_FRACTION).any(axis=1)
@@ -233,24 +307,32 @@ class ImpactDetector:
     def _open(self, row0: int) -> None:
         cfg = self.config
         filt = SegmentFilter(self.fs_in, cfg)
-        self._seg = _Segment(filt, _PeakTracker(cfg.min_height_g, self.distance), row0, in_start=0)
+        axes = tuple(SegmentFilter(self.fs_in, cfg) for _ in range(3)) if cfg.vector == "resultant" else ()
+        tracker = _PeakTracker(cfg.min_height_g, self.distance, self.fs_out)
+        self._seg = _Segment(filt, tracker, row0, axes=axes, in_start=0)
 
     def _feed(self, t: np.ndarray, sig: np.ndarray, clip: np.ndarray) -> tuple[np.ndarray, ...]:
         seg = self._seg
         assert seg is not None
         seg.add(t, clip)
-        out = seg.filt.push(sig)
-        idx, h = seg.peaks.push(out - 1.0)
-        res = seg.emit(idx, h)
+        if seg.axes:
+            out = np.sqrt(sum(f.push(sig[:, k]) ** 2 for k, f in enumerate(seg.axes)))
+        else:
+            out = seg.filt.push(sig)
+        idx, h, r = seg.peaks.push(out - 1.0)
+        res = seg.emit(idx, h, r)
         seg.trim()
         return res
 
     def _close(self) -> tuple[np.ndarray, ...]:
         seg = self._seg
         assert seg is not None
-        out = seg.filt.finish()
-        idx, h = seg.peaks.push(out - 1.0, final=True)
-        res = seg.emit(idx, h) if idx.size else tuple(np.empty(0) for _ in range(4))
+        if seg.axes:
+            out = np.sqrt(sum(f.finish() ** 2 for f in seg.axes))
+        else:
+            out = seg.filt.finish()
+        idx, h, r = seg.peaks.push(out - 1.0, final=True)
+        res = seg.emit(idx, h, r) if idx.size else tuple(np.empty(0) for _ in range(5))
         self._seg = None
         return res
 
@@ -260,11 +342,13 @@ class ImpactDetector:
         if not parts:
             out = empty(IMPACTS, tz=tz)
             out["band"] = out["band"].astype(band_dtype(self.config.band_names))
+            out["peak_rate_gps"] = pd.Series([], dtype="float64")
             return out
         t = np.concatenate([p[0] for p in parts]).astype(np.int64)
         h = np.concatenate([p[1] for p in parts]).astype(np.float64)
         rows = np.concatenate([p[2] for p in parts]).astype(np.int64)
         cl = np.concatenate([p[3] for p in parts]).astype(bool)
+        rate = np.concatenate([p[4] for p in parts]).astype(np.float64)
         times = pd.DatetimeIndex(t.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
         return pd.DataFrame(
             {
@@ -274,6 +358,7 @@ class ImpactDetector:
                 "sample": rows,
                 "session_id": pd.array([pd.NA] * t.size, dtype="Int64"),
                 "clipped": cl,
+                "peak_rate_gps": rate,
             }
         )
 
