@@ -40,7 +40,7 @@ def _load_stages() -> None:
     import importlib
     import importlib.util
 
-    for name in ("sessions", "plan", "markers", "loading", "presets"):
+    for name in ("sessions", "plan", "markers", "loading", "presets", "calibrate"):
         if importlib.util.find_spec(f"{__name__}.{name}") is not None:
             importlib.import_module(f"{__name__}.{name}")
 

@@ -88,6 +88,12 @@ class DetectionConfig:
         What about the preset is unverified, echoed in reports.
     block_s : float
         Processing block in seconds (memory bound; results do not depend on it).
+    filter_edges : {"odd", "zero"}
+        How the zero-phase filter treats the ends of a contiguous segment. ``"odd"`` (default):
+        ``scipy.signal.sosfiltfilt``'s odd extension with steady-state initial conditions.
+        ``"zero"``: as R ``signal::filtfilt`` (used by impactr): zero initial state at the start
+        and 2·(order + 1) zeros appended at the end. Only samples within about 0.3 s of a
+        segment's ends differ. [C-code for R's; the choice per preset is P]
     overlap_s : float
         Context on each side of a block, trimmed after zero-phase filtering (2 s; the transient of
         the 20 Hz low-pass decays within a few samples, so blockwise equals whole to < 1e-9 g).
@@ -110,6 +116,7 @@ class DetectionConfig:
         "peak rule (find_peaks, >= 0.5 g, >= 0.25 s apart) and wear rules (van Hees, >= 10 h/day) "
         "are project decisions: Hannam's Methods could not be verified."
     )
+    filter_edges: Literal["odd", "zero"] = "odd"
     block_s: float = 600.0
     overlap_s: float = 2.0
     gap_periods: float = 2.5
@@ -122,6 +129,8 @@ class DetectionConfig:
             raise ConfigError("band edges must increase", key="band_edges_g")
         if self.min_distance_s <= 0 or self.block_s <= 4 * self.overlap_s:
             raise ConfigError("min_distance_s must be > 0 and block_s > 4 x overlap_s", key="block_s")
+        if self.filter_edges not in ("odd", "zero"):
+            raise ConfigError(f"filter_edges must be 'odd' or 'zero', got {self.filter_edges!r}", key="filter_edges")
         if self.vector not in ("vertical", "resultant"):
             raise ConfigError(f"vector must be 'vertical' or 'resultant', got {self.vector!r}", key="vector")
 

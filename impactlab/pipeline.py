@@ -119,6 +119,8 @@ class Analysis:
             "days": days,
             "plan_check": plan_check,
             "method": {"preset": self.config.name, "conventions": self.config.conventions},
+            **({"loading": _jsonable(self.extra["loading"])} if "loading" in self.extra else {}),
+            **({"markers": _jsonable(self.extra["sessions"].get("markers", []))} if "sessions" in self.extra else {}),
         }
 
     def info(self) -> dict[str, Any]:
@@ -295,6 +297,9 @@ class _Engine:
             impacts, blocks, tz=meta.timezone, first_ns=self.first_ns, last_ns=self.last_ns, config=cfg,
             sessions=sessions,
         )
+        for x in self.extras:  # stages that add per-day columns (e.g. loading indices)
+            if hasattr(x, "finish_daily"):
+                daily = x.finish_daily(daily, impacts, sessions, self)
         valid_days = int(daily["valid"].sum())
         if valid_days == 0:
             self.warn(
@@ -336,6 +341,16 @@ class _Engine:
         return float(np.median(v))
 
 
+def _accepted(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``options`` that ``fn`` takes as keyword arguments."""
+    import inspect
+
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(options)
+    return {k: v for k, v in options.items() if k in params}
+
+
 def _iso(t_ns: int | None, tz: str) -> str | None:
     if t_ns is None:
         return None
@@ -349,6 +364,8 @@ def analyze(
     plan: Any = None,
     markers: Any = None,
     progress: Callable[[int], None] | None = None,
+    vector: str | None = None,
+    **options: Any,
 ) -> Analysis:
     """Analyse a recording: impacts by band, wear, days (and sessions and plan when available).
 
@@ -365,6 +382,11 @@ def analyze(
         Labelled periods (``start``, ``end``, ``label``), e.g. a weighted vest.
     progress : callable, optional
         Called with the number of samples processed so far.
+    vector : {"vertical", "resultant"}, optional
+        Overrides the preset's vector.
+    **options
+        Settings of optional stages, passed to each stage that takes them, e.g. ``body_mass_kg``
+        (kg), ``vest_mass_kg`` (kg), ``placement`` (:mod:`impactlab.loading`).
 
     Returns
     -------
@@ -401,13 +423,21 @@ def analyze(
             yield from it
 
         chunks = _chain()
+    if vector is not None:
+        config = config.replace(vector=vector)
     engine = _Engine(meta, config, notes)
     from . import _hooks
 
+    used: set[str] = set()
     for hook in _hooks.ENGINE_HOOKS:
-        x = hook(meta, config, plan=plan, markers=markers)
+        kw = _accepted(hook, options)
+        used.update(kw)
+        x = hook(meta, config, plan=plan, markers=markers, **kw)
         if x is not None:
             engine.extras.append(x)
+    unknown = sorted(set(options) - used)
+    if unknown:
+        raise TypeError(f"analyze() got unexpected keyword argument(s): {', '.join(unknown)}")
     done = 0
     for chunk in chunks:
         engine.update(chunk)

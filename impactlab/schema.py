@@ -9,17 +9,24 @@ IMPACTS (one row per impact, sorted by time)
     acceleration minus 1 g (g above gravity); ``band`` ordered categorical (preset bands, for
     ``hannam2017`` ``low < medium < high``); ``sample`` int64 row position in the Recording of the
     sample nearest the peak; ``session_id`` Int64 (``<NA>`` outside sessions); ``clipped`` bool, a
-    sample within ±2 rows reached the sensor's range.
+    sample within ±2 rows reached the sensor's range; ``peak_rate_gps`` float64, peak acceleration
+    rate in g/s (NaN for a one-sample rise). Added by :mod:`impactlab.loading` (after ``analyze``):
+    ``model`` str, ``load_mass_kg``, ``grf_n``, ``grf_bw``, ``lr_nps`` float64 (NaN without body
+    mass), ``outside_calibration`` bool, ``loading_flags`` string.
 SESSIONS
     ``session_id`` int64; ``kind`` categorical {jumps, brisk_walk, walk, vest_walk, vibration};
     ``start``/``end`` datetime64[ns, tz]; ``duration_s`` float64; ``n_impacts``, ``n_low``,
     ``n_medium``, ``n_high`` int64; ``cadence_spm`` float64 (walks, steps/min); ``frequency_hz``,
     ``rms_g`` float64 (vibration); ``n_sets`` Int64 (jumps); ``label_source`` string (``detected``,
-    ``markers:<file>``, ``sensor``).
+    ``markers:<file>``, ``sensor``); ``n_jumps``
+    Int64 (jumps sessions: landings after a flight phase).
 DAILY (one row per local calendar day)
     ``date`` datetime64[ns] local midnight; ``wear_h`` float64 hours; ``valid`` bool (≥ 10 h wear);
     ``n_low``, ``n_medium``, ``n_high``, ``n_jumps``, ``jump_sets`` int64; ``brisk_walk_min``,
-    ``walk_min``, ``vest_walk_min``, ``vibration_min`` float64 minutes.
+    ``walk_min``, ``vest_walk_min``, ``vibration_min`` float64 minutes. Added by
+    :mod:`impactlab.loading`: ``dss``, ``oi`` float64, ``peak_grf_bw_max`` float64 (NaN without body
+    mass), ``load_basis`` str (``grf_bw`` | ``acc_g``); Sessions likewise get ``dss``, ``oi``,
+    ``peak_grf_bw``, ``load_basis``.
 PLAN_CHECK (long)
     ``date`` datetime64[ns] (weekly targets: the ISO week's Monday); ``target`` string; ``period``
     ``day``|``week``; ``required``, ``achieved`` float64; ``unit`` ``count``|``min``; ``met`` boolean
@@ -81,6 +88,7 @@ SESSIONS: dict[str, object] = {
     "rms_g": "float64",
     "n_sets": "Int64",
     "label_source": "string",
+    "n_jumps": "Int64",
 }
 DAILY: dict[str, object] = {
     "date": "datetime64[ns]",

@@ -109,6 +109,32 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     return sps.sosfiltfilt(sos, x, padlen=padlen)
 
 
+def _filtfilt_zero_edges(sos: np.ndarray, x: np.ndarray, *, start: bool, end: bool) -> np.ndarray:
+    """Zero-phase filter whose true segment ends behave as R ``signal::filtfilt``.
+
+    At a true start (``start``) the forward pass begins from a zero state with no padding; at a
+    true end (``end``) 2·(order + 1) zeros are appended and the backward pass begins from a zero
+    state. Ends that are block boundaries inside a segment use :func:`_filtfilt`'s odd extension
+    (their effect decays within the block overlap).
+    """
+    ntaps = 2 * len(sos) + 1
+    ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))  # = order + 1
+    padlen = min(3 * ntaps, x.size - 1)
+    zi = sps.sosfilt_zi(sos)
+    left = np.empty(0) if start else 2 * x[0] - x[padlen:0:-1]
+    right = np.zeros(2 * ntaps) if end else 2 * x[-1] - x[-2 : -padlen - 2 : -1]
+    ext = np.concatenate([left, x, right])
+    if start:
+        y = sps.sosfilt(sos, ext)
+    else:
+        y, _ = sps.sosfilt(sos, ext, zi=zi * ext[0])
+    if end:
+        y = sps.sosfilt(sos, y[::-1])
+    else:
+        y, _ = sps.sosfilt(sos, y[::-1], zi=zi * y[-1])
+    return np.asarray(y[::-1][left.size : left.size + x.size])
+
+
 def signal_of_interest(data: pd.DataFrame, vertical_axis: str, vector: str) -> np.ndarray:
     """The signal whose peaks are counted, in g (gravity included), float64.
 
@@ -147,6 +173,8 @@ class SegmentFilter:
     def __init__(self, fs_in: float, config: DetectionConfig) -> None:
         self.fs_out, self.up, self.down = plan_rate(fs_in, config)
         self.sos = design_lowpass(self.fs_out, config)
+        self.zero_edges = getattr(config, "filter_edges", "odd") == "zero"
+        self._final = False
         d = self.down
         self.block = d * max(1, math.ceil(config.block_s * fs_in / d))
         self.overlap = d * max(1, math.ceil(config.overlap_s * fs_in / d))
@@ -175,6 +203,7 @@ class SegmentFilter:
     def finish(self) -> np.ndarray:
         """Process what is left (blocks with whatever right context exists)."""
         outs = []
+        self._final = True
         while self._next < self.n_in:
             b = min(self._next + self.block, self.n_in)
             outs.append(self._run(self._next, b))
@@ -198,7 +227,10 @@ class SegmentFilter:
         else:
             y = seg
         if self.sos is not None and y.size >= 3:
-            y = _filtfilt(self.sos, y)
+            if self.zero_edges:
+                y = _filtfilt_zero_edges(self.sos, y, start=c0 == 0, end=self._final and c1 == self.n_in)
+            else:
+                y = _filtfilt(self.sos, y)
         out0 = c0 * up // down
         lo = a * up // down - out0
         hi = -(-b * up // down) - out0

@@ -1,0 +1,72 @@
+"""``impactlab clients``: the clients in the store (and ``--store``, shared by the store commands)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from impactlab.store import Store, default_store_path
+
+from .._common import stdout_console
+
+HELP = "list the clients in the store"
+EPILOG = """\
+examples:
+  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
+  impactlab clients
+  impactlab clients --format json --store clinic.sqlite
+
+The store is one SQLite file (default: $IMPACTLAB_STORE, else impactlab/store.sqlite in your
+data directory, readable only by you); raw samples are kept beside it in raw/.
+"""
+
+
+def add_store_option(p: argparse.ArgumentParser) -> None:
+    """``--store PATH`` (default :func:`impactlab.store.default_store_path`)."""
+    p.add_argument("--store", metavar="PATH", default=None,
+                   help=f"the client store (default {default_store_path()})")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the subcommand."""
+    p = sub.add_parser("clients", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_store_option(p)
+    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the store's clients; returns the exit code."""
+    with Store(args.store) as st:
+        clients = st.clients()
+        plans = {}
+        for c in clients:
+            try:
+                plan = st.client_plan(c.client_id)
+            except Exception:  # an unreadable stored plan is shown by its path
+                plan = None
+            plans[c.client_id] = getattr(plan, "name", None) or (c.plan_path or "")
+    if args.format == "json":
+        rows = [{"id": c.client_id, "name": c.name, "body_mass_kg": c.body_mass_kg, "plan": plans[c.client_id] or None,
+                 "timezone": c.timezone, "recordings": c.n_recordings, "first_date": c.first_date,
+                 "last_date": c.last_date} for c in clients]
+        json.dump({"store": str(args.store or default_store_path()), "clients": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = stdout_console()
+    if not clients:
+        con.print("No clients yet. Add one with: impactlab import FILE --client ID")
+        return 0
+    t = Table(title=f"Clients in {args.store or default_store_path()}", title_justify="left")
+    for col in ("id", "name", "plan", "recordings", "first day", "last day"):
+        t.add_column(col, justify="right" if col == "recordings" else "left")
+    for c in clients:
+        t.add_row(escape(c.client_id), escape(c.name or ""), escape(plans[c.client_id]), str(c.n_recordings),
+                  c.first_date or "", c.last_date or "")
+    con.print(t)
+    return 0

@@ -1,0 +1,36 @@
+"""``impactlab collate OUT``: rebuild OUT/collated/ from the per-recording folders."""
+
+from __future__ import annotations
+
+import argparse
+
+from impactlab.batch import collate
+
+HELP = "rebuild the collated tables of a batch output folder"
+EPILOG = """\
+examples:
+  impactlab batch sample_data/sim-day.parquet -o results/
+  impactlab collate results/
+  impactlab collate results/ --format csv
+
+Reads every results/<id>/<id>-Info.json, -Daily.csv, -Sessions.csv and -PlanCheck.csv (folders
+written by `impactlab analyze -o results/<id>` count too) and replaces results/collated/ with
+Daily, Sessions, PlanCheck (leading recording_id and subject_id columns) and Summary (one row per
+recording, impacts per band per week = mean per valid day x 7 with the number of valid days),
+plus Summary-Dictionary.csv explaining the Summary's columns.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("collate", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("out", metavar="OUT", help="output folder of `impactlab batch`")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="table format (default parquet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = collate(args.out, table_format=args.format)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0

@@ -1,0 +1,113 @@
+"""``impactlab convert FILE -o recording.parquet``: the normalised recording as Parquet, chunk by chunk."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from impactlab.calibrate import add_cli_option, wrap_source
+from impactlab.errors import DataError, ReadError
+from impactlab.io import RecordingSource
+
+from .._common import add_reading_options, progress_bar, source_from_args
+
+HELP = "write a recording (.gt3x, .cwa, .bin, CSV...) as normalised Parquet, in bounded memory"
+EPILOG = """\
+examples:
+  impactlab convert ../shared/data/skdh/ax3_sample.cwa -o ax3.parquet --tz UTC
+  impactlab convert recording.gt3x -o recording.parquet --calibrate
+
+The Parquet file holds time (UTC), x, y, z (float32, g) and, when the device records them,
+temperature_c and wear, with the recording's metadata (device, serial, rate, range, zone, vertical
+axis) in the schema; `impactlab analyze` reads it back. The file is written one chunk at a time, so
+recordings larger than memory convert in bounded memory.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("convert", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", help="recording file")
+    p.add_argument("-o", "--out", required=True, metavar="OUT.parquet", help="Parquet file to write")
+    p.add_argument("--row-group-rows", type=int, default=1_000_000, metavar="N",
+                   help="rows per Parquet row group (default 1000000)")
+    add_reading_options(p)
+    add_cli_option(p)
+    p.set_defaults(func=run)
+
+
+def write_parquet_source(
+    source: RecordingSource, path: str | os.PathLike[str], *, row_group_rows: int = 1_000_000,
+    compression_level: int = 9, progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write every chunk of ``source`` into one Parquet file (schema and metadata of ``write_parquet``).
+
+    Parameters
+    ----------
+    source : RecordingSource
+        Opened recording; its chunks are written one row group (or more) at a time.
+    path : str or os.PathLike
+        Output file; it appears only when complete (written beside it, then renamed).
+    row_group_rows : int
+        Largest row group (rows).
+    compression_level : int
+        zstd level.
+    progress : callable, optional
+        Called with the rows written so far.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    meta = source.meta.to_dict()
+    meta.pop("extra", None)
+    md = {b"impactlab.meta": json.dumps(meta).encode()}
+    writer: pq.ParquetWriter | None = None
+    n = 0
+    try:
+        for chunk in source.chunks():
+            table = pa.Table.from_pandas(chunk.data.tz_convert("UTC"), preserve_index=True)
+            if writer is None:
+                schema = table.schema.with_metadata(md)
+                writer = pq.ParquetWriter(
+                    tmp, schema, compression="zstd", compression_level=compression_level,
+                    use_dictionary=["x", "y", "z"], column_encoding={"time": "DELTA_BINARY_PACKED"},
+                )
+            elif table.schema.names != writer.schema.names:
+                raise DataError(f"a chunk has columns {table.schema.names}, the first had {writer.schema.names}",
+                                path=source.meta.source)
+            writer.write_table(table.cast(writer.schema), row_group_size=row_group_rows)
+            n += table.num_rows
+            if progress is not None:
+                progress(n)
+        if writer is None:
+            raise ReadError("the recording has no samples", path=source.meta.source, hint="Nothing to convert")
+        writer.close()
+        writer = None
+        os.replace(tmp, path)
+    finally:
+        if writer is not None:
+            writer.close()
+        if tmp.exists():
+            tmp.unlink()
+    return n
+
+
+def run(args: argparse.Namespace) -> int:
+    src = wrap_source(args, source_from_args(args.file, args))
+    with progress_bar(src.n_rows_hint, f"converting {Path(args.file).name}", quiet=args.quiet) as update:
+        n = write_parquet_source(src, args.out, row_group_rows=args.row_group_rows, progress=update)
+    if not args.quiet:
+        m = src.meta
+        print(f"wrote {n} samples ({m.device}, {m.sample_rate_hz:g} Hz, {m.timezone}) to {args.out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,103 @@
+"""``impactlab history --client ID``: week by week, impacts, valid days, targets met and the trend."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+from impactlab.report import iso_week, parse_week
+from impactlab.store import Store
+
+from .._common import stdout_console
+from .clients import add_store_option
+
+HELP = "a client's weeks: impacts per week, targets met, trend"
+EPILOG = """\
+examples:
+  impactlab import sample_data/sim-day.parquet --client c01
+  impactlab history --client c01
+  impactlab history --client c01 --weeks 26 --format json
+
+Weekly figures are the mean per valid day (>= 10 h wear) x 7, shown with the number of valid days.
+The trend compares each week's high impacts with the week before (up / down / same within 5 %).
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the subcommand."""
+    p = sub.add_parser("history", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--client", metavar="ID", required=True, help="client id")
+    p.add_argument("--weeks", type=int, default=12, metavar="N", help="how many weeks up to the last (default 12)")
+    p.add_argument("--until", metavar="YYYY-Www", help="last week shown (default: the client's last week with data)")
+    add_store_option(p)
+    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    p.set_defaults(func=run)
+
+
+def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[str, object]]:
+    """Per ISO week (oldest first): days, valid days, impacts per week, targets met, trend."""
+    from impactlab.daily import weekly_summary
+
+    info = st.client(client_id)
+    if until:
+        last = parse_week(until)
+    elif info.last_date:
+        d = dt.date.fromisoformat(info.last_date)
+        last = d - dt.timedelta(days=d.weekday())
+    else:
+        return []
+    first = last - dt.timedelta(weeks=max(1, n) - 1)
+    daily = st.daily(client_id, first.isoformat(), (last + dt.timedelta(days=6)).isoformat())
+    checks = st.plan_checks(client_id, first.isoformat(), (last + dt.timedelta(days=6)).isoformat())
+    rows: list[dict[str, object]] = []
+    prev = None
+    for k in range(max(1, n)):
+        m = first + dt.timedelta(weeks=k)
+        s, e = str(m), str(m + dt.timedelta(days=7))
+        dd = daily[(daily["date"] >= s) & (daily["date"] < e)]
+        if dd.empty:
+            continue
+        cc = checks[(checks["date"] >= s) & (checks["date"] < e)]["met"].dropna()
+        w = weekly_summary(dd)
+        trend = None
+        if w["high"] is not None and prev is not None:
+            a, b = float(prev), float(w["high"])  # type: ignore[arg-type]
+            trend = "same" if abs(b - a) <= 0.05 * max(a, 1.0) else "up" if b > a else "down"
+        if w["high"] is not None:
+            prev = w["high"]
+        rows.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
+                     "medium": w["medium"], "high": w["high"], "targets_met": int(cc.sum()), "targets_checked": len(cc),
+                     "trend": trend})
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print a client's weeks; returns the exit code."""
+    with Store(args.store) as st:
+        info = st.client(args.client)
+        rows = weeks_of(st, args.client, args.weeks, args.until)
+    if args.format == "json":
+        json.dump({"client": {"id": info.client_id, "name": info.name}, "weeks": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = stdout_console()
+    if not rows:
+        con.print(f"No data stored for {escape(info.name or info.client_id)} yet.")
+        return 0
+    t = Table(title=f"{escape(info.name or info.client_id)}: weeks (per valid day x 7)", title_justify="left")
+    for col in ("week", "days", "valid", "low", "medium", "high", "targets met", "trend"):
+        t.add_column(col, justify="left" if col in ("week", "trend") else "right")
+    arrows = {"up": "up", "down": "down", "same": "same", None: ""}
+    for r in rows:
+        t.add_row(str(r["week"]), str(r["days_recorded"]), str(r["valid_days"]),
+                  *("-" if r[b] is None else f"{r[b]:g}" for b in ("low", "medium", "high")),
+                  f"{r['targets_met']} of {r['targets_checked']}" if r["targets_checked"] else "-",
+                  arrows[r["trend"]])  # type: ignore[index]
+    con.print(t)
+    return 0

@@ -1,0 +1,163 @@
+"""``impactlab import FILE --client ID``: analyse a recording and add it to the client store.
+
+Without ``--client``, ``impactlab import FILE -o OUT.parquet`` converts the file to Parquet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from impactlab.errors import ImpactlabError
+from impactlab.store import Store, file_sha256, load_plan_file
+
+from .._common import add_reading_options, config_from_args, progress_bar, source_from_args, stdout_console
+from .analyze import add_analysis_options
+from .clients import add_store_option
+
+HELP = "analyse a recording and add it to a client's store (or convert it to Parquet)"
+EPILOG = """\
+examples:
+  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
+  impactlab import sample_data/sim-day.parquet --client c01 --plan plan.toml --html today.html
+  impactlab import recording.csv --client c01 --vertical-axis -y --tz Europe/London --store clinic.sqlite
+  impactlab import sample_data/actigraph-hip-5min.csv -o hip.parquet          (convert only)
+
+Importing the same file (or overlapping data) again changes nothing: impacts, wear blocks and
+sessions are stored once per client by time. An interrupted import leaves no trace; run it again.
+After the import, a short summary of the days it touched is printed (--html writes it as a page).
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the subcommand."""
+    p = sub.add_parser("import", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", help="recording file")
+    g = p.add_argument_group("client store")
+    g.add_argument("--client", metavar="ID", help="client id (created when new), e.g. c01")
+    g.add_argument("--name", help="client's display name (stored on first use or updated)")
+    g.add_argument("--note", help="free-text note about the client, shown in reports")
+    g.add_argument("--device", metavar="ID", help="device id (default: the recording's serial or device kind)")
+    add_store_option(g)  # type: ignore[arg-type]
+    g.add_argument("--html", metavar="OUT", help="write the daily summary as HTML")
+    g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    p.add_argument("-o", "--out", metavar="OUT.parquet", help="without --client: convert the recording to Parquet")
+    add_reading_options(p)
+    add_analysis_options(p)
+    for flag, kw in (("--body-mass", {"type": float, "metavar": "KG", "dest": "body_mass",
+                                      "help": "client's body mass in kg (stored with the client)"}),
+                     ("--plan", {"metavar": "PLAN", "help": "plan TOML (DESIGN §5): becomes the client's plan"}),
+                     ("--markers", {"metavar": "CSV", "help": "labelled periods (start,end,label)"})):
+        try:
+            p.add_argument(flag, **kw)  # type: ignore[arg-type]
+        except argparse.ArgumentError:
+            pass  # already added by the plan / markers stage
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import (or convert) one recording; returns the exit code."""
+    if not args.client:
+        return _convert(args)
+    return _import(args)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    if not args.out:
+        raise ImpactlabError("nothing to do: give --client ID to import into the store, or -o OUT.parquet to convert",
+                             path=args.file, hint="e.g. impactlab import FILE --client c01")
+    if importlib.util.find_spec("impactlab.cli.commands.convert") is not None:
+        from impactlab.cli.main import main
+
+        argv = ["convert", args.file, "-o", args.out]
+        for opt, val in (("--tz", args.tz), ("--vertical-axis", args.vertical_axis), ("--units", args.units)):
+            if val is not None and not (opt == "--units" and val == "g"):
+                argv += [opt, val]
+        return main(argv)
+    from impactlab.io import write_parquet
+
+    out = write_parquet(source_from_args(args.file, args).read(), args.out)
+    if not args.quiet:
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    from impactlab import _hooks
+
+    kwargs: dict[str, Any] = {}
+    for hook in getattr(_hooks, "CLI_ARGS_HOOKS", []):
+        kwargs.update(hook(args))
+    if getattr(args, "plan", None):
+        kwargs["plan"] = load_plan_file(args.plan)  # remembers the TOML text for the store
+    if getattr(args, "markers", None) and kwargs.get("markers") is None:
+        raise ImpactlabError("markers cannot be read: marker support is not available in this installation",
+                             path=args.markers, hint="Update impactlab, or import without --markers")
+    return kwargs
+
+
+def _import(args: argparse.Namespace) -> int:
+    from impactlab import _hooks
+    from impactlab.report import daily_summary
+
+    kwargs = _analysis_kwargs(args)
+    src = source_from_args(args.file, args)
+    for wrap in getattr(_hooks, "SOURCE_HOOKS", []):
+        src = wrap(args, src)
+    cfg = config_from_args(args)
+    digest = file_sha256(args.file)
+    with Store(args.store) as st:
+        st.add_client(args.client, name=args.name, body_mass_kg=getattr(args, "body_mass", None), note=args.note)
+        with progress_bar(src.n_rows_hint, f"importing {Path(args.file).name}", quiet=args.quiet) as update:
+            res = st.import_recording(args.client, src, config=cfg, device_id=args.device, file_sha256=digest,
+                                      plan=kwargs.pop("plan", None), markers=kwargs.pop("markers", None),
+                                      progress=update, **kwargs)
+        summary = daily_summary(st, res)
+    if args.html:
+        from impactlab.report.html import render_daily_html, write_html
+
+        write_html(render_daily_html(summary), args.html)
+        if not args.quiet:
+            print(f"wrote {args.html}", file=sys.stderr)
+    if args.format == "json":
+        out = {"client": res.client_id, "recording_id": res.recording_id, "content_hash": res.content_hash,
+               "already_imported": res.already_imported,
+               "added": {"impacts": res.n_impacts_added, "sessions": res.n_sessions_added,
+                         "wear_blocks": res.n_blocks_added},
+               "dates": res.dates, "summary": summary.lines()}
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_summary(summary, res)
+    return 0
+
+
+def print_summary(summary: Any, res: Any) -> None:
+    """The short terminal summary after an import (rich)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = stdout_console()
+    who = escape(summary.client_name or summary.client_id)
+    if res.already_imported:
+        con.print(f"[bold]{who}[/bold]: {escape(Path(summary.source).name)} was imported before; nothing changed.")
+    else:
+        con.print(f"[bold]{who}[/bold]: added {res.n_impacts_added} impacts, {res.n_sessions_added} sessions, "
+                  f"{res.n_blocks_added} quarter-hours of wear from {escape(Path(summary.source).name)}")
+    t = Table(title="Your days", title_justify="left")
+    for col in ("day", "worn h", "low", "medium", "high", "jumps"):
+        t.add_column(col, justify="left" if col == "day" else "right")
+    for r in summary.daily.itertuples(index=False):
+        t.add_row(f"{r.date:%a %d %b}", f"{r.wear_h:.1f}" + ("" if r.valid else " (short)"), str(r.n_low),
+                  str(r.n_medium), str(r.n_high), str(r.n_jumps))
+    con.print(t)
+    for r in summary.plan_check.to_dict("records"):
+        mark = {"met": "[green]met[/green]", "not met": "[red]not met[/red]"}.get(str(r["status"]), "no data")
+        when = "week of " if r["period"] == "week" else ""
+        con.print(f"  {when}{r['date']:%a %d %b} {escape(str(r['target']).replace('_', ' '))}: {mark}")

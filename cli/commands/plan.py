@@ -1,0 +1,92 @@
+"""``impactlab plan check PLAN``: validate an exercise plan (TOML, DESIGN §5) and pretty-print it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from impactlab.plan import DAY_NAMES, Plan, load_plan
+
+from .._common import stdout_console
+
+HELP = "validate and show an exercise plan"
+EPILOG = """\
+examples:
+  impactlab plan check sample_data/plan.toml
+  impactlab plan check sample_data/plan.toml --format json
+  impactlab analyze sample_data/sim-day.parquet --plan sample_data/plan.toml
+  python sample_data/make_sample_week.py   (then, see sample_data/README.md for the expected verdicts)
+  impactlab analyze sample_data/sim-week.parquet --plan sample_data/plan.toml --markers sample_data/markers-week.csv
+
+A plan names targets per day or per week: jumps (per_day, min_sets, days), high_impacts (per_day,
+min_band), brisk_walk, vest_walk and vibration (minutes_per_day and/or minutes_per_week). Errors name
+the file and the dotted key (e.g. targets.jumps.per_day); the exit code is then 1.
+"""
+
+_WHAT = {
+    "jumps": "jumps (landing after a flight phase)",
+    "high_impacts": "impacts in band {min_band} or above",
+    "brisk_walk": "brisk walking (>= 100 steps/min)",
+    "vest_walk": "walking with a weighted vest (from markers)",
+    "vibration": "vibration plate",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("plan", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    psub = p.add_subparsers(dest="plan_command", metavar="ACTION", required=True)
+    c = psub.add_parser("check", help="validate a plan file and print its targets", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("plan", help="plan file (TOML)")
+    c.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    c.set_defaults(func=run)
+
+
+def _days(days: tuple[str, ...]) -> str:
+    return "every day" if tuple(days) == DAY_NAMES else ", ".join(days)
+
+
+def describe(plan: Plan) -> list[tuple[str, str, str]]:
+    """(target, requirement, when) for each target, in words."""
+    rows = []
+    for name, t in plan.targets.items():
+        what = _WHAT[name].format(min_band=getattr(t, "min_band", ""))
+        if name == "jumps":
+            req = f"{t.per_day} {what}" + (f" in at least {t.min_sets} sets" if t.min_sets else "")
+            rows.append((name, req, f"per day, {_days(t.days)}"))
+        elif name == "high_impacts":
+            rows.append((name, f"{t.per_day} {what}", f"per day, {_days(t.days)}"))
+        else:
+            extra = ""
+            if name == "vibration" and t.frequency_hz:
+                extra = f" ({t.frequency_hz:g} Hz" + (f", {t.amplitude_g:g} g" if t.amplitude_g else "") + ")"
+            if name == "vest_walk" and t.vest_mass_kg:
+                extra = f" ({t.vest_mass_kg:g} kg vest)"
+            if t.minutes_per_day is not None:
+                rows.append((name, f"{t.minutes_per_day:g} min of {what}{extra}", f"per day, {_days(t.days)}"))
+            if t.minutes_per_week is not None:
+                rows.append((name, f"{t.minutes_per_week:g} min of {what}{extra}", "per ISO week (Mon-Sun)"))
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = load_plan(args.plan)
+    if args.format == "json":
+        json.dump(plan.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    from rich.table import Table
+
+    con = stdout_console()
+    con.print(f"[bold]{plan.name}[/bold]  ({args.plan}: valid, schema {plan.schema}"
+              + (f", days in {plan.timezone}" if plan.timezone else "") + ")")
+    t = Table(title_justify="left")
+    for col in ("target", "requirement", "when"):
+        t.add_column(col)
+    for row in describe(plan):
+        t.add_row(*row)
+    con.print(t)
+    con.print("[dim]A day with less than 10 h wear is 'no data', not 'not met'.[/dim]")
+    return 0

@@ -1,0 +1,112 @@
+"""``impactlab report --client ID --week YYYY-Www``: the weekly therapist report (HTML, PDF, JSON)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from impactlab.errors import ImpactlabError
+from impactlab.report import iso_week, weekly_report
+from impactlab.store import Store
+
+from .._common import stdout_console
+from .clients import add_store_option
+
+HELP = "weekly therapist report for one client: HTML, PDF or JSON"
+EPILOG = """\
+examples:
+  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
+  impactlab report --client c01 --week 2026-W10 --html c01-W10.html
+  impactlab report --client c01 --week 2026-W10 --html c01-W10.html --pdf c01-W10.pdf
+  impactlab report --client c01 --week 2026-W10 --format json
+
+The HTML is one self-contained file (plots inline as SVG, no network, no script): the plan, a
+day x target grid (met / not met / no data), impacts per day and band against the target, a
+timeline of each day's sessions and wear, data-quality flags, the last 8 weeks and the method.
+--pdf prints it with headless Chromium. --format json prints the week's days and plan_check rows
+with the same keys as 'impactlab analyze --format json'.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the subcommand."""
+    p = sub.add_parser("report", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--client", metavar="ID", required=True, help="client id")
+    p.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: the client's last week with data)")
+    p.add_argument("--html", metavar="OUT.html", help="write the report as one HTML file")
+    p.add_argument("--pdf", metavar="OUT.pdf", help="also print it to PDF (needs Chromium)")
+    add_store_option(p)
+    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write or print one client's weekly report; returns the exit code."""
+    with Store(args.store) as st:
+        info = st.client(args.client)
+        week = args.week
+        if not week:
+            if not info.last_date:
+                raise ImpactlabError(f"client {args.client!r} has no data yet", key="week",
+                                     hint="Import a recording first, or give --week YYYY-Www")
+            week = iso_week(dt.date.fromisoformat(info.last_date))
+        rep = weekly_report(st, args.client, week)
+    if args.html or args.pdf:
+        from impactlab.report.html import render_weekly_html, write_html
+
+        html = render_weekly_html(rep)
+        with tempfile.TemporaryDirectory(prefix="impactlab-report-") as tmp:
+            html_path = Path(args.html) if args.html else Path(tmp) / f"{args.client}-{rep.week}.html"
+            write_html(html, html_path)
+            if args.html and not args.quiet:
+                print(f"wrote {html_path}", file=sys.stderr)
+            if args.pdf:
+                from impactlab.report.browser import print_pdf
+
+                print_pdf(html_path, args.pdf)
+                if not args.quiet:
+                    print(f"wrote {args.pdf}", file=sys.stderr)
+    if args.format == "json":
+        json.dump(rep.to_json_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif not (args.html or args.pdf):
+        print_week(rep)
+    return 0
+
+
+def print_week(rep: object) -> None:
+    """The week's grid and days in the terminal."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    r = rep  # WeeklyReport
+    con = stdout_console()
+    con.print(f"[bold]{escape(r.client_name or r.client_id)}[/bold], week {r.week} "  # type: ignore[attr-defined]
+              f"({r.days[0]:%d %b} to {r.days[-1]:%d %b})")  # type: ignore[attr-defined]
+    if r.grid:  # type: ignore[attr-defined]
+        t = Table(title="Targets", title_justify="left")
+        t.add_column("target")
+        for d in r.days:  # type: ignore[attr-defined]
+            t.add_column(f"{d:%a}", justify="center")
+        for target, cells in r.grid.items():  # type: ignore[attr-defined]
+            texts = [c.status for c in cells]
+            t.add_row(escape(target.replace("_", " ")), *(texts if len(texts) == 7 else [f"week: {texts[0]}"] + [""] * 6))
+        con.print(t)
+    else:
+        con.print("No plan stored for this client: no targets to check.")
+    t = Table(title="Days", title_justify="left")
+    for col in ("day", "worn h", "valid", "low", "medium", "high", "jumps"):
+        t.add_column(col, justify="left" if col == "day" else "right")
+    for d in r.days:  # type: ignore[attr-defined]
+        row = r.day_row(d)  # type: ignore[attr-defined]
+        if row is None:
+            t.add_row(f"{d:%a %d %b}", "no data", "", "", "", "", "")
+        else:
+            t.add_row(f"{d:%a %d %b}", f"{row['wear_h']:.1f}", "yes" if row["valid"] else "no", str(row["n_low"]),
+                      str(row["n_medium"]), str(row["n_high"]), str(row["n_jumps"]))
+    con.print(t)

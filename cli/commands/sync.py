@@ -1,0 +1,102 @@
+"""``impactlab sync --client ID``: download a sensor's stored data into the store, then import it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from impactlab.ble.profile import load_profile
+from impactlab.ble.sync import sync_sensor
+
+from .._common import add_reading_options, config_from_args, progress_bar, stdout_console
+from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate, zone_and_axis
+from .analyze import add_analysis_options
+from .clients import add_store_option
+
+HELP = "download a sensor's stored data (lossless, resumable) and add it to a client's store"
+EPILOG = """\
+examples:
+  impactlab sync --simulate sample_data/sim-day.parquet --client c01
+  impactlab sync --simulate sample_data/sim-day.parquet --client c01 --fault-link-loss 5 --fault-drop-rate 0.01
+  impactlab sync --address F0:1A:B2:00:00:01 --client c01 --plan plan.toml --store clinic.sqlite
+
+Packets are committed to the store as they arrive, each once (by sequence number). A dropped link
+reconnects with backoff and resumes; an interrupted sync resumes when run again. The sensor is told
+to erase only what the store has committed. A range the sensor no longer holds is reported as a
+gap, never filled. Then the session is analysed as impactlab import would (same options).
+""" + "\n" + SIM_EPILOG
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("sync", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("client store")
+    g.add_argument("--client", metavar="ID", required=True, help="client id (created when new), e.g. c01")
+    g.add_argument("--client-name", dest="client_display_name", metavar="NAME", help="client's display name")
+    add_store_option(g)  # type: ignore[arg-type]
+    g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    add_sensor_options(p)
+    add_reading_options(p)
+    add_analysis_options(p)
+    for flag, kw in (("--body-mass", {"type": float, "metavar": "KG", "dest": "body_mass",
+                                      "help": "client's body mass in kg (stored with the client)"}),
+                     ("--plan", {"metavar": "PLAN", "help": "plan TOML (DESIGN §5): becomes the client's plan"}),
+                     ("--markers", {"metavar": "CSV", "help": "labelled periods (start,end,label)"})):
+        try:
+            p.add_argument(flag, **kw)  # type: ignore[arg-type]
+        except argparse.ArgumentError:
+            pass  # already added by the plan / markers stage
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from impactlab.store import Store
+
+    from .import_ import _analysis_kwargs
+
+    profile = load_profile(args.profile)
+    kwargs = _analysis_kwargs(args)
+    cfg = config_from_args(args)
+    with maybe_simulate(args, default_speed=0.0) as sim, Store(args.store) as st:
+        tz, axis = zone_and_axis(args, sim, profile)
+        address = args.address or (sim.address if sim is not None else None)
+        st.add_client(args.client, name=args.client_display_name, body_mass_kg=getattr(args, "body_mass", None))
+        with progress_bar(10**7, "syncing", quiet=args.quiet) as update:
+            res = asyncio.run(sync_sensor(
+                st, args.client, profile, address=address, name=getattr(args, "sensor_name", None), timezone=tz,
+                vertical_axis=axis, plan=kwargs.pop("plan", None), markers=kwargs.pop("markers", None), config=cfg,
+                progress=lambda done, held: update(int(10**7 * done / max(1, held))), **kwargs))
+        summary = None
+        if res.import_result is not None:
+            from impactlab.report import daily_summary
+
+            summary = daily_summary(st, res.import_result)
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for a, b in res.missing:
+        print(f"warning: packets {a}-{b} were no longer on the sensor; that gap is reported, not filled",
+              file=sys.stderr)
+    ir = res.import_result
+    if args.format == "json":
+        out = {"client": args.client, "device": res.device_id, "held": res.held, "new_packets": res.new,
+               "received": res.received, "duplicates": res.duplicates, "decode_errors": res.decode_errors,
+               "reconnects": res.reconnects, "rerequests": res.rerequests, "last_seq": res.last_seq,
+               "erased_upto": res.erased_upto, "missing": [list(m) for m in res.missing], "warnings": res.warnings,
+               "import": None if ir is None else {
+                   "recording_id": ir.recording_id, "already_imported": ir.already_imported,
+                   "added": {"impacts": ir.n_impacts_added, "sessions": ir.n_sessions_added,
+                             "wear_blocks": ir.n_blocks_added}, "dates": ir.dates}}
+        json.dump(out, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    con = stdout_console()
+    con.print(f"Synced {res.device_id}: {res.new} new packet(s) of {res.held} held; {res.duplicates} duplicate(s) "
+              f"ignored, {res.reconnects} reconnect(s), {res.decode_errors} malformed; "
+              + (f"sensor told to erase up to seq {res.erased_upto}" if res.erased_upto is not None else "nothing erased"))
+    if ir is not None and summary is not None:
+        from .import_ import print_summary
+
+        print_summary(summary, ir)
+    return 0

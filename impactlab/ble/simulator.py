@@ -1,0 +1,467 @@
+"""A simulated sensor that plays a recording through a profile, with fault injection.
+
+:class:`SimulatedSensor` is the firmware side of a profile: it answers ``info`` and ``battery``
+reads, obeys the ``control`` commands (start/stop stream, ``sync_from``, ``erase_acked``, markers;
+for Polar the PMD start/stop ops) and sends packets built by the same profile the host decodes
+with. Faults are injected on the air side (:class:`Faults`): dropped and duplicated notifications,
+link losses at chosen or random packets, refused commands.
+
+:func:`simulated_sensor` starts a private ``dbus-daemon``, the fake BlueZ
+(:mod:`impactlab.ble.fakebluez`) and one sensor, and points ``DBUS_SYSTEM_BUS_ADDRESS`` at it, so
+the unmodified bleak in this process finds the sensor as if it were in range. It is what
+``--simulate FILE`` of ``impactlab scan``, ``stream`` and ``sync`` uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from ..errors import DataError
+from ..recording import Recording
+from .decode import encode_end_of_sync, encode_info, encode_marker, encode_packets, encode_pmd_frame, pmd_epoch_ns
+from .fakebluez import AttError, FakeBluez, GattLayout, Link, PrivateBus
+from .profile import SensorProfile, load_profile
+
+__all__ = ["Faults", "SimulatedSensor", "Simulation", "simulated_sensor"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: ATT application error codes the simulated firmware uses.
+ATT_REFUSED = 0x80
+ATT_UNKNOWN_COMMAND = 0x81
+ATT_BAD_LENGTH = 0x82
+ATT_BUSY = 0x83
+
+
+@dataclass
+class Faults:
+    """Faults injected by the simulated sensor.
+
+    Attributes
+    ----------
+    drop_rate : float
+        Probability (0-1) that a data notification is lost on the air.
+    duplicate_rate : float
+        Probability (0-1) that a data notification arrives twice.
+    link_loss : int
+        Lose the link this many times, each at a random data packet.
+    link_loss_at : tuple of int
+        Lose the link right after the data notification with this running number (1-based,
+        counted over the sensor's lifetime), in addition to ``link_loss``.
+    drop_seqs : frozenset of int
+        Stored packets lost the first time they are sent (deterministic drops).
+    refuse : dict of str to int
+        Command name → how many times to refuse it with ATT error 0x80 (-1: always).
+    vanish_on_link_loss : bool
+        After an injected link loss the sensor stops advertising (carried out of range), so
+        reconnecting fails.
+    seed : int
+        Seed of the fault generator.
+    """
+
+    drop_rate: float = 0.0
+    duplicate_rate: float = 0.0
+    link_loss: int = 0
+    link_loss_at: tuple[int, ...] = ()
+    drop_seqs: frozenset[int] = frozenset()
+    refuse: dict[str, int] = field(default_factory=dict)
+    vanish_on_link_loss: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("drop_rate", "duplicate_rate"):
+            v = getattr(self, name)
+            if not 0.0 <= v < 1.0:
+                raise DataError(f"{name.replace('_', '-')} must be in [0, 1), got {v}", key=name)
+        if self.link_loss < 0:
+            raise DataError("link-loss must be >= 0", key="link_loss")
+
+
+@dataclass
+class FaultLog:
+    """What the simulated sensor did to the data (for tests and the CLI summary)."""
+
+    sent: int = 0
+    dropped_live: list[int] = field(default_factory=list)
+    dropped_stored: list[int] = field(default_factory=list)
+    duplicated: int = 0
+    link_losses: int = 0
+    refused: list[str] = field(default_factory=list)
+    erased_upto: int = -1
+
+
+class SimulatedSensor:
+    """A BLE sensor playing ``recording`` through ``profile`` (a :class:`~impactlab.ble.fakebluez.Peripheral`).
+
+    Parameters
+    ----------
+    profile : SensorProfile
+        ``impactlab-v1`` (live and sync) or ``polar-pmd`` (live only).
+    recording : Recording
+        What the sensor measured; impactlab-v1 needs a whole-number rate in Hz.
+    address : str
+        Bluetooth address, e.g. ``"F0:1A:B2:00:00:01"``.
+    name : str, optional
+        Advertised name (default: the profile's prefix and the address's last 4 hex digits).
+    faults : Faults, optional
+        Fault injection.
+    speed : float
+        Live playback speed: 1 is real time, 10 ten times faster, 0 as fast as the link allows.
+    battery : int
+        Battery level in percent.
+    session_id : int
+        Recording session number reported in ``info``.
+    first_seq : int
+        First stored packet still held (packets before it were erased earlier).
+    markers : list of (int, int)
+        ``(sample index, code)`` button presses sent on ``marker`` while streaming live.
+    """
+
+    def __init__(
+        self, profile: SensorProfile, recording: Recording, *, address: str = "F0:1A:B2:00:00:01", name: str | None = None,
+        faults: Faults | None = None, speed: float = 1.0, battery: int = 87, session_id: int = 1, first_seq: int = 0,
+        markers: list[tuple[int, int]] | None = None,
+    ) -> None:
+        self.profile = profile
+        self.recording = recording
+        self.address = address.upper()
+        tail = self.address.replace(":", "")[-4:]
+        self.name = name or (f"{profile.name_prefix}{tail}" if profile.protocol == "impactlab-v1"
+                             else f"{profile.name_prefix} {self.address.replace(':', '')[-8:]}")
+        self.service_uuids = [profile.service_uuid] + ([profile.battery_service] if profile.battery_service else [])
+        self.faults = faults or Faults()
+        self.speed = speed
+        self.battery = battery
+        self.session_id = session_id
+        self.markers = sorted(markers or [])
+        self.advertising = True
+        self.log = FaultLog()
+        self._rng = np.random.default_rng(self.faults.seed)
+        self._refuse = dict(self.faults.refuse)
+        self.link: Link | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._live_task: asyncio.Task[None] | None = None
+        self._sent_once: set[int] = set()
+        fs = float(recording.meta.sample_rate_hz)
+        self.fs = fs
+        data = recording.data
+        t = data.index.as_unit("ns").asi8
+        self.start_ns = int(t[0]) if len(t) else 0
+        self.sample_index = np.rint((t - self.start_ns) * fs / 1e9).astype(np.int64)
+        xyz = data[["x", "y", "z"]].to_numpy(np.float64)
+        self.counts = np.rint(xyz * profile.counts_per_g).astype(np.int64)
+        layout: list[tuple[str, str, list[str]]] = [
+            (c.key, c.uuid, list(c.properties)) for c in profile.characteristics.values()
+        ]
+        services = [(profile.service_uuid, layout)]
+        if profile.battery_service and profile.battery_level:
+            services.append((profile.battery_service, [("battery", profile.battery_level, ["read", "notify"])]))
+        self.layout = GattLayout(services)
+        if profile.protocol == "impactlab-v1":
+            if abs(fs - round(fs)) > 1e-9 or not 1 <= fs <= 65535:
+                raise DataError(f"the simulated {profile.id} sensor needs a whole-number rate in Hz, the recording has {fs:g} Hz",
+                                path=recording.meta.source, hint="Resample the recording or simulate another profile")
+            self.stored = encode_packets(profile, self.counts, self.sample_index, kind="stored")
+            self.live = encode_packets(profile, self.counts, self.sample_index, kind="live")
+            self.live_first_sample = [int(self.sample_index[i]) for i in self._packet_starts()]
+            self.first_held = max(0, first_seq)
+            self.manufacturer_data = {0xFFFF: bytes([battery, 1]) + struct.pack("<I", session_id)}
+        else:
+            self.stored, self.live = [], self._pmd_frames()
+            self.live_first_sample = []
+            self.first_held = 0
+            self.manufacturer_data = {0x006B: b"\x01"}
+        n_live = len(self.live) if profile.protocol == "polar-pmd" else len(self.stored)
+        picks = set(self.faults.link_loss_at)
+        if self.faults.link_loss and n_live > 2:
+            picks |= set(self._rng.choice(np.arange(1, n_live - 1), size=min(self.faults.link_loss, n_live - 2),
+                                          replace=False).tolist())
+        self.link_loss_points = sorted(picks)
+
+    # -- packet material
+    def _packet_starts(self) -> list[int]:
+        idx = self.sample_index
+        m = self.profile.max_samples
+        if not idx.size:
+            return []
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        starts: list[int] = []
+        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), idx.size], strict=True):
+            starts.extend(range(a, b, m))
+        return starts
+
+    def _pmd_frames(self) -> list[bytes]:
+        """Polar frames of up to 36 samples; a gap in the recording starts a new frame."""
+        epoch = pmd_epoch_ns(self.profile)
+        idx = self.sample_index
+        frames = []
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), idx.size], strict=True):
+            for s in range(a, b, 36):
+                e = min(s + 36, b)
+                ts = self.start_ns - epoch + int(round(idx[e - 1] * 1e9 / self.fs))
+                frames.append(encode_pmd_frame(self.profile, ts, self.counts[s:e], delta=True))
+        return frames
+
+    @property
+    def n_stored(self) -> int:
+        """Stored packets the sensor still holds."""
+        return max(0, len(self.stored) - self.first_held)
+
+    def info_bytes(self) -> bytes:
+        """The ``info`` value."""
+        p = self.profile
+        return encode_info(p, {
+            "fw_major": 1, "fw_minor": 0, "sample_rate_hz": int(round(self.fs)),
+            "range_g": int(round(self.recording.meta.range_g or p.range_g)), "counts_per_g": int(p.counts_per_g),
+            "session_id": self.session_id, "stored_packets": self.n_stored, "first_seq": self.first_held,
+            "session_start_us": self.start_ns // 1000,
+        })
+
+    # -- Peripheral interface (on the fake's loop)
+    def on_connect(self, link: Link) -> None:
+        self.link = link
+
+    def on_disconnect(self) -> None:
+        self.link = None
+        for t in (self._task, self._live_task):
+            if t is not None:
+                t.cancel()
+        self._task = self._live_task = None
+
+    def read(self, key: str) -> bytes:
+        if key == "info":
+            return self.info_bytes()
+        if key == "battery":
+            return bytes([self.battery])
+        if key == "control" and self.profile.protocol == "polar-pmd":
+            features = 1 << self.profile.options["measurement_type"] | 1 << 9  # ACC and SDK mode
+            return bytes([0x0F]) + features.to_bytes(2, "little")
+        raise AttError(0x02)  # read not permitted
+
+    def notify_changed(self, key: str, on: bool) -> None:
+        return None
+
+    def write(self, key: str, data: bytes) -> None:
+        if key != "control" or not data:
+            raise AttError(0x03)  # write not permitted
+        if self.profile.protocol == "polar-pmd":
+            self._pmd_command(data)
+            return
+        cmds = {v: k for k, v in self.profile.commands.items()}
+        name = cmds.get(data[0])
+        if name is None:
+            raise AttError(ATT_UNKNOWN_COMMAND)
+        left = self._refuse.get(name, 0)
+        if left:
+            self._refuse[name] = left - 1 if left > 0 else left
+            self.log.refused.append(name)
+            raise AttError(ATT_REFUSED)
+        payload = data[1:]
+        want = {"sync_from": 8, "erase_acked": 4, "set_marker": 1}.get(name, 0)
+        if len(payload) != want:
+            raise AttError(ATT_BAD_LENGTH)
+        loop = asyncio.get_running_loop()
+        if name == "start_stream":
+            if self._live_task is None:
+                self._live_task = loop.create_task(self._play_live())
+        elif name == "stop_stream":
+            if self._live_task is not None:
+                self._live_task.cancel()
+                self._live_task = None
+        elif name == "sync_from":
+            if self._task is not None:
+                self._task.cancel()
+            start, count = struct.unpack("<II", payload)
+            self._task = loop.create_task(self._play_stored(start, count))
+        elif name == "sync_abort":
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+        elif name == "erase_acked":
+            (upto,) = struct.unpack("<I", payload)
+            self.first_held = max(self.first_held, min(upto + 1, len(self.stored)))
+            self.log.erased_upto = max(self.log.erased_upto, upto)
+        elif name == "set_marker" and self.link is not None:
+            self.link.notify("marker", encode_marker(self.profile, 0, payload[0]))
+
+    def _pmd_command(self, data: bytes) -> None:
+        p = self.profile
+        op = data[0]
+        mtype = data[1] if len(data) > 1 else 0xFF
+        name = next((k for k, v in p.commands.items() if isinstance(v, bytes) and data[:2] == v[:2]), None)
+        left = self._refuse.get(name or "", 0)
+        status = 0
+        if left:
+            self._refuse[name or ""] = left - 1 if left > 0 else left
+            self.log.refused.append(name or "")
+            status = 5  # INVALID PARAMETER
+        elif op not in (1, 2, 3):
+            status = 1
+        elif mtype not in (p.options["measurement_type"], 9):
+            status = 2
+        loop = asyncio.get_running_loop()
+        if status == 0 and mtype == p.options["measurement_type"]:
+            if op == 2 and self._live_task is None:
+                self._live_task = loop.create_task(self._play_live())
+            elif op == 3 and self._live_task is not None:
+                self._live_task.cancel()
+                self._live_task = None
+        if self.link is not None:
+            self.link.notify("control", bytes([0xF0, op, mtype, status, 0]))
+
+    # -- data
+    async def _send(self, key: str, pkt: bytes, *, seq: int | None) -> bool:
+        """Send one data notification through the fault model; False when the link went down."""
+        link = self.link
+        if link is None or not link.up:
+            return False
+        f = self.faults
+        self.log.sent += 1
+        n = self.log.sent
+        drop = False
+        if seq is not None and key == "sync_data" and seq in f.drop_seqs and seq not in self._sent_once:
+            drop = True
+        elif f.drop_rate and self._rng.random() < f.drop_rate:
+            drop = True
+        if seq is not None and key == "sync_data":
+            self._sent_once.add(seq)
+        if drop:
+            (self.log.dropped_stored if key == "sync_data" else self.log.dropped_live).append(-1 if seq is None else seq)
+        else:
+            link.notify(key, pkt)
+            if f.duplicate_rate and self._rng.random() < f.duplicate_rate:
+                link.notify(key, pkt)
+                self.log.duplicated += 1
+        if n % 16 == 0:
+            await link.drain()
+        if self.link_loss_points and n >= self.link_loss_points[0]:
+            self.link_loss_points.pop(0)
+            await link.drain()
+            self.log.link_losses += 1
+            if f.vanish_on_link_loss:
+                self.advertising = False
+            link.drop()
+            return False
+        return True
+
+    async def _play_stored(self, start: int, count: int) -> None:
+        end = len(self.stored) if count == 0 else min(len(self.stored), start + count)
+        last = start - 1
+        for seq in range(max(start, self.first_held), end):
+            if not await self._send("sync_data", self.stored[seq], seq=seq):
+                return
+            last = seq
+        if self.link is not None:
+            self.link.notify("sync_data", encode_end_of_sync(self.profile, last))
+            await self.link.drain()
+        self._task = None
+
+    async def _play_live(self) -> None:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        v1 = self.profile.protocol == "impactlab-v1"
+        mk = list(self.markers)
+        for k, pkt in enumerate(self.live):
+            if self.speed > 0:
+                first = self.live_first_sample[k] if v1 else k * 36
+                due = t0 + first / self.fs / self.speed
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            if v1:
+                while mk and mk[0][0] <= self.live_first_sample[k] and self.link is not None:
+                    s, code = mk.pop(0)
+                    self.link.notify("marker", encode_marker(self.profile, s, code))
+            if not await self._send("stream", pkt, seq=k if v1 else None):
+                return
+        self._live_task = None
+
+
+@dataclass
+class Simulation:
+    """A running simulation: the sensor, the fake BlueZ and the private bus."""
+
+    sensor: SimulatedSensor
+    fake: FakeBluez
+    bus: PrivateBus
+
+    @property
+    def address(self) -> str:
+        """The simulated sensor's Bluetooth address."""
+        return self.sensor.address
+
+    def run(self, fn: Callable[[], T]) -> T:
+        """Call ``fn()`` on the fake's loop (safe access to the sensor's state)."""
+        return self.fake.run(fn)
+
+
+@contextlib.contextmanager
+def simulated_sensor(
+    source: str | os.PathLike[str] | Recording, *, profile: str | SensorProfile = "impactlab-hip-v1",
+    faults: Faults | None = None, speed: float = 1.0, address: str = "F0:1A:B2:00:00:01",
+    read_options: dict[str, object] | None = None, **sensor_kw: object,
+) -> Iterator[Simulation]:
+    """Run a simulated sensor in range of this process's bleak for the duration of a ``with``.
+
+    Starts a private ``dbus-daemon`` and the fake BlueZ, publishes one :class:`SimulatedSensor`
+    and sets ``DBUS_SYSTEM_BUS_ADDRESS`` (restored on exit). Everything is stopped on exit, also
+    after an error or Ctrl-C.
+
+    Parameters
+    ----------
+    source : path or Recording
+        The recording the sensor plays (any file ``impactlab analyze`` reads).
+    profile : str or SensorProfile
+        Profile name or object.
+    faults : Faults, optional
+        Fault injection.
+    speed : float
+        Live playback speed (1 = real time, 0 = as fast as possible).
+    address : str
+        The sensor's address.
+    read_options : dict, optional
+        ``tz``, ``vertical_axis``, ``units`` for reading ``source`` (as ``impactlab analyze``).
+    **sensor_kw
+        More :class:`SimulatedSensor` options.
+
+    Raises
+    ------
+    DeviceError
+        ``dbus-daemon`` is missing or did not start.
+    """
+    prof = profile if isinstance(profile, SensorProfile) else load_profile(profile)
+    if isinstance(source, Recording):
+        rec = source
+    else:
+        from ..io import read_recording
+
+        rec = read_recording(Path(source), **(read_options or {}))  # type: ignore[arg-type]
+    sensor = SimulatedSensor(prof, rec, address=address, faults=faults, speed=speed, **sensor_kw)  # type: ignore[arg-type]
+    old = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+    vlog = logging.getLogger("bleak.backends.bluezdbus.version")
+    old_level = vlog.level
+    with PrivateBus() as bus:
+        with FakeBluez(bus.address) as fake:
+            fake.add(sensor)
+            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
+            vlog.setLevel(logging.ERROR)  # no bluetoothctl beside a fake BlueZ: bleak's version warning is noise
+            try:
+                yield Simulation(sensor, fake, bus)
+            finally:
+                vlog.setLevel(old_level)
+                if old is None:
+                    os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+                else:
+                    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = old

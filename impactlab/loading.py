@@ -1,0 +1,784 @@
+"""Ground reaction force, loading rate and bone-loading indices from impacts (DESIGN §7).
+
+Per impact, from its gravity-included peak acceleration (``peak_g + 1``, g), its peak acceleration
+rate (``peak_rate_gps``, g/s) and body mass (kg):
+
+* peak vertical or resultant ground reaction force (GRF, N and body weights) and peak loading rate
+  (LR, N/s) with the fixed-effect equations of Veras et al.: walking (2020) for walking bouts,
+  jumping (2023) for jump sessions, walking/running (2022) otherwise;
+* per session and per day: the daily stress stimulus ψ = (Σ σᵢ^m)^(1/m) with m = 4
+  (Carter; Whalen et al. 1988) and the osteogenic index OI = peak GRF (BW) × ln(n + 1)
+  (Turner & Robling 2003), with σ the predicted GRF in body weights when body mass is known,
+  else the gravity-included peak acceleration in g (the proxy; every output says which).
+
+Everything is vectorised over impacts. The stage registers itself in :mod:`impactlab._hooks` when
+imported (``impactlab/__init__.py`` imports it): ``analyze(..., body_mass_kg=78)`` adds the columns;
+the command line gains ``--body-mass KG``, ``--vest-mass KG``, ``--placement`` and ``--vector``.
+
+Status of each number: see ``docs/method.md`` and ``research/science.md`` §3–4, §9.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .config import DetectionConfig
+from .errors import ConfigError, DataError, DataQualityWarning
+from .recording import RecordingMeta
+
+__all__ = [
+    "DSS_EXPONENT",
+    "GRAVITY_MS2",
+    "GRF_COEFFICIENTS",
+    "LR_COEFFICIENTS",
+    "MODELS",
+    "PLACEMENTS",
+    "LoadingStage",
+    "CALIBRATION",
+    "LoadingSettings",
+    "add_loading",
+    "apparent_frequency_hz",
+    "daily_stress_stimulus",
+    "fall_time_s",
+    "flight_time_s",
+    "landing_speed_ms",
+    "loading_indices",
+    "model_for_kind",
+    "osteogenic_index",
+    "predict_grf",
+    "predict_lr",
+    "sine_rms_g",
+]
+
+Model = Literal["walking", "walking/running", "jumping"]
+Placement = Literal["hip", "back", "ankle"]
+Vector = Literal["vertical", "resultant"]
+
+#: Standard gravity (m/s²): one body weight = body mass × 9.80665 N.
+GRAVITY_MS2 = 9.80665
+#: Weighting exponent m of the daily stress stimulus (the usual choice; not confirmed in Whalen 1988).
+DSS_EXPONENT = 4.0
+MODELS: tuple[str, ...] = ("walking", "walking/running", "jumping")
+PLACEMENTS: tuple[str, ...] = ("hip", "back", "ankle")
+
+# (b0, b1, b2, b3, b4). Form A (b4 == 0): y = b0 + b1·x + b2·BM + b3·x·BM.
+# Form B (walking):                      y = b0 + b1·x + b2·x² + b3·BM + b4·x·BM.
+# Fixed effects of the mixed models, as published in impactr 0.4.1 R/predict.R (commit 30edf50).
+_Coef = tuple[float, float, float, float, float]
+
+#: Peak GRF (N) from peak acceleration (g, gravity included): Veras 2020 (walking), 2022
+#: (walking/running), 2023 (jumping). [C-code: impactr ``get_grf_coefficients``]
+GRF_COEFFICIENTS: dict[tuple[str, str, str], _Coef] = {
+    ("walking/running", "ankle", "resultant"): (890.673, -131.889, 7.155, 2.027, 0.0),
+    ("walking/running", "back", "resultant"): (701.358, -167.229, 9.642, 2.667, 0.0),
+    ("walking/running", "hip", "resultant"): (814.888, -229.459, 7.036, 3.934, 0.0),
+    ("walking/running", "ankle", "vertical"): (984.419, -221.505, 6.133, 3.201, 0.0),
+    ("walking/running", "back", "vertical"): (692.456, -179.912, 9.736, 2.760, 0.0),
+    ("walking/running", "hip", "vertical"): (767.553, -244.689, 7.153, 4.258, 0.0),
+    ("walking", "back", "resultant"): (-698.7031, 1047.5129, -345.2605, 3.8294, 6.0219),
+    ("walking", "hip", "resultant"): (-300.9909, 522.6850, -171.5606, 3.9596, 5.3671),
+    ("walking", "back", "vertical"): (-776.8934, 1042.9052, -336.2115, 6.2132, 5.0805),
+    ("walking", "hip", "vertical"): (-435.7365, 586.6627, -188.9689, 5.8047, 4.9544),
+    ("jumping", "ankle", "resultant"): (1551.020, -132.384, 7.927, 2.415, 0.0),
+    ("jumping", "back", "resultant"): (-350.125, 152.952, 22.618, 0.654, 0.0),
+    ("jumping", "hip", "resultant"): (-493.877, 188.759, 18.008, 1.279, 0.0),
+    ("jumping", "ankle", "vertical"): (1662.525, -196.301, 8.515, 3.169, 0.0),
+    ("jumping", "back", "vertical"): (-287.919, 131.396, 24.338, 0.642, 0.0),
+    ("jumping", "hip", "vertical"): (-786.169, 177.403, 23.953, 1.355, 0.0),
+}
+
+#: Peak loading rate (N/s) from peak acceleration rate (g/s). [C-code: impactr ``get_lr_coefficients``;
+#: the hip walking/running resultant b2, b3 equal the back row's, possibly a slip in impactr: U]
+LR_COEFFICIENTS: dict[tuple[str, str, str], _Coef] = {
+    ("walking/running", "ankle", "resultant"): (13629.698, -94.093, 77.299, 1.447, 0.0),
+    ("walking/running", "back", "resultant"): (13947.266, -129.739, 86.996, 1.721, 0.0),
+    ("walking/running", "hip", "resultant"): (13656.930, -168.415, 86.996, 1.721, 0.0),
+    ("walking/running", "ankle", "vertical"): (12387.216, -68.583, 75.546, 1.327, 0.0),
+    ("walking/running", "back", "vertical"): (14522.460, -112.291, 91.448, 1.469, 0.0),
+    ("walking/running", "hip", "vertical"): (13683.896, -159.441, 63.910, 2.752, 0.0),
+    ("walking", "back", "resultant"): (-287.0209, 572.7967, -9.8958, 18.1178, 3.4078),
+    ("walking", "hip", "resultant"): (-3510.410, 514.898, -8.639, 51.937, 2.929),
+    ("walking", "back", "vertical"): (-324.0761, 552.8242, -11.9453, 18.1405, 3.9586),
+    ("walking", "hip", "vertical"): (-2687.8662, 407.8434, -7.6603, 45.8905, 3.8995),
+    ("jumping", "ankle", "resultant"): (71932.438, -218.268, 74.463, 3.474, 0.0),
+    ("jumping", "back", "resultant"): (-1161.976, 22.804, 624.413, 2.135, 0.0),
+    ("jumping", "hip", "resultant"): (5118.300, 33.054, 346.667, 2.835, 0.0),
+    ("jumping", "ankle", "vertical"): (58864.225, -194.575, 142.545, 3.733, 0.0),
+    ("jumping", "back", "vertical"): (8303.550, -19.708, 685.299, 1.900, 0.0),
+    ("jumping", "hip", "vertical"): (-11471.926, 15.332, 691.269, 2.670, 0.0),
+}
+
+#: What each model was calibrated on (Veras 2020, 2022, 2023) [C], echoed in reports.
+CALIBRATION: dict[str, str] = {
+    "walking": "treadmill walking, normal weight to severe obesity (Veras 2020)",
+    "walking/running": "treadmill walking 2-6 km/h and running 7-14 km/h (Veras 2022)",
+    "jumping": "drop, box and continuous jumps from 5-40 cm (Veras 2023)",
+}
+
+_SESSION_MODEL = {"jumps": "jumping", "walk": "walking", "brisk_walk": "walking", "vest_walk": "walking"}
+
+
+def model_for_kind(kind: object) -> str:
+    """Prediction model for an impact in a session of ``kind`` (DESIGN §7).
+
+    ``jumps`` → ``"jumping"`` (Veras 2023); ``walk``, ``brisk_walk``, ``vest_walk`` →
+    ``"walking"`` (Veras 2020); anything else, including impacts outside sessions, →
+    ``"walking/running"`` (Veras 2022). [P: the mapping; the models are C-code]
+
+    Examples
+    --------
+    >>> model_for_kind("jumps"), model_for_kind("brisk_walk"), model_for_kind(None)
+    ('jumping', 'walking', 'walking/running')
+    """
+    return _SESSION_MODEL.get(str(kind), "walking/running") if isinstance(kind, str) else "walking/running"
+
+
+def _coefficients(table: Mapping[tuple[str, str, str], _Coef], model: str, placement: str, vector: str) -> _Coef:
+    if model not in MODELS:
+        raise ConfigError(f"unknown loading model {model!r}", key="model", hint=f"Use one of: {', '.join(MODELS)}")
+    if vector not in ("vertical", "resultant"):
+        raise ConfigError(f"unknown vector {vector!r}", key="vector", hint="Use 'vertical' or 'resultant'")
+    try:
+        return table[(model, placement, vector)]
+    except KeyError:
+        have = sorted({p for m, p, _ in table if m == model})
+        raise ConfigError(
+            f"the {model} model (Veras et al.) has no equation for a {placement!r} accelerometer",
+            key="placement",
+            hint=f"It was calibrated at: {', '.join(have)}. Choose one of those or another model",
+        ) from None
+
+
+def _evaluate(c: _Coef, x: np.ndarray, bm: np.ndarray) -> np.ndarray:
+    b0, b1, b2, b3, b4 = c
+    if b4 == 0.0:
+        return b0 + b1 * x + b2 * bm + b3 * x * bm
+    return b0 + b1 * x + b2 * x**2 + b3 * bm + b4 * x * bm
+
+
+def _check_mass(body_mass_kg: Any) -> np.ndarray:
+    bm = np.asarray(body_mass_kg, dtype=np.float64)
+    if not np.all(np.isfinite(bm)) or np.any(bm <= 0):
+        raise ConfigError(
+            f"body mass must be a positive number of kg, got {body_mass_kg!r}", key="body_mass_kg",
+            hint="Pass --body-mass KG (e.g. --body-mass 70)",
+        )
+    return bm
+
+
+def predict_grf(
+    peak_acc_g: Any,
+    body_mass_kg: Any,
+    *,
+    model: Model = "walking/running",
+    placement: Placement = "hip",
+    vector: Vector = "vertical",
+) -> np.ndarray:
+    """Peak ground reaction force (N) predicted from peak acceleration and body mass.
+
+    Parameters
+    ----------
+    peak_acc_g : array_like
+        Peak acceleration in g **with gravity included** (impactlab's ``peak_g + 1``).
+    body_mass_kg : array_like
+        Body mass in kg (broadcast against ``peak_acc_g``).
+    model : {"walking", "walking/running", "jumping"}
+        Veras et al. 2020 (walking, quadratic), 2022 (walking and running) or 2023 (jumping).
+    placement : {"hip", "back", "ankle"}
+        Accelerometer placement; the walking model has no ankle equation.
+    vector : {"vertical", "resultant"}
+        Which acceleration the peaks were found on.
+
+    Returns
+    -------
+    numpy.ndarray
+        Peak GRF in N, float64.
+
+    Raises
+    ------
+    ConfigError
+        Unknown model or vector, a placement the model lacks, or a body mass that is not positive.
+
+    References
+    ----------
+    .. [1] Veras L et al. (2020) Osteoporos Int 31:1239–1250. doi:10.1007/s00198-020-05295-2
+    .. [2] Veras L et al. (2022) Eur J Sport Sci. doi:10.1080/17461391.2022.2102437
+    .. [3] Veras L et al. (2023) Sensors 23(4):2246. doi:10.3390/s23042246
+
+    Examples
+    --------
+    >>> round(float(predict_grf(1.3, 70, model="walking")), 1)
+    864.7
+    """
+    c = _coefficients(GRF_COEFFICIENTS, model, placement, vector)
+    return np.asarray(_evaluate(c, np.asarray(peak_acc_g, np.float64), _check_mass(body_mass_kg)), np.float64)
+
+
+def predict_lr(
+    peak_rate_gps: Any,
+    body_mass_kg: Any,
+    *,
+    model: Model = "walking/running",
+    placement: Placement = "hip",
+    vector: Vector = "vertical",
+) -> np.ndarray:
+    """Peak loading rate (N/s) predicted from peak acceleration rate and body mass.
+
+    Parameters
+    ----------
+    peak_rate_gps : array_like
+        Peak acceleration rate in g/s (centred derivative on the rising curve, Veras 2022 eq. 1–2;
+        see :func:`impactlab.impacts.peak_rates`). NaN gives NaN.
+    body_mass_kg : array_like
+        Body mass in kg.
+    model, placement, vector
+        As in :func:`predict_grf`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Peak loading rate in N/s, float64.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`predict_grf`.
+
+    References
+    ----------
+    .. [1] Veras L et al. (2020, 2022, 2023), as in :func:`predict_grf`.
+
+    Examples
+    --------
+    >>> round(float(predict_lr(10, 70, model="jumping")), 1)
+    38939.2
+    """
+    c = _coefficients(LR_COEFFICIENTS, model, placement, vector)
+    return np.asarray(_evaluate(c, np.asarray(peak_rate_gps, np.float64), _check_mass(body_mass_kg)), np.float64)
+
+
+def _walking_vertex(table: Mapping[tuple[str, str, str], _Coef], placement: str, vector: str, bm: np.ndarray) -> np.ndarray:
+    """Input at which the quadratic walking equation turns over (beyond it, more acceleration
+    predicts less force): −(b1 + b4·BM) / (2·b2). [D]"""
+    key = ("walking", placement, vector)
+    if key not in table:
+        return np.full(bm.shape, np.inf)
+    _, b1, b2, _, b4 = table[key]
+    return -(b1 + b4 * bm) / (2.0 * b2)
+
+
+def daily_stress_stimulus(stimulus: Any, cycles: Any = 1, *, m: float = DSS_EXPONENT) -> float:
+    """Daily stress stimulus ψ = (Σ nᵢ σᵢ^m)^(1/m).
+
+    Parameters
+    ----------
+    stimulus : array_like
+        Effective stress σᵢ of each loading class: peak GRF in body weights, or peak acceleration
+        in g (gravity included) as a proxy.
+    cycles : array_like, default 1
+        Number of cycles nᵢ at each σᵢ (1 when ``stimulus`` lists single impacts).
+    m : float, default 4
+        Empirical weighting exponent (Whalen et al. 1988; m = 4 is the usual choice, U in the
+        primary source).
+
+    Returns
+    -------
+    float
+        ψ in the unit of ``stimulus``; 0.0 for no loading.
+
+    References
+    ----------
+    .. [1] Whalen RT, Carter DR, Steele CR (1988) Influence of physical activity on the regulation
+       of bone density. J Biomech 21(10):825–837.
+
+    Examples
+    --------
+    >>> round(daily_stress_stimulus([1.2, 3.0], [5000, 50]), 2)
+    10.96
+    """
+    s = np.asarray(stimulus, dtype=np.float64)
+    n = np.broadcast_to(np.asarray(cycles, dtype=np.float64), s.shape)
+    ok = np.isfinite(s)
+    total = float(np.sum(n[ok] * s[ok] ** m))
+    return total ** (1.0 / m) if total > 0 else 0.0
+
+
+def osteogenic_index(peak_bw: float, n_cycles: int | float) -> float:
+    """Osteogenic index of one session: OI = peak GRF (BW) × ln(n + 1).
+
+    Parameters
+    ----------
+    peak_bw : float
+        Peak GRF of the session in body weights (or the proxy, peak acceleration in g).
+    n_cycles : int
+        Number of loading cycles in the session.
+
+    References
+    ----------
+    .. [1] Turner CH, Robling AG (2003) Designing exercise regimens to increase bone strength.
+       Exerc Sport Sci Rev 31(1):45–50. doi:10.1097/00003677-200301000-00009
+
+    Examples
+    --------
+    >>> round(osteogenic_index(1.40, 4194), 2)
+    11.68
+    """
+    if n_cycles < 0:
+        raise DataError(f"number of loading cycles must be >= 0, got {n_cycles}")
+    if n_cycles == 0 or not math.isfinite(peak_bw):
+        return 0.0
+    return float(peak_bw) * math.log(n_cycles + 1.0)
+
+
+def apparent_frequency_hz(frequency_hz: Any, sample_rate_hz: float) -> np.ndarray:
+    """Frequency at which a sinusoid appears after sampling (aliasing), in Hz.
+
+    ``f_a = |f − fs · round(f / fs)|``: a vibration plate above the Nyquist frequency shows up
+    folded below it, and a plate at exactly ``fs`` appears at 0 Hz (a constant offset, undetectable).
+    [D, science.md §6] Whether a device filters before sampling is device-specific.
+
+    Parameters
+    ----------
+    frequency_hz : array_like
+        True frequency (Hz).
+    sample_rate_hz : float
+        Sampling rate (Hz).
+
+    Examples
+    --------
+    >>> apparent_frequency_hz([30, 35, 50, 90], 50).tolist()
+    [20.0, 15.0, 0.0, 10.0]
+    """
+    f = np.asarray(frequency_hz, dtype=np.float64)
+    if not sample_rate_hz > 0:
+        raise DataError(f"sample rate must be positive, got {sample_rate_hz!r}")
+    return np.abs(f - sample_rate_hz * np.floor(f / sample_rate_hz + 0.5))
+
+
+def sine_rms_g(amplitude_g: Any, *, peak_to_peak: bool = False) -> np.ndarray:
+    """RMS (g) of a sinusoid of peak amplitude ``amplitude_g`` (or of that peak-to-peak): A/√2. [D]
+
+    Examples
+    --------
+    >>> round(float(sine_rms_g(0.3)), 2), round(float(sine_rms_g(0.2, peak_to_peak=True)), 2)
+    (0.21, 0.07)
+    """
+    a = np.asarray(amplitude_g, dtype=np.float64)
+    return (a / 2.0 if peak_to_peak else a) / math.sqrt(2.0)
+
+
+def flight_time_s(jump_height_m: Any) -> np.ndarray:
+    """Flight time (s) of a vertical jump of height ``h`` (m), take-off to landing: √(8h/g). [D]
+
+    Examples
+    --------
+    >>> np.round(flight_time_s([0.05, 0.10, 0.15, 0.20]), 2).tolist()
+    [0.2, 0.29, 0.35, 0.4]
+    """
+    h = np.asarray(jump_height_m, dtype=np.float64)
+    return np.sqrt(8.0 * h / GRAVITY_MS2)
+
+
+def fall_time_s(drop_height_m: Any) -> np.ndarray:
+    """Free-fall time (s) of a drop from height ``h`` (m): √(2h/g). [D]"""
+    h = np.asarray(drop_height_m, dtype=np.float64)
+    return np.sqrt(2.0 * h / GRAVITY_MS2)
+
+
+def landing_speed_ms(drop_height_m: Any) -> np.ndarray:
+    """Landing speed (m/s) after a fall of ``h`` (m): √(2gh). [D]
+
+    Examples
+    --------
+    >>> np.round(landing_speed_ms([0.05, 0.10, 0.15, 0.20]), 2).tolist()
+    [0.99, 1.4, 1.72, 1.98]
+    """
+    h = np.asarray(drop_height_m, dtype=np.float64)
+    return np.sqrt(2.0 * GRAVITY_MS2 * h)
+
+
+@dataclass(frozen=True)
+class LoadingSettings:
+    """Inputs of the loading stage.
+
+    Attributes
+    ----------
+    body_mass_kg : float or None
+        Body mass (kg); None uses the acceleration proxy for the indices and predicts no GRF.
+    vest_mass_kg : float
+        Weighted-vest mass (kg) added to body mass for impacts in ``vest_walk`` sessions (an
+        extension: Newton's law, never validated by Veras et al. [P]).
+    placement : {"hip", "back", "ankle"}
+        Accelerometer placement for the equations (impactlab records at the hip).
+    m : float
+        Daily stress stimulus exponent (4).
+    """
+
+    body_mass_kg: float | None = None
+    vest_mass_kg: float = 0.0
+    placement: str = "hip"
+    m: float = DSS_EXPONENT
+
+
+def add_loading(
+    impacts: pd.DataFrame,
+    *,
+    sessions: pd.DataFrame | None = None,
+    body_mass_kg: float | None = None,
+    vest_mass_kg: float = 0.0,
+    placement: Placement = "hip",
+    vector: Vector = "vertical",
+    range_note: bool = True,
+) -> pd.DataFrame:
+    """Add per-impact GRF and loading-rate columns to an Impacts table.
+
+    Parameters
+    ----------
+    impacts : pandas.DataFrame
+        Impacts table with ``peak_g`` (g above gravity), ``peak_rate_gps`` (g/s, optional),
+        ``session_id`` and ``clipped``.
+    sessions : pandas.DataFrame, optional
+        Sessions table (``session_id``, ``kind``) choosing the model of each impact; without it
+        every impact uses the walking/running model.
+    body_mass_kg : float, optional
+        Body mass in kg. Without it the GRF/LR columns are NaN (the indices use the proxy).
+    vest_mass_kg : float, default 0
+        Added to body mass for impacts in ``vest_walk`` sessions (extension, flagged ``vest``).
+    placement : {"hip", "back", "ankle"}
+        Accelerometer placement.
+    vector : {"vertical", "resultant"}
+        The preset's vector (which coefficient set applies).
+    range_note : bool
+        Warn (DataQualityWarning) when predictions fall outside the calibration.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with these columns added:
+
+        * ``model`` : str, ``walking`` | ``walking/running`` | ``jumping``.
+        * ``load_mass_kg`` : float64, mass used (body + vest), NaN without body mass.
+        * ``grf_n`` : float64, predicted peak GRF in N.
+        * ``grf_bw`` : float64, the same in body weights (of the body mass, vest excluded).
+        * ``lr_nps`` : float64, predicted peak loading rate in N/s (NaN without a rate).
+        * ``outside_calibration`` : bool, the prediction extrapolates (see ``loading_flags``).
+        * ``loading_flags`` : str, ``;``-separated: ``clipped`` (peak at the sensor range, a lower
+          bound), ``beyond_walking_curve`` (peak past the turning point of the quadratic walking
+          equation), ``rate_beyond_walking_curve`` (same for LR), ``negative`` (a negative
+          prediction), ``vest`` (vest mass added: extension), ``no_session`` (model chosen by
+          default, activity not classified).
+
+    Raises
+    ------
+    ConfigError
+        A placement a needed model lacks (``ankle`` with walking sessions) or a bad body mass.
+    """
+    out = impacts.copy()
+    n = len(out)
+    kinds = pd.Series([None] * n, dtype=object, index=out.index)
+    if sessions is not None and len(sessions) and "session_id" in out.columns:
+        kind_of = pd.Series(sessions["kind"].astype(str).to_numpy(), index=sessions["session_id"].astype("int64").to_numpy())
+        sid = out["session_id"]
+        has = sid.notna().to_numpy()
+        if has.any():
+            kinds[has] = sid[has].astype("int64").map(kind_of).to_numpy(dtype=object)
+    no_session = kinds.isna().to_numpy()
+    model = kinds.map(_SESSION_MODEL).fillna("walking/running").to_numpy(dtype=object)
+    out["model"] = pd.Series(model, index=out.index, dtype=object)
+    acc = out["peak_g"].to_numpy(np.float64) + 1.0
+    rate = out["peak_rate_gps"].to_numpy(np.float64) if "peak_rate_gps" in out.columns else np.full(n, np.nan)
+    grf = np.full(n, np.nan)
+    lr = np.full(n, np.nan)
+    mass = np.full(n, np.nan)
+    past = np.zeros(n, bool)
+    past_rate = np.zeros(n, bool)
+    neg = np.zeros(n, bool)
+    is_vest = kinds.to_numpy() == "vest_walk"
+    if body_mass_kg is not None:
+        bm = float(_check_mass(body_mass_kg))
+        if vest_mass_kg < 0 or not math.isfinite(vest_mass_kg):
+            raise ConfigError(f"vest mass must be >= 0 kg, got {vest_mass_kg!r}", key="vest_mass_kg")
+        mass[:] = bm
+        mass[is_vest] += vest_mass_kg
+        for m in MODELS:
+            sel = model == m
+            if not sel.any():
+                continue
+            grf[sel] = predict_grf(acc[sel], mass[sel], model=m, placement=placement, vector=vector)  # type: ignore[arg-type]
+            lr[sel] = predict_lr(rate[sel], mass[sel], model=m, placement=placement, vector=vector)  # type: ignore[arg-type]
+            if m == "walking":
+                past[sel] = acc[sel] > _walking_vertex(GRF_COEFFICIENTS, placement, vector, mass[sel])
+                past_rate[sel] = rate[sel] > _walking_vertex(LR_COEFFICIENTS, placement, vector, mass[sel])
+        neg = (grf < 0) | (lr < 0)
+    clipped = out["clipped"].to_numpy(bool) if "clipped" in out.columns else np.zeros(n, bool)
+    outside = past | past_rate | neg | (clipped & (body_mass_kg is not None))
+    text = np.full(n, "", dtype=object)
+    for flag, cond in (("beyond_walking_curve", past), ("rate_beyond_walking_curve", past_rate), ("negative", neg),
+                       ("clipped", clipped), ("vest", is_vest & (vest_mass_kg > 0)), ("no_session", no_session)):
+        text = np.where(cond, text + flag + ";", text)
+    out["load_mass_kg"] = mass
+    out["grf_n"] = grf
+    out["grf_bw"] = grf / (body_mass_kg * GRAVITY_MS2) if body_mass_kg is not None else np.full(n, np.nan)
+    out["lr_nps"] = lr
+    out["outside_calibration"] = outside
+    out["loading_flags"] = pd.Series(text, index=out.index, dtype="string").str.removesuffix(";")
+    if range_note and outside.any():
+        warnings.warn(
+            f"{int(outside.sum())} of {n} GRF/LR prediction(s) lie outside the equations' calibration "
+            "(see the impacts' loading_flags); treat them as extrapolations",
+            DataQualityWarning, stacklevel=2,
+        )
+    return out
+
+
+def loading_indices(
+    impacts: pd.DataFrame,
+    *,
+    tz: str,
+    days: pd.Series | None = None,
+    sessions: pd.DataFrame | None = None,
+    m: float = DSS_EXPONENT,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Daily stress stimulus and osteogenic index per day (and per session).
+
+    Parameters
+    ----------
+    impacts : pandas.DataFrame
+        Impacts with ``time``, ``peak_g``, ``session_id`` and, when body mass was known, ``grf_bw``
+        (from :func:`add_loading`).
+    tz : str
+        IANA zone whose midnights cut the days.
+    days : pandas.Series, optional
+        Dates (local midnight, tz-naive) to report; default the days with impacts.
+    sessions : pandas.DataFrame, optional
+        Sessions table; gets ``dss``, ``oi``, ``peak_grf_bw`` columns.
+    m : float, default 4
+        DSS exponent.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame or None)
+        Per day: ``date``, ``dss``, ``oi``, ``peak_grf_bw_max`` (NaN without body mass),
+        ``load_basis`` (``grf_bw`` | ``acc_g``); and the sessions table with its indices added.
+
+    Notes
+    -----
+    σ of an impact is ``grf_bw`` when every impact has one (body mass known), else the
+    gravity-included peak acceleration ``peak_g + 1`` in g (the proxy). A day's DSS is over all
+    its impacts (each one cycle). A day's OI is the sum of its sessions' OI plus the OI of its
+    impacts outside sessions taken as one bout [P: how OI combines over a day is U in the
+    literature]; a session's OI uses its peak σ and its number of impacts.
+    """
+    n = len(impacts)
+    grf_bw = impacts["grf_bw"].to_numpy(np.float64) if "grf_bw" in impacts.columns else np.full(n, np.nan)
+    use_grf = n > 0 and bool(np.isfinite(grf_bw).all())
+    if n == 0:
+        use_grf = "grf_bw" in impacts.columns
+    sigma = grf_bw if use_grf else impacts["peak_g"].to_numpy(np.float64) + 1.0
+    basis = "grf_bw" if use_grf else "acc_g"
+    if n:
+        day = impacts["time"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None).dt.as_unit("ns").to_numpy()
+    else:
+        day = np.empty(0, "datetime64[ns]")
+    sid = impacts["session_id"] if "session_id" in impacts.columns else pd.Series(pd.NA, index=impacts.index, dtype="Int64")
+    in_session = sid.notna().to_numpy()
+    frame = pd.DataFrame({"day": day, "s4": sigma**m, "sigma": sigma, "grf_bw": grf_bw, "in": in_session,
+                          "sid": sid.to_numpy(dtype="float64", na_value=np.nan)})
+    by_day = frame.groupby("day")
+    dss = by_day["s4"].sum() ** (1.0 / m)
+    peak_bw = by_day["grf_bw"].max()
+    # OI per session, and per day's loose impacts as one bout
+    sess_oi = pd.Series(dtype="float64")
+    sess_tab = None
+    if in_session.any():
+        g = frame[frame["in"]].groupby("sid")
+        sess_peak = g["sigma"].max()
+        sess_n = g["sigma"].size()
+        sess_oi = sess_peak * np.log(sess_n + 1.0)
+        sess_day = g["day"].min()
+    loose = frame[~frame["in"]].groupby("day")
+    loose_oi = loose["sigma"].max() * np.log(loose["sigma"].size() + 1.0)
+    oi = loose_oi.reindex(dss.index, fill_value=0.0)
+    if len(sess_oi):
+        oi = oi.add(sess_oi.groupby(sess_day).sum(), fill_value=0.0)
+    if sessions is not None:
+        sess_tab = sessions.copy()
+        ids = sess_tab["session_id"].astype("float64") if len(sess_tab) else pd.Series([], dtype="float64")
+        if len(sess_oi):
+            s4 = frame[frame["in"]].groupby("sid")["s4"].sum() ** (1.0 / m)
+            sess_tab["dss"] = ids.map(s4).fillna(0.0).to_numpy()
+            sess_tab["oi"] = ids.map(sess_oi).fillna(0.0).to_numpy()
+            sess_tab["peak_grf_bw"] = ids.map(frame[frame["in"]].groupby("sid")["grf_bw"].max()).to_numpy(np.float64)
+        else:
+            sess_tab["dss"] = 0.0
+            sess_tab["oi"] = 0.0
+            sess_tab["peak_grf_bw"] = np.nan
+        sess_tab["load_basis"] = basis
+    index = pd.DatetimeIndex(days.to_numpy() if days is not None else dss.index).as_unit("ns")
+    res = pd.DataFrame({
+        "date": index,
+        "dss": dss.reindex(index).fillna(0.0).to_numpy(np.float64),
+        "oi": oi.reindex(index).fillna(0.0).to_numpy(np.float64),
+        "peak_grf_bw_max": peak_bw.reindex(index).to_numpy(np.float64),
+        "load_basis": basis,
+    })
+    return res, sess_tab
+
+
+class LoadingStage:
+    """Engine stage (``_hooks.ENGINE_HOOKS``): GRF/LR per impact, DSS/OI per session and day.
+
+    Parameters
+    ----------
+    meta : RecordingMeta
+        The recording's metadata (time zone).
+    config : DetectionConfig
+        The preset (its ``vector`` selects the coefficient set).
+    settings : LoadingSettings
+        Body mass, vest mass, placement, m.
+    """
+
+    def __init__(self, meta: RecordingMeta, config: DetectionConfig, settings: LoadingSettings) -> None:
+        self.meta = meta
+        self.config = config
+        self.settings = settings
+        if settings.placement not in PLACEMENTS:
+            raise ConfigError(f"unknown placement {settings.placement!r}", key="placement",
+                              hint=f"Use one of: {', '.join(PLACEMENTS)}")
+        if settings.body_mass_kg is not None:
+            _check_mass(settings.body_mass_kg)
+
+    def update(self, chunk: object) -> None:
+        """Nothing to accumulate: everything is computed from the finished impacts."""
+
+    def finish(self, impacts: pd.DataFrame, sessions: pd.DataFrame, engine: Any) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+        """Add the per-impact columns and the per-session indices."""
+        st = self.settings
+        imp = add_loading(
+            impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=st.vest_mass_kg,
+            placement=st.placement, vector=self.config.vector,  # type: ignore[arg-type]
+        )
+        _, sess = loading_indices(imp, tz=self.meta.timezone, sessions=sessions, m=st.m)
+        basis = "grf_bw" if st.body_mass_kg is not None else "acc_g"
+        notes = []
+        if st.body_mass_kg is None:
+            notes.append("no body mass: DSS and OI use peak acceleration (g, gravity included) as the stimulus")
+        if self.config.target_rate_hz is not None:
+            notes.append(
+                f"peaks were found at {self.config.target_rate_hz:g} Hz; the Veras equations were calibrated on "
+                "100 Hz peaks (--preset veras2020), so predictions here run low"
+            )
+        if st.vest_mass_kg > 0:
+            notes.append(f"vest mass {st.vest_mass_kg:g} kg added to body mass in vest walks (extension, not validated)")
+        extra = {"loading": {
+            "body_mass_kg": st.body_mass_kg, "vest_mass_kg": st.vest_mass_kg, "placement": st.placement,
+            "vector": self.config.vector, "basis": basis, "dss_exponent": st.m,
+            "models": {k: CALIBRATION[k] for k in MODELS},
+            "outside_calibration": int(imp["outside_calibration"].sum()) if len(imp) else 0,
+            "notes": notes,
+        }}
+        return imp, sess if sess is not None else sessions, extra
+
+    def finish_daily(self, daily: pd.DataFrame, impacts: pd.DataFrame, sessions: pd.DataFrame, engine: Any) -> pd.DataFrame:
+        """Add ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis`` to the DailyLoad table."""
+        res, _ = loading_indices(impacts, tz=self.meta.timezone, days=daily["date"], m=self.settings.m)
+        out = daily.copy()
+        for c in ("dss", "oi", "peak_grf_bw_max", "load_basis"):
+            out[c] = res[c].to_numpy()
+        return out
+
+
+def _stage_factory(meta: RecordingMeta, config: DetectionConfig, *, plan: Any = None, markers: Any = None,
+                   body_mass_kg: float | None = None, vest_mass_kg: float | None = None,
+                   placement: str = "hip", dss_exponent: float = DSS_EXPONENT) -> LoadingStage:
+    vest = vest_mass_kg
+    if vest is None and plan is not None:
+        vest = getattr(plan, "vest_mass_kg", None)
+    return LoadingStage(meta, config, LoadingSettings(
+        body_mass_kg=body_mass_kg, vest_mass_kg=float(vest or 0.0), placement=placement, m=dss_exponent,
+    ))
+
+
+def _cli_options(parser: Any) -> None:
+    g = parser.add_argument_group("loading (GRF, loading rate, DSS, OI; Veras et al.)")
+    g.add_argument("--body-mass", type=float, metavar="KG", dest="body_mass",
+                   help="body mass in kg: predicts GRF (N, BW) and loading rate (N/s) per impact "
+                   "(default: the client's from the store, else indices use peak g as a proxy)")
+    g.add_argument("--vest-mass", type=float, metavar="KG", dest="vest_mass",
+                   help="weighted-vest mass in kg, added to body mass in vest walks (extension)")
+    g.add_argument("--placement", choices=PLACEMENTS, default="hip",
+                   help="accelerometer placement for the GRF equations (default hip)")
+    if not any("--vector" in a.option_strings for a in parser._actions):
+        g.add_argument("--vector", choices=("vertical", "resultant"), default=None,
+                       help="count peaks on the vertical axis or the resultant (default: the preset's)")
+
+
+def _store_body_mass(args: Any) -> float | None:
+    store_path = getattr(args, "store", None)
+    client = getattr(args, "client", None)
+    if not client:
+        return None
+    try:
+        from .store import Store
+    except ImportError:  # pragma: no cover - the store is optional
+        return None
+    try:
+        with Store(store_path) as st:
+            return st.client(client).body_mass_kg
+    except Exception:  # an unknown client has no stored mass; the store reports its own errors elsewhere
+        return None
+
+
+def _cli_args(args: Any) -> dict[str, Any]:
+    mass = getattr(args, "body_mass", None)
+    if mass is None:
+        mass = _store_body_mass(args)
+    out: dict[str, Any] = {"body_mass_kg": mass, "placement": getattr(args, "placement", "hip") or "hip"}
+    if getattr(args, "vest_mass", None) is not None:
+        out["vest_mass_kg"] = args.vest_mass
+    if getattr(args, "vector", None):
+        out["vector"] = args.vector
+    return out
+
+
+def _table(analysis: Any, console: Any) -> None:
+    loading = analysis.extra.get("loading")
+    if not loading:
+        return
+    d = analysis.daily
+    basis = "GRF in body weights" if loading["basis"] == "grf_bw" else "peak acceleration in g (no body mass)"
+    parts = []
+    for r in d.itertuples(index=False):
+        peak = "" if not np.isfinite(getattr(r, "peak_grf_bw_max", np.nan)) else f", peak GRF {r.peak_grf_bw_max:.2f} BW"
+        parts.append(f"{r.date:%a %Y-%m-%d}: DSS {r.dss:.2f}, OI {r.oi:.2f}{peak}")
+    console.print(f"Bone-loading indices (stimulus: {basis}; DSS m = {loading['dss_exponent']:g}):")
+    for p in parts:
+        console.print(f"  {p}")
+    imp = analysis.impacts
+    if loading["body_mass_kg"] is not None and len(imp):
+        console.print(
+            f"  GRF per impact (Veras, {loading['placement']}, {loading['vector']}, {loading['body_mass_kg']:g} kg): "
+            f"median {np.nanmedian(imp['grf_n']):.0f} N, max {np.nanmax(imp['grf_n']):.0f} N; "
+            f"outside calibration {loading['outside_calibration']}"
+        )
+    for note in loading.get("notes", []):
+        console.print(f"  [dim]{note}[/dim]")
+
+
+def _register() -> None:
+    from . import _hooks
+
+    for lst, fn in ((_hooks.ENGINE_HOOKS, _stage_factory), (_hooks.CLI_OPTION_HOOKS, _cli_options),
+                    (_hooks.CLI_ARGS_HOOKS, _cli_args), (_hooks.TABLE_HOOKS, _table)):
+        if fn not in lst:
+            lst.append(fn)
+
+
+_register()

@@ -1,0 +1,582 @@
+"""Exercise plans (TOML, DESIGN §5) and the day-by-day check of a recording against them.
+
+A plan file::
+
+    schema = 1
+    name = "Hip loading, phase 2"
+    timezone = "Europe/London"
+
+    [targets.jumps]            # jumps (DESIGN §4), not all high impacts
+    per_day = 50
+    min_sets = 5
+    days = ["mon", "wed", "fri", "sun"]   # optional; default every day
+
+    [targets.high_impacts]     # impacts in band min_band or above
+    per_day = 60
+    min_band = "high"
+
+    [targets.brisk_walk]
+    minutes_per_day = 30
+
+    [targets.vest_walk]
+    minutes_per_week = 90
+
+    [targets.vibration]
+    minutes_per_day = 15
+
+Every per-day target takes an optional ``days`` list; the walking and vibration targets take
+``minutes_per_day`` and/or ``minutes_per_week``; ``vibration`` may name the plate (``frequency_hz``,
+``amplitude_g``) so that aliasing can be resolved and an undetectable plate reported; ``vest_walk``
+may give ``vest_mass_kg``. Unknown keys, wrong types and negative numbers raise
+:class:`~impactlab.errors.ConfigError` naming the file and the dotted key.
+
+The check (:func:`check_plan`) gives one PlanCheck row per day and per-day target, and one per ISO
+week (dated the Monday) and weekly target. A day without valid data (DESIGN §2: < 10 h wear) is
+``no data`` (``met`` = NA), never ``not met``; a week's total counts its valid days only and the
+row is ``partial`` when fewer than 7 of its days are valid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import tomllib
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, DataQualityWarning
+from .schema import BANDS, PLAN_CHECK, coerce, empty
+
+__all__ = [
+    "DAY_NAMES",
+    "JumpsTarget",
+    "HighImpactsTarget",
+    "MinutesTarget",
+    "Plan",
+    "Targets",
+    "VibrationTarget",
+    "check_plan",
+    "load_plan",
+    "parse_plan",
+]
+
+DAY_NAMES: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL = {d: i for i, d in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JumpsTarget:
+    """Jumps per day (landings after a flight phase, DESIGN §4), optionally in a least number of sets.
+
+    Attributes
+    ----------
+    per_day : int
+        Jumps a day (e.g. 50: Bassey & Ramsdale 1995's 50 heel drops a day; Snow et al. 2000 built up
+        to 50 jumps a session).
+    min_sets : int
+        Least number of sets (jumps < 20 s apart) a day; 0 = any.
+    days : tuple of str
+        Weekdays the target applies to (``mon`` … ``sun``).
+    """
+
+    per_day: int
+    min_sets: int = 0
+    days: tuple[str, ...] = DAY_NAMES
+
+
+@dataclass(frozen=True)
+class HighImpactsTarget:
+    """Impacts a day in band ``min_band`` or above (Hannam bands; Jämsä 2011's 60 a day at > 4 g).
+
+    Attributes
+    ----------
+    per_day : int
+        Impacts a day.
+    min_band : str
+        ``low``, ``medium`` or ``high``.
+    days : tuple of str
+        Weekdays the target applies to.
+    """
+
+    per_day: int
+    min_band: str = "high"
+    days: tuple[str, ...] = DAY_NAMES
+
+
+@dataclass(frozen=True)
+class MinutesTarget:
+    """Minutes of a session kind a day and/or a week.
+
+    Attributes
+    ----------
+    minutes_per_day, minutes_per_week : float or None
+        Minutes (at least one is given).
+    days : tuple of str
+        Weekdays the daily target applies to.
+    vest_mass_kg : float or None
+        ``vest_walk`` only: the vest's mass in kg (Snow et al. 2000: about 5 kg / 11 lb).
+    """
+
+    minutes_per_day: float | None = None
+    minutes_per_week: float | None = None
+    days: tuple[str, ...] = DAY_NAMES
+    vest_mass_kg: float | None = None
+
+
+@dataclass(frozen=True)
+class VibrationTarget(MinutesTarget):
+    """Vibration-plate minutes; ``frequency_hz`` and ``amplitude_g`` describe the plate (optional).
+
+    Attributes
+    ----------
+    frequency_hz : float or None
+        Plate frequency in Hz (e.g. 30 Hz, Rubin et al. 2004); lets impactlab report the true frequency
+        of an aliased plate and warn when the plate cannot be seen at the sample rate.
+    amplitude_g : float or None
+        Plate acceleration amplitude in g (e.g. 0.3 g, Beck & Norling).
+    """
+
+    frequency_hz: float | None = None
+    amplitude_g: float | None = None
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The plan's targets; absent ones are None."""
+
+    jumps: JumpsTarget | None = None
+    high_impacts: HighImpactsTarget | None = None
+    brisk_walk: MinutesTarget | None = None
+    vest_walk: MinutesTarget | None = None
+    vibration: VibrationTarget | None = None
+
+    def items(self) -> list[tuple[str, Any]]:
+        """(name, target) of the targets present, in file order of the schema."""
+        return [(f.name, getattr(self, f.name)) for f in dataclasses.fields(self) if getattr(self, f.name) is not None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated exercise plan (DESIGN §5).
+
+    Attributes
+    ----------
+    name : str
+        Plan name.
+    targets : Targets
+        The targets.
+    timezone : str or None
+        IANA zone the plan's days are meant in.
+    schema : int
+        File schema version (1).
+    path : str or None
+        The file it was read from.
+    """
+
+    name: str
+    targets: Targets
+    timezone: str | None = None
+    schema: int = SCHEMA_VERSION
+    path: str | None = field(default=None, compare=False)
+
+    @property
+    def vest_mass_kg(self) -> float | None:
+        """The vest mass (kg) from ``targets.vest_walk``, if given."""
+        v = self.targets.vest_walk
+        return v.vest_mass_kg if v is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as a JSON-ready dict in the file's layout (absent keys left out)."""
+        targets: dict[str, Any] = {}
+        for name, t in self.targets.items():
+            d = {}
+            for f in dataclasses.fields(t):
+                v = getattr(t, f.name)
+                if v is None or (f.name == "days" and tuple(v) == DAY_NAMES) or (f.name == "min_sets" and v == 0):
+                    continue
+                d[f.name] = list(v) if isinstance(v, tuple) else v
+            targets[name] = d
+        out: dict[str, Any] = {"schema": self.schema, "name": self.name}
+        if self.timezone:
+            out["timezone"] = self.timezone
+        out["targets"] = targets
+        return out
+
+
+# ------------------------------------------------------------------------------------------ parsing
+# field -> kind; "count" whole numbers >= 0, "min" minutes >= 0, "pos" numbers > 0
+_SPEC: dict[str, dict[str, str]] = {
+    "jumps": {"per_day": "count", "min_sets": "count", "days": "days"},
+    "high_impacts": {"per_day": "count", "min_band": "band", "days": "days"},
+    "brisk_walk": {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days"},
+    "vest_walk": {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days", "vest_mass_kg": "pos"},
+    "vibration": {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days", "frequency_hz": "pos",
+                  "amplitude_g": "pos"},
+}
+_REQUIRED = {"jumps": ("per_day",), "high_impacts": ("per_day",)}
+_TOP = ("schema", "name", "timezone", "targets")
+
+
+def _suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"Did you mean '{close[0]}'? " if close else ""
+
+
+def _number(v: Any, kind: str, path: str, key: str) -> float | int:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ConfigError(f"must be a number, got {type(v).__name__} {v!r}", path=path, key=key,
+                          hint="Write a plain number, e.g. 30 (no quotes)")
+    if not np.isfinite(v):
+        raise ConfigError(f"must be a finite number, got {v!r}", path=path, key=key)
+    if kind == "pos":
+        if v <= 0:
+            raise ConfigError(f"must be greater than 0, got {v!r}", path=path, key=key)
+        return float(v)
+    if v < 0:
+        raise ConfigError(f"must not be negative, got {v!r}", path=path, key=key, hint="Targets are 0 or more")
+    if kind == "count":
+        if float(v) != int(v):
+            raise ConfigError(f"must be a whole number, got {v!r}", path=path, key=key)
+        return int(v)
+    return float(v)
+
+
+def _days(v: Any, path: str, key: str) -> tuple[str, ...]:
+    if not isinstance(v, list) or not v:
+        raise ConfigError("must be a non-empty list of weekdays", path=path, key=key,
+                          hint='e.g. days = ["mon", "wed", "fri"]')
+    out = []
+    for i, d in enumerate(v):
+        if not isinstance(d, str):
+            raise ConfigError(f"weekday must be a string, got {d!r}", path=path, key=f"{key}[{i}]")
+        s = d.strip().lower()
+        if s in _FULL:
+            s = DAY_NAMES[_FULL[s]]
+        if s not in DAY_NAMES:
+            raise ConfigError(f"unknown weekday {d!r}", path=path, key=f"{key}[{i}]",
+                              hint=_suggest(s, DAY_NAMES) + f"Use {', '.join(DAY_NAMES)}")
+        if s not in out:
+            out.append(s)
+    return tuple(d for d in DAY_NAMES if d in out)
+
+
+def parse_plan(data: Mapping[str, Any], *, path: str | os.PathLike[str] = "<plan>") -> Plan:
+    """Validate a plan already parsed from TOML into a :class:`Plan`.
+
+    Parameters
+    ----------
+    data : mapping
+        The TOML document as a dict.
+    path : str or os.PathLike
+        File name used in error messages.
+
+    Raises
+    ------
+    ConfigError
+        Missing or unsupported ``schema``, unknown keys or targets, wrong types, negative numbers,
+        an unknown time zone, no targets.
+    """
+    p = os.fspath(path)
+    unknown = [k for k in data if k not in _TOP]
+    if unknown:
+        k = unknown[0]
+        raise ConfigError("unknown key", path=p, key=k, hint=_suggest(k, _TOP) + f"Top-level keys are {', '.join(_TOP)}")
+    if "schema" not in data:
+        raise ConfigError("the plan has no schema version", path=p, key="schema",
+                          hint=f"Add 'schema = {SCHEMA_VERSION}' as the first line")
+    schema = data["schema"]
+    if isinstance(schema, bool) or not isinstance(schema, int):
+        raise ConfigError(f"must be a whole number, got {schema!r}", path=p, key="schema", hint=f"Write schema = {SCHEMA_VERSION}")
+    if schema != SCHEMA_VERSION:
+        raise ConfigError(f"schema {schema} is not supported (this impactlab reads schema {SCHEMA_VERSION})", path=p,
+                          key="schema", hint="Update impactlab, or rewrite the plan for schema 1")
+    name = data.get("name", Path(p).stem)
+    if not isinstance(name, str):
+        raise ConfigError(f"must be a string, got {name!r}", path=p, key="name")
+    tz = data.get("timezone")
+    if tz is not None:
+        if not isinstance(tz, str):
+            raise ConfigError(f"must be a string, got {tz!r}", path=p, key="timezone")
+        try:
+            pd.Timestamp("2020-01-01").tz_localize(tz)
+        except Exception:
+            raise ConfigError(f"unknown time zone {tz!r}", path=p, key="timezone",
+                              hint="Use an IANA name such as Europe/London") from None
+    targets = data.get("targets")
+    if not isinstance(targets, Mapping) or not targets:
+        raise ConfigError("the plan has no targets", path=p, key="targets",
+                          hint=f"Add at least one of [targets.{'], [targets.'.join(_SPEC)}]")
+    built: dict[str, Any] = {}
+    for tname, body in targets.items():
+        key = f"targets.{tname}"
+        if tname not in _SPEC:
+            raise ConfigError("unknown target", path=p, key=key,
+                              hint=_suggest(tname, _SPEC) + f"Targets are {', '.join(_SPEC)}")
+        if not isinstance(body, Mapping):
+            raise ConfigError(f"must be a table, got {body!r}", path=p, key=key, hint=f"Write [{key}] and its keys below it")
+        spec = _SPEC[tname]
+        vals: dict[str, Any] = {}
+        for k, v in body.items():
+            dk = f"{key}.{k}"
+            if k not in spec:
+                raise ConfigError("unknown key", path=p, key=dk, hint=_suggest(k, spec) + f"Keys of {key} are {', '.join(spec)}")
+            kind = spec[k]
+            if kind == "days":
+                vals[k] = _days(v, p, dk)
+            elif kind == "band":
+                if not isinstance(v, str) or v.strip().lower() not in BANDS:
+                    raise ConfigError(f"unknown band {v!r}", path=p, key=dk,
+                                      hint=_suggest(str(v), BANDS) + f"Use {', '.join(BANDS)}")
+                vals[k] = v.strip().lower()
+            else:
+                vals[k] = _number(v, kind, p, dk)
+        for req in _REQUIRED.get(tname, ()):
+            if req not in vals:
+                raise ConfigError("is required", path=p, key=f"{key}.{req}", hint=f"Add e.g. {req} = 50")
+        if tname in ("brisk_walk", "vest_walk", "vibration") and "minutes_per_day" not in vals and "minutes_per_week" not in vals:
+            raise ConfigError("needs minutes_per_day or minutes_per_week", path=p, key=f"{key}.minutes_per_day",
+                              hint="Add e.g. minutes_per_day = 30")
+        cls = {"jumps": JumpsTarget, "high_impacts": HighImpactsTarget, "vibration": VibrationTarget}.get(tname, MinutesTarget)
+        built[tname] = cls(**vals)
+    return Plan(name=name, targets=Targets(**built), timezone=tz, schema=schema, path=p)
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """Read and validate a plan TOML file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The plan file.
+
+    Returns
+    -------
+    Plan
+
+    Raises
+    ------
+    ConfigError
+        File missing, not TOML (with the line), or an invalid plan (with the dotted key).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "plan.toml"
+    >>> _ = p.write_text('schema = 1\\n[targets.jumps]\\nper_day = 50\\nmin_sets = 5\\n')
+    >>> load_plan(p).targets.jumps
+    JumpsTarget(per_day=50, min_sets=5, days=('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
+    """
+    p = os.fspath(path)
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError("plan file not found", path=p, hint="Check the path (see sample_data/plan.toml)") from None
+    except tomllib.TOMLDecodeError as err:
+        m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
+        raise ConfigError(f"not valid TOML: {msg}" + (f" (column {m.group(2)})" if m else ""), path=p,
+                          line=int(m.group(1)) if m else None, hint="Check quotes, brackets and '=' on that line") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read the plan ({err.strerror})", path=p) from None
+    return parse_plan(data, path=p)
+
+
+# ------------------------------------------------------------------------------------------ checking
+_COLUMN = {"jumps": "n_jumps", "brisk_walk": "brisk_walk_min", "vest_walk": "vest_walk_min", "vibration": "vibration_min"}
+
+
+def _achieved(daily: pd.DataFrame, name: str, target: Any) -> np.ndarray:
+    if name == "high_impacts":
+        bands = BANDS[BANDS.index(target.min_band):]
+        return sum(daily[f"n_{b}"].to_numpy(np.float64) for b in bands)  # type: ignore[return-value]
+    return daily[_COLUMN[name]].to_numpy(np.float64)
+
+
+def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] = ()) -> pd.DataFrame:
+    """Check each day (and ISO week) of a DailyLoad table against a plan.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        DAILY table (:mod:`impactlab.schema`): ``date``, ``valid`` and the counts and minutes.
+    plan : Plan
+        The plan.
+    unobservable : iterable of str, optional
+        Targets the recording cannot show (e.g. ``vibration`` when the plate aliases to 0 Hz): such a
+        target can be met (from markers) but is ``no data`` rather than ``not met``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        PLAN_CHECK table, sorted by date and target: ``date`` (the day, or the ISO week's Monday),
+        ``target``, ``period`` (``day``/``week``), ``required``, ``achieved``, ``unit``
+        (``count``/``min``), ``met`` (boolean, NA = no valid data), ``status`` (``met``, ``not met``,
+        ``no data``), ``partial`` (the week has fewer than 7 valid days), plus ``detail`` (text).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from impactlab.schema import DAILY, coerce
+    >>> d = pd.DataFrame({"date": pd.to_datetime(["2026-03-02", "2026-03-03"]), "wear_h": [14.0, 3.0],
+    ...                   "valid": [True, False], "n_low": 0, "n_medium": 0, "n_high": [60, 0], "n_jumps": [50, 0],
+    ...                   "jump_sets": [5, 0], "brisk_walk_min": 0.0, "walk_min": 0.0, "vest_walk_min": 0.0,
+    ...                   "vibration_min": 0.0})
+    >>> plan = Plan("p", Targets(jumps=JumpsTarget(per_day=50, min_sets=5)))
+    >>> list(check_plan(coerce(d, DAILY), plan)["status"])
+    ['met', 'no data']
+    """
+    skip = set(unobservable)
+    rows: list[dict[str, Any]] = []
+    dates = pd.to_datetime(daily["date"]).dt.tz_localize(None) if len(daily) else pd.Series([], dtype="datetime64[ns]")
+    valid = daily["valid"].to_numpy(bool) if len(daily) else np.empty(0, bool)
+    wd = dates.dt.day_of_week.to_numpy() if len(daily) else np.empty(0, int)
+    for name, t in plan.targets.items():
+        unit = "count" if name in ("jumps", "high_impacts") else "min"
+        ach = _achieved(daily, name, t) if len(daily) else np.empty(0)
+        per_day = getattr(t, "per_day", None) if unit == "count" else t.minutes_per_day
+        if per_day is not None:
+            on = np.isin(wd, [DAY_NAMES.index(d) for d in t.days])
+            sets = daily["jump_sets"].to_numpy(np.int64) if name == "jumps" and len(daily) else None
+            for i in np.flatnonzero(on):
+                detail = ""
+                if not valid[i]:
+                    met: Any = pd.NA
+                    detail = f"{float(daily['wear_h'].iloc[i]):.1f} h wear (a valid day needs more)"
+                else:
+                    met = bool(ach[i] + 1e-9 >= per_day)
+                    if sets is not None and t.min_sets:
+                        detail = f"{int(sets[i])} of {t.min_sets} sets"
+                        if met and sets[i] < t.min_sets:
+                            met = False
+                            detail = f"{int(ach[i])} jumps but only {int(sets[i])} of {t.min_sets} sets"
+                    if not met and name in skip:
+                        met = pd.NA
+                        detail = "cannot be seen in this recording (see warnings) and no marker covers it"
+                rows.append(_row(dates.iloc[i], name, "day", per_day, ach[i], unit, met, False, detail))
+        per_week = getattr(t, "minutes_per_week", None)
+        if per_week is not None and len(daily):
+            monday = (dates - pd.to_timedelta(wd, unit="D")).dt.normalize()
+            for mon in sorted(set(monday)):
+                sel = (monday == mon).to_numpy()
+                nv = int((sel & valid).sum())
+                total = float(ach[sel & valid].sum())
+                partial = nv < 7
+                if nv == 0:
+                    met, detail = pd.NA, "no valid day in this week"
+                else:
+                    met = bool(total + 1e-9 >= per_week)
+                    detail = f"{nv} valid day(s) of 7" if partial else ""
+                    if not met and name in skip:
+                        met, detail = pd.NA, "cannot be seen in this recording (see warnings)"
+                rows.append(_row(mon, name, "week", per_week, total, unit, met, partial, detail))
+    if not rows:
+        out = empty(PLAN_CHECK)
+        out["detail"] = pd.Series([], dtype="string")
+        return out
+    df = pd.DataFrame(rows)
+    df["met"] = pd.array(df["met"].tolist(), dtype="boolean")
+    df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
+    df = df.sort_values(["date", "period", "target"], kind="stable").reset_index(drop=True)
+    out = coerce(df, PLAN_CHECK)
+    out["detail"] = out["detail"].astype("string")
+    return out
+
+
+def _row(date: Any, target: str, period: str, required: float, achieved: float, unit: str, met: Any,
+         partial: bool, detail: str) -> dict[str, Any]:
+    status = "no data" if met is pd.NA else ("met" if met else "not met")
+    return {"date": pd.Timestamp(date).normalize(), "target": target, "period": period, "required": float(required),
+            "achieved": round(float(achieved), 2), "unit": unit, "met": met, "status": status,
+            "partial": bool(partial), "detail": detail}
+
+
+# ------------------------------------------------------------------------------------------ hooks
+def _plan_hook(analysis: Any, plan: Any) -> Any:
+    if not isinstance(plan, Plan):
+        return analysis
+    info = analysis.extra.get("sessions", {})
+    skip = [] if info.get("vibration_detectable", True) else ["vibration"]
+    if plan.timezone and plan.timezone != analysis.meta.timezone:
+        msg = (f"{plan.path or plan.name}: the plan's time zone {plan.timezone} differs from the recording's "
+               f"{analysis.meta.timezone}; days are cut at the recording's midnight (give --tz {plan.timezone} to use the plan's)")
+        warnings.warn(msg, DataQualityWarning, stacklevel=2)
+        analysis.qc.setdefault("warnings", []).append(msg)
+    return dataclasses.replace(analysis, plan_check=check_plan(analysis.daily, plan, unobservable=skip), plan=plan)
+
+
+def _cli_options(parser: Any) -> None:
+    if any("--plan" in a.option_strings for a in parser._actions):
+        return
+    parser.add_argument("--plan", metavar="PLAN", help="exercise plan (TOML, DESIGN §5) to check each day against, "
+                        "e.g. sample_data/plan.toml")
+
+
+def _cli_args(args: Any) -> dict[str, Any]:
+    path = getattr(args, "plan", None)
+    return {"plan": load_plan(path)} if path else {}
+
+
+_MARK = {"met": "[green]met[/green]", "not met": "[red]not met[/red]", "no data": "[yellow]no valid data[/yellow]"}
+
+
+def _table(analysis: Any, console: Any) -> None:
+    """Day × target grid (met / not met / no valid data) and the weekly rows."""
+    pc = analysis.plan_check
+    if pc is None:
+        return
+    from rich.table import Table
+
+    plan = analysis.plan
+    title = f"Plan: {plan.name}" if isinstance(plan, Plan) else "Plan"
+    if not len(pc):
+        console.print(f"{title}: no target applies to the days recorded")
+        return
+    daily = pc[pc["period"] == "day"]
+    if len(daily):
+        order = [n for n, _ in plan.targets.items()] if isinstance(plan, Plan) else []
+        targets = sorted(dict.fromkeys(daily["target"]), key=lambda n: order.index(n) if n in order else len(order))
+        t = Table(title=f"{title} (per day)", title_justify="left")
+        t.add_column("date")
+        for name in targets:
+            req = daily.loc[daily["target"] == name, ["required", "unit"]].iloc[0]
+            t.add_column(f"{name}\n>= {req['required']:g} {'min' if req['unit'] == 'min' else ''}".rstrip(), justify="center")
+        for d, grp in daily.groupby("date", sort=True):
+            cells = []
+            for name in targets:
+                r = grp[grp["target"] == name]
+                if not len(r):
+                    cells.append("[dim]-[/dim]")
+                    continue
+                r0 = r.iloc[0]
+                ach = f"{r0['achieved']:g}" if r0["status"] != "no data" else ""
+                cells.append(f"{_MARK[r0['status']]} {ach}".strip())
+            t.add_row(pd.Timestamp(d).strftime("%a %Y-%m-%d"), *cells)
+        console.print(t)
+    weekly = pc[pc["period"] == "week"]
+    for r in weekly.itertuples(index=False):
+        week = pd.Timestamp(r.date).isocalendar()
+        part = " (partial week: " + r.detail + ")" if r.partial and r.detail else ""
+        console.print(f"{r.target} week {week.year}-W{week.week:02d}: {_MARK[r.status]}, {r.achieved:g} of "
+                      f"{r.required:g} {r.unit}{part}")
+
+
+def _register() -> None:
+    from . import _hooks
+
+    for lst, fn in ((_hooks.PLAN_HOOKS, _plan_hook), (_hooks.CLI_OPTION_HOOKS, _cli_options),
+                    (_hooks.CLI_ARGS_HOOKS, _cli_args), (_hooks.TABLE_HOOKS, _table)):
+        if fn not in lst:
+            lst.append(fn)
+
+
+_register()

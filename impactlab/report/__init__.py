@@ -1,0 +1,418 @@
+"""Reports for therapists (weekly, per client) and clients (daily summary after an import).
+
+Data first, presentation second: :func:`weekly_report` reads a client's stored days, plan checks,
+sessions, wear blocks and recordings for one ISO week into a :class:`WeeklyReport`;
+:func:`impactlab.report.html.render_weekly_html` turns it into one self-contained HTML file
+(plots inline as SVG, no network), :func:`impactlab.report.browser.print_pdf` prints that HTML to
+PDF with headless Chromium, and :meth:`WeeklyReport.to_json_dict` gives the same rows as JSON with
+the keys of ``impactlab analyze --format json`` (``days`` and ``plan_check``, DESIGN §9).
+
+Grid verdicts come from the stored PLAN_CHECK rows: ``met``, ``not met``, or ``no data`` (no valid
+day, or no recording that day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..daily import weekly_summary
+from ..errors import StoreError
+from ..schema import DAILY, PLAN_CHECK
+
+__all__ = ["DailySummary", "GridCell", "WeeklyReport", "daily_summary", "parse_week", "weekly_report"]
+
+_WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+STATUS = ("met", "not met", "no data")
+
+
+def parse_week(week: str) -> dt.date:
+    """Monday of an ISO week written ``YYYY-Www`` (e.g. ``2026-W10``).
+
+    Raises
+    ------
+    StoreError
+        Not an ISO week.
+    """
+    m = _WEEK_RE.match(str(week).strip())
+    if not m:
+        raise StoreError(f"week {week!r} is not an ISO week", key="week",
+                         hint="Write it as YYYY-Www, e.g. --week 2026-W10")
+    try:
+        return dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
+    except ValueError:
+        raise StoreError(f"week {week!r} does not exist", key="week",
+                         hint="ISO weeks run from W01 to W52 or W53") from None
+
+
+def iso_week(d: dt.date) -> str:
+    """``YYYY-Www`` of a date."""
+    y, w, _ = d.isocalendar()
+    return f"{y}-W{w:02d}"
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell of the day × target grid: ``status`` is ``met``, ``not met`` or ``no data``."""
+
+    status: str
+    required: float | None = None
+    achieved: float | None = None
+    unit: str | None = None
+    partial: bool = False
+
+    @property
+    def text(self) -> str:
+        """Short text for the cell, e.g. ``met (52/50)``."""
+        if self.status == "no data" or self.achieved is None:
+            return self.status
+        return f"{self.status} ({_fmt(self.achieved)}/{_fmt(self.required)}{' min' if self.unit == 'min' else ''})"
+
+
+@dataclass(frozen=True)
+class WeeklyReport:
+    """What the weekly therapist report shows (data only; see :mod:`impactlab.report.html`).
+
+    Attributes
+    ----------
+    client_id, client_name, client_note : str or None
+        The client (name and note are plain text).
+    week : str
+        ISO week, ``YYYY-Www``.
+    monday : datetime.date
+        First day of the week.
+    days : list of datetime.date
+        Monday to Sunday.
+    daily : pandas.DataFrame
+        DAILY rows stored for the week (days without any recording are absent).
+    plan_check : pandas.DataFrame
+        PLAN_CHECK rows for the week (empty without a plan).
+    plan_name : str or None
+        The plan's name.
+    plan_targets : list of dict
+        ``target``, ``period``, ``required``, ``unit``, ``days`` per target (from the plan).
+    grid : dict
+        ``{target: [GridCell × 7]}`` for daily targets and ``{target: [GridCell]}`` for weekly ones.
+    sessions : pandas.DataFrame
+        SESSIONS rows starting in the week.
+    wear : list of list of (float, float)
+        Per day, worn periods as (start hour, end hour) in local time.
+    flags : list of str
+        Data-quality flags (gaps, clipping, tilt, low wear) of the recordings in the week.
+    trend : list of dict
+        The last 8 weeks (oldest first): ``week``, ``valid_days``, ``low``, ``medium``, ``high`` per
+        week (mean per valid day × 7) and ``targets_met``/``targets_checked``.
+    method : dict
+        ``preset``, ``settings`` (short text), ``conventions``, ``impactlab_version``.
+    timezone : str
+        Zone the days are cut in.
+    """
+
+    client_id: str
+    client_name: str | None
+    client_note: str | None
+    week: str
+    monday: dt.date
+    days: list[dt.date]
+    daily: pd.DataFrame
+    plan_check: pd.DataFrame
+    plan_name: str | None
+    plan_targets: list[dict[str, Any]]
+    grid: dict[str, list[GridCell]]
+    sessions: pd.DataFrame
+    wear: list[list[tuple[float, float]]]
+    flags: list[str]
+    trend: list[dict[str, Any]]
+    method: dict[str, Any]
+    timezone: str
+    recordings: list[dict[str, Any]] = field(default_factory=list)
+
+    def day_row(self, day: dt.date) -> dict[str, Any] | None:
+        """The DAILY row of ``day`` as a dict, or None when nothing was recorded that day."""
+        hit = self.daily[self.daily["date"].dt.date == day]
+        return None if hit.empty else hit.iloc[0].to_dict()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The week's rows with the keys of ``analyze --format json`` (``days``, ``plan_check``)."""
+        from ..pipeline import _jsonable
+
+        days = []
+        for r in self.daily.itertuples(index=False):
+            days.append({
+                "date": r.date.strftime("%Y-%m-%d"), "wear_h": round(float(r.wear_h), 3), "valid": bool(r.valid),
+                "n_low": int(r.n_low), "n_medium": int(r.n_medium), "n_high": int(r.n_high),
+                "n_jumps": int(r.n_jumps), "jump_sets": int(r.jump_sets),
+                "brisk_walk_min": round(float(r.brisk_walk_min), 2), "walk_min": round(float(r.walk_min), 2),
+                "vest_walk_min": round(float(r.vest_walk_min), 2), "vibration_min": round(float(r.vibration_min), 2),
+            })
+        plan_check = []
+        for r in self.plan_check.to_dict("records"):
+            d = {k: _jsonable(v) for k, v in r.items()}
+            d["date"] = pd.Timestamp(r["date"]).strftime("%Y-%m-%d")
+            plan_check.append(d)
+        return {
+            "impactlab_version": __version__,
+            "client": {"id": self.client_id, "name": self.client_name},
+            "week": self.week,
+            "start": self.monday.isoformat(),
+            "end": (self.monday + dt.timedelta(days=6)).isoformat(),
+            "timezone": self.timezone,
+            "plan": {"name": self.plan_name, "targets": _jsonable(self.plan_targets)},
+            "days": days,
+            "plan_check": plan_check,
+            "grid": {t: [c.status for c in cells] for t, cells in self.grid.items()},
+            "weekly": weekly_summary(self.daily),
+            "sessions": [{k: _jsonable(v) for k, v in r.items()} for r in self.sessions.to_dict("records")],
+            "flags": list(self.flags),
+            "trend": _jsonable(self.trend),
+            "method": _jsonable(self.method),
+        }
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.0f}" if float(v).is_integer() or abs(v) >= 10 else f"{v:.1f}"
+
+
+def weekly_report(store: Any, client_id: str, week: str) -> WeeklyReport:
+    """Collect one client's ISO week from the store.
+
+    Parameters
+    ----------
+    store : Store
+        An open :class:`impactlab.store.Store`.
+    client_id : str
+        The client.
+    week : str
+        ISO week ``YYYY-Www``.
+
+    Returns
+    -------
+    WeeklyReport
+        Everything the weekly report shows.
+
+    Raises
+    ------
+    StoreError
+        Unknown client or malformed week.
+    """
+    info = store.client(client_id)
+    monday = parse_week(week)
+    week = iso_week(monday)
+    days = [monday + dt.timedelta(days=i) for i in range(7)]
+    tz = info.timezone or "UTC"
+    sunday = days[-1].isoformat()
+    daily = store.daily(client_id, monday.isoformat(), sunday)
+    checks = store.plan_checks(client_id, monday.isoformat(), sunday)
+    lo = pd.Timestamp(monday).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").value
+    hi = pd.Timestamp(monday + dt.timedelta(days=7)).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").value
+    sessions = store.sessions(client_id, lo, hi)
+    recs = store.recordings(client_id, lo, hi)
+    plan = None
+    try:
+        plan = store.client_plan(client_id)
+    except Exception:  # a stored plan that no longer parses still leaves its checks readable
+        plan = None
+    plan_name, targets = _plan_summary(plan, checks)
+    grid = _grid(checks, days, targets)
+    wear = _wear_by_day(store, client_id, lo, hi, tz, days)
+    flags = _flags(recs, daily)
+    trend = _trend(store, client_id, monday)
+    method = _method(recs)
+    return WeeklyReport(
+        client_id=client_id, client_name=info.name, client_note=info.note, week=week, monday=monday, days=days,
+        daily=daily, plan_check=checks, plan_name=plan_name, plan_targets=targets, grid=grid, sessions=sessions,
+        wear=wear, flags=flags, trend=trend, method=method, timezone=tz, recordings=recs,
+    )
+
+
+def _plan_summary(plan: Any, checks: pd.DataFrame) -> tuple[str | None, list[dict[str, Any]]]:
+    name = getattr(plan, "name", None)
+    targets: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    spec: dict[str, Any] = {}
+    if plan is not None and hasattr(plan, "to_dict"):
+        try:
+            spec = dict(plan.to_dict().get("targets", {}))
+        except Exception:
+            spec = {}
+    for r in checks.drop_duplicates("target").to_dict("records"):
+        t = str(r["target"])
+        seen.add(t)
+        targets.append({"target": t, "period": str(r["period"]), "required": _plain(r["required"]),
+                        "unit": _plain(r["unit"]), "settings": spec.get(t, {})})
+    for t, s in spec.items():
+        if t not in seen:
+            targets.append({"target": t, "period": None, "required": None, "unit": None, "settings": s})
+    return name, targets
+
+
+def _plain(v: Any) -> Any:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any]]) -> dict[str, list[GridCell]]:
+    grid: dict[str, list[GridCell]] = {}
+    by = {(pd.Timestamp(r["date"]).date(), str(r["target"])): r for r in checks.to_dict("records")}
+    for t in targets:
+        name = t["target"]
+        if t["period"] == "week":
+            r = by.get((days[0], name))
+            grid[name] = [_cell(r)]
+        else:
+            grid[name] = [_cell(by.get((d, name))) for d in days]
+    return grid
+
+
+def _cell(r: dict[str, Any] | None) -> GridCell:
+    if r is None:
+        return GridCell("no data")
+    return GridCell(str(r["status"]), _plain(r["required"]), _plain(r["achieved"]), _plain(r["unit"]),
+                    bool(r["partial"]))
+
+
+def _wear_by_day(store: Any, client_id: str, lo: int, hi: int, tz: str, days: list[dt.date]) -> list[list[tuple[float, float]]]:
+    rows = store.db.execute(
+        "SELECT block_start_ns, wear_s FROM wear_blocks WHERE client_id = ? AND block_start_ns >= ? AND block_start_ns < ? "
+        "AND nonwear = 0 AND wear_s > 0 ORDER BY block_start_ns", (client_id, lo, hi)).fetchall()
+    out: list[list[tuple[float, float]]] = [[] for _ in days]
+    index = {d: i for i, d in enumerate(days)}
+    for start_ns, wear_s in rows:
+        t = pd.Timestamp(start_ns, tz="UTC").tz_convert(tz)
+        i = index.get(t.date())
+        if i is None:
+            continue
+        h0 = t.hour + t.minute / 60 + t.second / 3600
+        h1 = min(24.0, h0 + wear_s / 3600)
+        if out[i] and abs(out[i][-1][1] - h0) < 1e-6:
+            out[i][-1] = (out[i][-1][0], h1)
+        else:
+            out[i].append((h0, h1))
+    return out
+
+
+def _flags(recs: list[dict[str, Any]], daily: pd.DataFrame) -> list[str]:
+    flags: list[str] = []
+    for r in recs:
+        q = r["qc"]
+        name = str(r["source"]).rsplit("/", 1)[-1]
+        if q.get("gaps"):
+            flags.append(f"{name}: {q['gaps']} gap(s) in the samples (not filled; less wear time those days)")
+        if q.get("clipped_samples"):
+            flags.append(f"{name}: {q['clipped_samples']} sample(s) at the sensor range (impact heights are lower bounds)")
+        med = q.get("vertical_still_median_g")
+        if med is not None and not 0.9 <= float(med) <= 1.1:
+            flags.append(f"{name}: vertical axis reads {float(med):.2f} g at rest (expected 0.9-1.1 g): tilted "
+                         "sensor or wrong axis")
+    short = [d.strftime("%a %d %b") for d, v in zip(daily["date"], daily["valid"], strict=True) if not v]
+    if short:
+        flags.append(f"Days with less than the valid-day wear time (not counted in weekly figures): {', '.join(short)}")
+    return flags
+
+
+def _trend(store: Any, client_id: str, monday: dt.date) -> list[dict[str, Any]]:
+    first = monday - dt.timedelta(weeks=7)
+    daily = store.daily(client_id, first.isoformat(), (monday + dt.timedelta(days=6)).isoformat())
+    checks = store.plan_checks(client_id, first.isoformat(), (monday + dt.timedelta(days=6)).isoformat())
+    out = []
+    for k in range(8):
+        m = first + dt.timedelta(weeks=k)
+        s = pd.Timestamp(m)
+        e = s + pd.Timedelta(days=7)
+        dd = daily[(daily["date"] >= s) & (daily["date"] < e)]
+        cc = checks[(checks["date"] >= s) & (checks["date"] < e)]
+        w = weekly_summary(dd)
+        met = cc["met"].dropna()
+        out.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
+                    "medium": w["medium"], "high": w["high"], "targets_met": int(met.sum()),
+                    "targets_checked": len(met)})
+    return out
+
+
+def _method(recs: list[dict[str, Any]]) -> dict[str, Any]:
+    from ..config import DetectionConfig
+
+    if not recs:
+        cfg = DetectionConfig().to_dict()
+        versions = [__version__]
+    else:
+        cfg = recs[-1]["settings"]
+        versions = sorted({r["impactlab_version"] for r in recs})
+    edges = ", ".join(f"{n} >= {e:g} g" for n, e in zip(cfg.get("band_names", []), cfg.get("band_edges_g", []), strict=False))
+    rate = cfg.get("target_rate_hz")
+    wear = cfg.get("wear", {}) or {}
+    settings = (f"{'resampled to ' + format(rate, 'g') + ' Hz' if rate else 'native rate'}; order-{cfg.get('filter_order')} "
+                f"{cfg.get('lowpass_hz'):g} Hz zero-phase low-pass; {cfg.get('vector')} peaks {edges} above gravity, "
+                f">= {cfg.get('min_distance_s'):g} s apart; valid day >= {wear.get('valid_day_h', 10):g} h wear")
+    return {"preset": cfg.get("name"), "settings": settings, "conventions": cfg.get("conventions"),
+            "impactlab_version": __version__, "analysed_with": versions}
+
+
+@dataclass(frozen=True)
+class DailySummary:
+    """A client's short summary of the days an import touched.
+
+    Attributes
+    ----------
+    client_id, client_name : str or None
+        The client.
+    daily : pandas.DataFrame
+        DAILY rows of those days (from the store: all data of the day, not only this import).
+    plan_check : pandas.DataFrame
+        PLAN_CHECK rows of those days and their weeks.
+    added : dict
+        ``impacts``, ``sessions``, ``wear_blocks`` new in this import; ``already_imported``.
+    source : str
+        The recording.
+    """
+
+    client_id: str
+    client_name: str | None
+    daily: pd.DataFrame
+    plan_check: pd.DataFrame
+    added: dict[str, Any]
+    source: str
+
+    def lines(self) -> list[str]:
+        """The summary as short plain sentences (one per day, then targets)."""
+        out = []
+        for r in self.daily.itertuples(index=False):
+            out.append(f"{r.date:%a %d %b}: {r.n_low + r.n_medium + r.n_high} impacts (low {r.n_low}, medium "
+                       f"{r.n_medium}, high {r.n_high}), worn {r.wear_h:.1f} h{'' if r.valid else ' (short day)'}")
+        for r in self.plan_check.to_dict("records"):
+            when = "week of " if r["period"] == "week" else ""
+            out.append(f"{when}{pd.Timestamp(r['date']):%a %d %b} {r['target']}: {r['status']}")
+        return out
+
+
+def daily_summary(store: Any, result: Any) -> DailySummary:
+    """Summary of the days an :class:`~impactlab.store.ImportResult` touched, read from the store."""
+    info = store.client(result.client_id)
+    dates = result.dates
+    if dates:
+        daily = store.daily(result.client_id, dates[0], dates[-1])
+        checks = store.plan_checks(result.client_id, dates[0], dates[-1])
+        first = pd.Timestamp(dates[0])
+        monday = (first - pd.Timedelta(days=first.weekday())).strftime("%Y-%m-%d")
+        weekly = store.plan_checks(result.client_id, monday, dates[-1])
+        weekly = weekly[weekly["period"] == "week"]
+        checks = pd.concat([checks[checks["period"] != "week"], weekly], ignore_index=True) if len(weekly) else checks
+    else:
+        from ..schema import empty
+
+        daily, checks = empty(DAILY), empty(PLAN_CHECK)
+    added = {"impacts": result.n_impacts_added, "sessions": result.n_sessions_added,
+             "wear_blocks": result.n_blocks_added, "already_imported": result.already_imported}
+    src = result.analysis.meta.source if result.analysis is not None else str(result.raw_path)
+    return DailySummary(result.client_id, info.name, daily, checks.reset_index(drop=True), added, src)

@@ -1,0 +1,100 @@
+"""Render reports to self-contained HTML with jinja2 (autoescaping on: names and notes are text).
+
+Plots are inline SVG from :mod:`impactlab.report.plots`; the page loads nothing from the network and
+runs no script, so it opens the same from an e-mail attachment, a USB stick or a printer queue.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from .. import __version__
+from ..daily import weekly_summary
+from . import DailySummary, WeeklyReport, _fmt
+
+__all__ = ["render_daily_html", "render_weekly_html", "write_html"]
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("impactlab.report", "templates"),
+        autoescape=True,  # every template, whatever its extension
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["fmt"] = _fmt
+    env.globals["version"] = __version__
+    return env
+
+
+def _trend_text(trend: list[dict[str, Any]]) -> str:
+    vals = [(t["week"], t["high"]) for t in trend if t["high"] is not None]
+    if len(vals) < 2:
+        return "not enough weeks with valid days to show a trend."
+    (w0, a), (w1, b) = vals[-2], vals[-1]
+    if a == 0 and b == 0:
+        change = "no high impacts in either week"
+    elif a == 0:
+        change = "up from none"
+    else:
+        pct = 100 * (b - a) / a
+        word = "up" if pct > 5 else "down" if pct < -5 else "about the same"
+        change = f"{word} ({pct:+.0f} %)" if word != "about the same" else f"about the same ({pct:+.0f} %)"
+    return f"high impacts per week {b:g} in {w1} against {a:g} in {w0}: {change}."
+
+
+def render_weekly_html(rep: WeeklyReport) -> str:
+    """The weekly therapist report as one HTML document (str)."""
+    from .plots import figure_data
+
+    checks = [c for cells in rep.grid.values() for c in cells]
+    sessions = []
+    for r in rep.sessions.to_dict("records"):
+        sessions.append({"start": r["start"].tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
+                         "kind": str(r["kind"]).replace("_", " "), "minutes": f"{r['duration_s'] / 60:.0f}",
+                         "n_impacts": int(r["n_impacts"]), "n_high": int(r["n_high"]),
+                         "label_source": "" if r.get("label_source") is pd.NA else (r.get("label_source") or "")})
+    recordings = []
+    for r in rep.recordings:
+        q = r["qc"]
+        recordings.append({
+            "name": os.path.basename(str(r["source"])), "device": r["device"], "rate": f"{r['sample_rate_hz']:g}",
+            "start": pd.Timestamp(r["start_ns"], tz="UTC").tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
+            "end": pd.Timestamp(r["end_ns"], tz="UTC").tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
+            "wear_h": f"{float(q.get('wear_h', 0.0)):.1f}", "gaps": int(q.get("gaps", 0))})
+    return _env().get_template("weekly.html.j2").render(
+        rep=rep, figures=figure_data(rep), sessions=sessions, recordings=recordings,
+        weekly=weekly_summary(rep.daily), trend_text=_trend_text(rep.trend),
+        n_met=sum(c.status == "met" for c in checks), n_not_met=sum(c.status == "not met" for c in checks),
+        n_no_data=sum(c.status == "no data" for c in checks),
+    )
+
+
+def render_daily_html(summary: DailySummary) -> str:
+    """The client's daily summary as one HTML document (str)."""
+    checks = []
+    for r in summary.plan_check.to_dict("records"):
+        when = pd.Timestamp(r["date"])
+        checks.append({"when": f"week of {when:%a %d %b}" if r["period"] == "week" else f"{when:%a %d %b}",
+                       "target": str(r["target"]).replace("_", " "),
+                       "achieved": _fmt(None if r["achieved"] is pd.NA else r["achieved"]),
+                       "required": _fmt(None if r["required"] is pd.NA else r["required"]), "status": str(r["status"])})
+    return _env().get_template("daily.html.j2").render(
+        s=summary, days=list(summary.daily.itertuples(index=False)), checks=checks,
+        source_name=os.path.basename(summary.source))
+
+
+def write_html(html: str, path: str | os.PathLike[str]) -> Path:
+    """Write ``html`` to ``path`` (UTF-8, through a temporary file and a rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, p)
+    return p

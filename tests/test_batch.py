@@ -1,0 +1,332 @@
+"""``impactlab batch`` / ``collate`` (DESIGN §8): per-file results equal ``analyze``, errors listed,
+re-runs skip, Dask LocalCluster gives identical tables, Ctrl-C keeps finished folders."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from impactlab.cli.main import main
+
+from impactlab import batch
+from impactlab.errors import ConfigError, ImpactlabWarning
+from impactlab.io import write_parquet
+from impactlab.recording import Recording
+from impactlab.simulate import Walk, simulate_recording
+
+H = 3600.0
+GOOD = ("long", "walk", "jumps")
+BAD = {"corrupt": "corrupt.parquet", "empty": "empty.csv"}
+TABLES = ("Daily", "Sessions", "PlanCheck", "Summary")
+
+
+def _make_files(d: Path) -> list[Path]:
+    """Three short recordings (one 10.5 h at 25 Hz, with a subject id, so it has a valid day), a
+    truncated Parquet file and an empty CSV."""
+    d.mkdir(parents=True, exist_ok=True)
+    long = simulate_recording(duration_s=10.5 * H, fs=25, walks=[Walk(600, 1200, 110, 0.75)],
+                              jumps=[(2000 + 3 * i, 2.2) for i in range(10)], seed=1)
+    long = Recording(long.data, dataclasses.replace(long.meta, subject_id="S01"))
+    walk = simulate_recording(duration_s=600, walks=[Walk(60, 300, 110, 0.75)], seed=2)
+    jumps = simulate_recording(duration_s=300, jumps=[(60 + 5 * i, 2.0) for i in range(6)] + [(200, 1.2)], seed=3)
+    paths = [write_parquet(r, d / f"{n}.parquet") for n, r in zip(GOOD, (long, walk, jumps), strict=True)]
+    (d / BAD["corrupt"]).write_bytes(paths[1].read_bytes()[:4000])
+    (d / BAD["empty"]).write_bytes(b"")
+    return [*paths, d / BAD["corrupt"], d / BAD["empty"]]
+
+
+def _batch(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["-q", "batch", *argv]) == 0
+    return capsys.readouterr().out
+
+
+def _manifest(out: Path) -> dict[str, dict]:
+    return {r["recording_id"]: r for r in json.loads((out / "manifest.json").read_text())["recordings"]}
+
+
+def _folder_files(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("*/*")) if p.parent.name != "collated"}
+
+
+def _assert_same_tables(a: Path, b: Path, fmt: str = "parquet") -> None:
+    for name in TABLES:
+        pa, pb = a / "collated" / f"{name}.{fmt}", b / "collated" / f"{name}.{fmt}"
+        if fmt == "parquet":
+            pd.testing.assert_frame_equal(pd.read_parquet(pa), pd.read_parquet(pb))
+        else:
+            assert pa.read_bytes() == pb.read_bytes(), name
+    assert (a / "errors.csv").read_text() == (b / "errors.csv").read_text()
+    assert _folder_files(a) == _folder_files(b)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return _make_files(tmp_path_factory.mktemp("recordings"))
+
+
+@pytest.fixture(scope="module")
+def sync_out(files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One batch in this process (``--scheduler sync``), the reference for the others."""
+    out = tmp_path_factory.mktemp("batch") / "out"
+    assert main(["-q", "batch", *map(str, files), "-o", str(out), "--scheduler", "sync"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """A real Dask LocalCluster with two single-threaded worker processes, shared by the module."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as c:
+        yield c.scheduler_address
+
+
+def test_per_file_results_equal_analyze(files: list[Path], sync_out: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    for f in files[:3]:
+        ref = tmp_path / f.stem
+        assert main(["-q", "analyze", str(f), "-o", str(ref)]) == 0
+        got = sync_out / f.stem
+        names = sorted(p.name for p in got.iterdir())
+        assert names == sorted(p.name for p in ref.iterdir())
+        assert names == [f"{f.stem}-{k}" for k in ("Daily.csv", "Impacts.csv", "Info.json", "Sessions.csv")]
+        for name in names:
+            if name.endswith(".csv"):
+                assert (got / name).read_bytes() == (ref / name).read_bytes(), name
+        info = json.loads((got / f"{f.stem}-Info.json").read_text())
+        b = info.pop("batch")
+        assert info == json.loads((ref / f"{f.stem}-Info.json").read_text())
+        assert b["recording_id"] == f.stem and b["input_path"] == str(f)
+        assert len(b["input_sha256"]) == 64 and b["settings_sha256"] == _manifest(sync_out)[f.stem]["settings_sha256"]
+    capsys.readouterr()
+
+
+def test_errors_listed_and_manifest(sync_out: Path) -> None:
+    err = pd.read_csv(sync_out / "errors.csv")
+    assert list(err.columns) == ["recording_id", "path", "error_type", "error"]
+    assert list(err["recording_id"]) == ["corrupt", "empty"]
+    assert err.set_index("recording_id").loc["empty", "error_type"] == "ReadError"
+    assert "empty" in err.set_index("recording_id").loc["empty", "error"]
+    assert err.set_index("recording_id").loc["corrupt", "error_type"] in ("UnsupportedFormatError", "CorruptFileError")
+    assert not (sync_out / "corrupt").exists() and not (sync_out / "empty").exists()
+    m = _manifest(sync_out)
+    assert {k: v["status"] for k, v in m.items()} == {**dict.fromkeys(GOOD, "done"), **dict.fromkeys(BAD, "failed")}
+    assert all(v["analysed"] and v["seconds"] is not None for v in m.values())
+    assert [p.name for p in sync_out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_collated_tables(sync_out: Path) -> None:
+    col = sync_out / "collated"
+    assert sorted(p.name for p in col.iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["Summary-Dictionary.csv"])
+    daily = pd.read_parquet(col / "Daily.parquet")
+    assert list(daily.columns[:3]) == ["recording_id", "subject_id", "date"]
+    for rid in GOOD:
+        own = pd.read_csv(sync_out / rid / f"{rid}-Daily.csv")
+        mine = daily[daily["recording_id"] == rid]
+        assert list(mine["n_low"]) == list(own["n_low"]) and list(mine["n_high"]) == list(own["n_high"])
+    assert set(daily.loc[daily["recording_id"] == "long", "subject_id"]) == {"S01"}
+    assert daily.loc[daily["recording_id"] == "walk", "subject_id"].isna().all()
+
+    summary = pd.read_parquet(col / "Summary.parquet").set_index("recording_id")
+    assert list(summary.index) == sorted(GOOD)
+    info = json.loads((sync_out / "long" / "long-Info.json").read_text())
+    long = summary.loc["long"]
+    assert long["subject_id"] == "S01" and long["valid_days"] == info["weekly"]["valid_days"] == 1
+    for band in ("low", "medium", "high"):  # Hannam's weekly figure: mean per valid day x 7
+        assert round(long[f"{band}_per_week"], 1) == info["weekly"][band]
+        assert long[f"n_{band}"] == info["impacts"][band]
+    assert long["high_per_week"] == 70.0  # 10 jumps of 2.2 g on the one valid day
+    assert pd.isna(summary.loc["walk", "low_per_week"]) and summary.loc["walk", "valid_days"] == 0
+
+    dictionary = pd.read_csv(col / "Summary-Dictionary.csv")
+    assert list(dictionary.columns) == ["column", "dtype", "unit", "description"]
+    assert list(dictionary["column"]) == [*summary.reset_index().columns]
+    assert dictionary["description"].str.len().min() > 10
+
+
+def test_rerun_processes_nothing_and_force_redoes(files: list[Path], sync_out: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(sync_out, out)
+    before = _folder_files(out)
+    text = _batch([*map(str, files), "-o", str(out), "--scheduler", "sync"], capsys)
+    assert "0 analysed, 3 up to date, 2 failed" in text
+    m = _manifest(out)
+    assert not any(r["analysed"] for r in m.values())
+    assert {k: v["status"] for k, v in m.items()} == {**dict.fromkeys(GOOD, "skipped"), **dict.fromkeys(BAD, "failed")}
+    assert _folder_files(out) == before
+    _assert_same_tables(out, sync_out)
+
+    # a changed setting re-analyses; an unchanged one after it skips again
+    text = _batch([str(files[1]), "-o", str(out), "--scheduler", "sync", "--native-rate"], capsys)
+    assert "1 analysed" in text
+    assert json.loads((out / "walk" / "walk-Info.json").read_text())["settings"]["target_rate_hz"] is None
+    text = _batch([str(files[1]), "-o", str(out), "--scheduler", "sync", "--native-rate", "--force"], capsys)
+    assert "1 analysed" in text
+
+    # a fixed file is retried even though its failure was remembered
+    shutil.copy(files[2], tmp_path / "empty.csv")
+    text = _batch([str(tmp_path / "empty.csv"), "-o", str(out), "--scheduler", "sync"], capsys)
+    assert "1 analysed, 0 up to date, 0 failed" in text
+    assert "empty" not in pd.read_csv(out / "errors.csv")["recording_id"].tolist()
+
+
+def test_same_tables_on_dask_local_cluster(files: list[Path], sync_out: Path, cluster: str, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    text = _batch([*map(str, files), "-o", str(out), "--scheduler", cluster], capsys)
+    assert "3 analysed, 0 up to date, 2 failed" in text
+    _assert_same_tables(out, sync_out)
+    workers = {r["worker"] for r in _manifest(out).values()}
+    assert len(workers) >= 1 and all(w and not w.endswith(f":{os.getpid()}") for w in workers)
+    text = _batch([*map(str, files), "-o", str(out), "--scheduler", cluster], capsys)
+    assert "0 analysed, 3 up to date, 2 failed" in text
+
+
+def test_default_local_processes_and_csv(files: list[Path], sync_out: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    text = _batch([str(files[0].parent / "*.parquet"), str(files[-1]), "-o", str(out), "--jobs", "2", "--format", "csv"],
+                  capsys)
+    assert "3 analysed, 0 up to date, 2 failed" in text
+    ref = tmp_path / "ref"
+    shutil.copytree(sync_out, ref)
+    assert main(["-q", "collate", str(ref), "--format", "csv"]) == 0
+    capsys.readouterr()
+    _assert_same_tables(out, ref, fmt="csv")
+    daily = (out / "collated" / "Daily.csv").read_text().splitlines()
+    assert daily[0].startswith("recording_id,subject_id,date,wear_h,valid,")
+    assert daily[1].startswith("jumps,,2026-03-02,")  # text as analyze wrote it, sorted by recording id
+
+
+def test_interrupt_keeps_finished_folders(tmp_path: Path) -> None:
+    files = _make_files(tmp_path / "rec")[1:3]
+    out = tmp_path / "out"
+    seen: list[str] = []
+
+    def stop_after_first(ev: batch.BatchProgress) -> None:
+        if ev.record is not None:
+            seen.append(ev.record["recording_id"])
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_batch(files, out, scheduler="sync", progress=stop_after_first)
+    first = seen[0]
+    assert sorted(p.name for p in (out / first).iterdir())[-1] == f"{first}-Sessions.csv"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["interrupted"] is True and [r["recording_id"] for r in manifest["recordings"]] == [first]
+    assert not (out / "collated").exists()
+    (out / f".tmp-{first}-0123abcd").mkdir()  # what a worker killed mid-write leaves behind
+    res = batch.run_batch(files, out, scheduler="sync", table_format="csv")
+    assert first == "walk"  # in this process, files run in the order given
+    assert {r["recording_id"]: r["status"] for r in res.records} == {"walk": "skipped", "jumps": "done"}
+    assert res.n_failed == 0 and res.errors.empty
+    assert not list(out.glob(".*")) and res.collated["Summary"].is_file()
+
+    # a recording that now fails loses its old folder, so stale results are never collated
+    files[0].write_bytes(b"time,x,y,z\n")
+    res = batch.run_batch(files, out, scheduler="sync", table_format="csv")
+    assert [r["status"] for r in res.records] == ["failed", "skipped"] and not (out / "walk").exists()
+    assert pd.read_csv(res.collated["Summary"])["recording_id"].tolist() == ["jumps"]
+    assert res.errors["recording_id"].tolist() == ["walk"] and "walk.parquet" in res.errors.loc[0, "error"]
+
+
+def test_folder_swap_is_restored(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / ".old-p01-deadbeef0000").mkdir(parents=True)
+    (out / ".old-p01-deadbeef0000" / "p01-Info.json").write_text("{}")
+    batch._clean_stale(out)
+    assert (out / "p01" / "p01-Info.json").is_file() and not list(out.glob(".*"))
+
+
+def test_recording_ids_are_unique_and_readable(tmp_path: Path) -> None:
+    paths = [tmp_path / "a" / "p01.csv", tmp_path / "b" / "p01.csv.gz", tmp_path / "p02.cwa",
+             tmp_path / "collated.csv", tmp_path / "x" / "a-p01.csv"]
+    ids = batch.recording_ids(paths)
+    assert len(set(ids.values())) == len(paths)
+    assert ids[paths[2]] == "p02" and ids[paths[3]] == f"{tmp_path.name}-collated"
+    assert ids[paths[1]] == "b-p01"
+    assert ids[paths[0]].startswith("a-p01-") and ids[paths[4]].startswith("a-p01-")  # still ambiguous: path hash
+
+
+def test_expand_paths(files: list[Path], tmp_path: Path) -> None:
+    d = files[0].parent
+    got = batch.expand_paths([d / "*.parquet", d, str(d / "walk.parquet")], exclude=d / "out")
+    assert [p.name for p in got] == ["corrupt.parquet", "jumps.parquet", "long.parquet", "walk.parquet", "empty.csv"]
+    assert batch.expand_paths([d], exclude=d) == []
+    assert batch.expand_paths([tmp_path / "missing.csv"]) == [tmp_path / "missing.csv"]
+    with pytest.warns(ImpactlabWarning, match="no file matches"):
+        assert batch.expand_paths([str(tmp_path / "*.cwa")]) == []
+
+
+def test_options(tmp_path: Path) -> None:
+    defaults = batch.analysis_option_defaults()
+    assert {"tz", "vertical_axis", "units", "preset", "native_rate"} <= defaults.keys()
+    a = batch.BatchOptions.build(tmp_path, {"tz": "UTC"})
+    assert a.analysis["tz"] == "UTC" and a.out == str(tmp_path) and len(a.settings_sha256) == 64
+    assert batch.BatchOptions.build(tmp_path, {"tz": "UTC"}).settings_sha256 == a.settings_sha256
+    assert batch.BatchOptions.build(tmp_path).settings_sha256 != a.settings_sha256
+    with pytest.raises(ConfigError, match=r"unknown analysis option.*'vertical'"):
+        batch.BatchOptions.build(tmp_path, {"vertical": "+y"})
+
+
+def test_cli_errors_and_collate_of_analyze_folders(files: list[Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["batch", str(tmp_path / "none-*.csv"), "-o", str(tmp_path / "o")]) == 1
+    assert "no recording matches" in capsys.readouterr().err
+    assert main(["batch", str(files[1]), "-o", str(tmp_path / "o"), "--jobs", "0"]) == 2
+    assert main(["collate", str(tmp_path / "nothing")]) == 1
+    out = tmp_path / "analyze-out"
+    assert main(["-q", "analyze", str(files[2]), "-o", str(out / "p07")]) == 0
+    capsys.readouterr()
+    assert main(["collate", str(out), "--format", "csv"]) == 0
+    assert "Summary:" in capsys.readouterr().out
+    summary = pd.read_csv(out / "collated" / "Summary.csv")
+    assert list(summary["recording_id"]) == ["p07"] and summary.loc[0, "n_high"] == 6
+
+
+def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
+    for cmd in ("batch", "collate"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        assert "sample_data/" in capsys.readouterr().out
+
+
+PLAN = """schema = 1
+name = "batch test"
+timezone = "Europe/London"
+
+[targets.high_impacts]
+per_day = {n}
+min_band = "high"
+"""
+
+
+def test_plan_checks_and_plan_content_in_settings(files: list[Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    if "plan" not in batch.analysis_option_defaults():
+        pytest.skip("no plan stage registered")
+    plan = tmp_path / "plan.toml"
+    plan.write_text(PLAN.format(n=5))
+    out = tmp_path / "out"
+    args = [str(files[0]), str(files[2]), "-o", str(out), "--plan", str(plan), "--scheduler", "sync", "--format", "csv"]
+    assert "2 analysed" in _batch(args, capsys)
+    ref = tmp_path / "ref"
+    assert main(["-q", "analyze", str(files[0]), "--plan", str(plan), "-o", str(ref)]) == 0
+    capsys.readouterr()
+    assert (out / "long" / "long-PlanCheck.csv").read_bytes() == (ref / "long-PlanCheck.csv").read_bytes()
+    summary = pd.read_csv(out / "collated" / "Summary.csv").set_index("recording_id")
+    assert summary.loc["long", "plan_met"] == 1  # 10 high impacts on the one valid day, 5 required
+    checks = pd.read_csv(out / "collated" / "PlanCheck.csv")
+    assert set(checks["recording_id"]) == {"long", "jumps"} and set(checks["target"]) == {"high_impacts"}
+    assert "0 analysed" in _batch(args, capsys)
+    plan.write_text(PLAN.format(n=50))  # same path, new content: the settings changed
+    assert "2 analysed" in _batch(args, capsys)
+    assert pd.read_csv(out / "collated" / "Summary.csv").set_index("recording_id").loc["long", "plan_not_met"] == 1

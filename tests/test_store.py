@@ -1,0 +1,296 @@
+"""The client store: idempotent imports, crash safety, migrations, the BLE sync journal, the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from impactlab.cli.main import main
+
+from impactlab.config import DetectionConfig, WearConfig
+from impactlab.errors import StoreError
+from impactlab.io import open_recording, write_parquet
+from impactlab.recording import Recording
+from impactlab.simulate import Walk, simulate_recording
+from impactlab.store import MIGRATIONS, SCHEMA_VERSION, Store, default_store_path, load_plan_file
+
+VOLATILE = {"imported_at", "committed_at", "created_at", "first_seen", "received_at", "applied_at"}
+
+
+def _rec(seed: int = 0, start: str = "2026-03-02 09:00", duration_s: float = 2400.0) -> Recording:
+    return simulate_recording(
+        duration_s=duration_s, fs=50, start=start, seed=seed,
+        jumps=[(120.0, 2.2), (125.0, 1.8), (400.0, 1.2)], walks=[Walk(600.0, 1500.0, 112.0, 0.8)],
+        heel_drops=[(1700.0, 1.1)],
+    )
+
+
+def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows (volatile timestamp columns dropped), sorted."""
+    db = sqlite3.connect(path)
+    out = {}
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
+        cur = db.execute(f"SELECT * FROM {name}")
+        cols = [d[0] for d in cur.description]
+        keep = [i for i, c in enumerate(cols) if c not in VOLATILE]
+        out[name] = sorted((tuple(r[i] for i in keep) for r in cur.fetchall()), key=repr)
+    db.close()
+    return out
+
+
+def raw_files(store: Path) -> list[str]:
+    return sorted(p.name for p in (store.parent / "raw").iterdir())
+
+
+def test_import_twice_equals_once(tmp_path: Path) -> None:
+    rec = _rec()
+    with Store(tmp_path / "s.sqlite") as st:
+        first = st.import_recording("c01", rec)
+        counts = st.counts()
+        again = st.import_recording("c01", rec)
+        assert again.already_imported and again.recording_id == first.recording_id
+        assert st.counts() == counts
+    assert not first.already_imported
+    assert first.n_impacts_added == counts["impacts"] > 900  # 3 jumps, ~840 steps, 1 heel drop
+    assert counts["recordings"] == 1 and counts["daily_loads"] == 1
+    assert raw_files(tmp_path / "s.sqlite") == [f"{first.content_hash}.parquet"]
+
+
+def test_import_same_samples_from_another_format_is_the_same_recording(tmp_path: Path) -> None:
+    rec = _rec()
+    write_parquet(rec, tmp_path / "a.parquet")
+    with Store(tmp_path / "s.sqlite") as st:
+        st.import_recording("c01", rec)
+        counts = st.counts()
+        res = st.import_recording("c01", open_recording(tmp_path / "a.parquet"))
+        assert res.already_imported
+        assert st.counts() == counts
+
+
+def test_overlapping_imports_count_once(tmp_path: Path) -> None:
+    whole = _rec(duration_s=3600.0)
+    d = whole.data
+    a = Recording(d.iloc[: 50 * 2100], whole.meta)  # 0-35 min
+    b = Recording(d.iloc[50 * 1200:], whole.meta)  # 20-60 min: 15 min of overlap
+    with Store(tmp_path / "one.sqlite") as st:
+        st.import_recording("c01", whole)
+        ref = st.daily("c01")
+        ref_n = st.counts()["impacts"]
+    with Store(tmp_path / "two.sqlite") as st:
+        st.import_recording("c01", a)
+        st.import_recording("c01", b)
+        got = st.daily("c01")
+        assert st.counts()["impacts"] == ref_n
+        st.import_recording("c01", b)  # and once more: nothing changes
+        assert st.counts()["impacts"] == ref_n
+    for col in ("n_low", "n_medium", "n_high"):
+        assert got[col].tolist() == ref[col].tolist()
+    assert got["wear_h"].tolist() == pytest.approx(ref["wear_h"].tolist(), abs=0.01)
+
+
+def test_cli_import_twice_and_convert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = _rec()
+    f = tmp_path / "rec.parquet"
+    write_parquet(rec, f)
+    store = tmp_path / "s.sqlite"
+    assert main(["import", str(f), "--client", "c01", "--name", "Ann", "--store", str(store), "--format", "json"]) == 0
+    out1 = json.loads(capsys.readouterr().out)
+    before = dump(store)
+    assert main(["import", str(f), "--client", "c01", "--store", str(store), "--format", "json"]) == 0
+    out2 = json.loads(capsys.readouterr().out)
+    assert not out1["already_imported"] and out2["already_imported"]
+    assert out2["added"] == {"impacts": 0, "sessions": 0, "wear_blocks": 0}
+    assert dump(store) == before
+    assert main(["clients", "--store", str(store), "--format", "json"]) == 0
+    cl = json.loads(capsys.readouterr().out)["clients"]
+    assert [(c["id"], c["name"], c["recordings"]) for c in cl] == [("c01", "Ann", 1)]
+    assert main(["history", "--client", "c01", "--store", str(store), "--format", "json"]) == 0
+    weeks = json.loads(capsys.readouterr().out)["weeks"]
+    assert [w["week"] for w in weeks] == ["2026-W10"] and weeks[0]["days_recorded"] == 1
+    # without --client: convert to Parquet
+    out = tmp_path / "conv.parquet"
+    assert main(["import", str(f), "-o", str(out)]) == 0
+    back = open_recording(out).read()
+    assert len(back) == len(rec)
+    assert main(["import", str(f), "--store", str(store)]) == 1  # neither --client nor -o
+    assert "--client" in capsys.readouterr().err
+
+
+_KILL_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from impactlab.store import Store
+    from impactlab.io import open_recording
+
+    store, rec, flag = sys.argv[1:4]
+    orig = Store._add_sessions
+
+    def stall(self, *a, **k):
+        n = orig(self, *a, **k)
+        Path(flag).write_text("inside the transaction")
+        time.sleep(120)
+        return n
+
+    Store._add_sessions = stall
+    with Store(store) as st:
+        st.import_recording("c01", open_recording(rec))
+""")
+
+
+def test_kill_during_import_then_rerun_equals_clean_import(tmp_path: Path) -> None:
+    rec = _rec()
+    f = tmp_path / "rec.parquet"
+    write_parquet(rec, f)
+    script = tmp_path / "kill_me.py"
+    script.write_text(_KILL_SCRIPT)
+    store = tmp_path / "killed" / "s.sqlite"
+    flag = tmp_path / "flag"
+    proc = subprocess.Popen([sys.executable, str(script), str(store), str(f), str(flag)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert proc.poll() is None, "the import process ended before reaching the transaction"
+            assert time.monotonic() < deadline, "the import did not reach the transaction in 60 s"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    # nothing of the interrupted import is visible
+    with Store(store) as st:
+        counts = st.counts()
+        assert counts["recordings"] == 0 and counts["impacts"] == 0 and counts["daily_loads"] == 0
+        res = st.import_recording("c01", open_recording(f))  # the next run completes it
+        assert not res.already_imported
+    clean = tmp_path / "clean" / "s.sqlite"
+    with Store(clean) as st:
+        st.import_recording("c01", open_recording(f))
+    assert dump(store) == dump(clean)
+    assert raw_files(store) == raw_files(clean)  # no temporary file left behind
+
+
+def test_migration_from_first_version(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for stmt in MIGRATIONS[0]:
+        db.execute(stmt)
+    db.execute("INSERT INTO schema_version VALUES (1, '2026-01-01')")
+    db.execute("INSERT INTO clients (client_id, name, created_at) VALUES ('c07', 'Old Client', '2026-01-01')")
+    db.commit()
+    db.close()
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION > 1
+        info = st.client("c07")
+        assert info.name == "Old Client" and info.note is None
+        st.add_client("c07", note="kept after migration")
+        assert st.client("c07").note == "kept after migration"
+        assert st.sync_commit_packets("c07", "dev1", [0, 1], [b"a", b"b"]) == 2
+        st.import_recording("c07", _rec(duration_s=600.0))
+        assert st.counts()["recordings"] == 1
+    with Store(path) as st:  # opening again changes nothing
+        assert st.schema_version == SCHEMA_VERSION
+        versions = [r[0] for r in st.db.execute("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
+
+
+def test_store_file_settings_and_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "s.sqlite"
+    with Store(path) as st:
+        assert st.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert st.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_default_store_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("IMPACTLAB_STORE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_store_path() == tmp_path / "impactlab" / "store.sqlite"
+    monkeypatch.setenv("IMPACTLAB_STORE", str(tmp_path / "x.sqlite"))
+    assert default_store_path() == tmp_path / "x.sqlite"
+
+
+def test_store_errors(tmp_path: Path) -> None:
+    other = tmp_path / "other.sqlite"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (a)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="not an impactlab store"):
+        Store(other)
+    newer = tmp_path / "newer.sqlite"
+    Store(newer).close()
+    db = sqlite3.connect(newer)
+    db.execute("INSERT INTO schema_version VALUES (?, 'x')", (SCHEMA_VERSION + 1,))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer than this impactlab"):
+        Store(newer)
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match=r"garbage\.sqlite"):
+        Store(garbage)
+    with Store(tmp_path / "s.sqlite") as st:
+        with pytest.raises(StoreError, match="no client 'nobody'"):
+            st.client("nobody")
+        with pytest.raises(StoreError, match="short identifier"):
+            st.add_client("a b/<c>")
+        with pytest.raises(StoreError, match="body mass"):
+            st.add_client("c01", body_mass_kg=-3)
+        st.sync_commit_packets("c01", "dev1", [0], [b"x"])
+        with pytest.raises(StoreError, match="belongs to client 'c01'"):
+            st.sync_commit_packets("c02", "dev1", [1], [b"y"])
+
+
+def test_sync_journal(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as st:
+        assert st.sync_last_seq("c01", "dev1") == -1
+        assert st.sync_gaps("c01", "dev1") == []
+        assert st.sync_commit_packets("c01", "dev1", np.array([0, 1, 2, 5]), [b"p0", b"p1", b"p2", b"p5"]) == 4
+        assert st.sync_commit_packets("c01", "dev1", [2, 5, 6], [b"dup", b"dup", b"p6"]) == 1  # duplicates ignored
+        assert st.sync_last_seq("c01", "dev1") == 6
+        assert st.sync_gaps("c01", "dev1") == [(3, 4)]
+        assert st.sync_packets("c01", "dev1", since_seq=1) == [(2, b"p2"), (5, b"p5"), (6, b"p6")]
+        assert st.sync_commit_packets("c01", "dev1", [3, 4], [b"p3", b"p4"]) == 2
+        assert st.sync_gaps("c01", "dev1") == []
+        with pytest.raises(StoreError, match="one sequence number per packet"):
+            st.sync_commit_packets("c01", "dev1", [7, 8], [b"x"])
+        last = st.db.execute("SELECT last_seq FROM syncs ORDER BY sync_id DESC LIMIT 1").fetchone()[0]
+        assert last == 6
+
+
+def test_ble_import_is_journalled(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as st:
+        st.sync_commit_packets("c01", "AA:BB/session-1", [0, 1, 2], [b"a", b"b", b"c"])
+        res = st.import_recording("c01", _rec(duration_s=600.0), device_id="AA:BB/session-1", origin="ble")
+        row = st.db.execute("SELECT recording_id, content_hash, last_seq FROM syncs WHERE recording_id IS NOT NULL").fetchone()
+        assert row == (res.recording_id, res.content_hash, 2)
+        assert st.recordings("c01")[0]["origin"] == "ble"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("impactlab.plan") is None, reason="impactlab.plan is not in this tree yet")
+def test_new_plan_rechecks_every_stored_week(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text('schema = 1\nname = "p"\n[targets.high_impacts]\nper_day = 2\nmin_band = "high"\n')
+    cfg = DetectionConfig(wear=WearConfig(valid_day_h=0.5))
+    with Store(tmp_path / "s.sqlite") as st:
+        st.import_recording("c01", _rec(seed=1, start="2026-02-23 09:00"), config=cfg)  # W09, no plan yet
+        assert st.counts()["plan_checks"] == 0
+        st.import_recording("c01", _rec(seed=2, start="2026-03-02 09:00"), config=cfg, plan=load_plan_file(plan))
+        checks = st.plan_checks("c01")
+        assert [d.strftime("%Y-%m-%d") for d in checks["date"]] == ["2026-02-23", "2026-03-02"]
+        assert checks["status"].tolist() == ["met", "met"]  # 2 high jumps each day (2.2 g, 1.8 g)
+        assert "per_day = 2" in (st.client("c01").plan_toml or "")
