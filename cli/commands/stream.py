@@ -128,7 +128,7 @@ async def _stream(args: argparse.Namespace, profile: Any, address: str | None, t
     try:
         return await stream_sensor(
             profile, address=address, name=getattr(args, "sensor_name", None), timezone=tz, vertical_axis=axis,
-            config=cfg, duration_s=duration, stop=stop, idle_stop_s=2.0 if args.simulate else None,
+            config=cfg, duration_s=duration, stop=stop, idle_stop_s=5.0 if args.simulate else None,
             on_update=(lambda st: live_view.update(_view(st, title))) if live_view is not None else None,
         )
     finally:

@@ -354,10 +354,14 @@ async def stream_sensor(
         if "marker" in profile.characteristics:
             await sc.subscribe("marker", markers.append)
         if profile.protocol == "polar-pmd":
-            await sc.subscribe("control", lambda _v: None)
-            if "start_sdk_mode" in profile.commands:
-                await sc.command("start_sdk_mode")
-        await sc.command("start_stream")
+            replies: asyncio.Queue[bytes] = asyncio.Queue()
+            await sc.subscribe("control", replies.put_nowait)
+            for cmd in ("start_sdk_mode", "start_stream"):
+                if cmd in profile.commands:
+                    await sc.command(cmd)
+                    await _pmd_reply(profile, replies, cmd)
+        else:
+            await sc.command("start_stream")
         last_ui = 0.0
         last_rx = time.monotonic()
         last_session = 0.0
@@ -417,3 +421,27 @@ async def stream_sensor(
     finally:
         await sc.disconnect()
 
+
+_PMD_STATUS = {
+    1: "invalid op code", 2: "invalid measurement type", 3: "not supported", 4: "invalid length",
+    5: "invalid parameter", 6: "already in state", 7: "invalid resolution", 8: "invalid sample rate",
+    9: "invalid range", 10: "invalid MTU", 11: "invalid number of channels", 12: "invalid state",
+    13: "device in charger",
+}
+
+
+async def _pmd_reply(profile: SensorProfile, replies: asyncio.Queue[bytes], cmd: str) -> None:
+    """Wait for the PMD control-point response to ``cmd``; a non-zero status is a DeviceError."""
+    code = int(profile.commands.get("response_code", 0xF0))  # type: ignore[arg-type]
+    try:
+        async with asyncio.timeout(5):
+            while True:
+                r = await replies.get()
+                if len(r) >= 4 and r[0] == code:
+                    break
+    except TimeoutError:
+        raise DeviceError(f"the sensor did not answer {cmd}", hint="Switch the sensor off and on, then retry") from None
+    status = r[3]
+    if status not in (0, 6):  # 6: already in that state
+        raise DeviceError(f"the sensor refused {cmd}: {_PMD_STATUS.get(status, f'status {status}')}",
+                          hint="Check the profile's command bytes against the sensor's firmware (SDK mode, rate, range)")

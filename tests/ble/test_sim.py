@@ -194,3 +194,9 @@ async def test_sensor_gone_after_link_loss_raises_sync_error_with_last_seq(fake_
         await sync_sensor(j, "c1", HIP, address=s.address, import_recording=False, reconnect_attempts=2, scan_s=0.3)
     assert ei.value.last_seq == max(j.p) and sorted(j.p) == list(range(len(j.p))) and 0 < len(j.p) <= 60
     assert fake_bluez.run(lambda: s.log.erased_upto) == -1  # nothing erased that the store might not have
+
+
+async def test_polar_refused_start_is_one_line(add_sensor, short_rec) -> None:
+    s = add_sensor(short_rec, profile="polar-verity-sense", faults=Faults(refuse={"start_stream": -1}))
+    with pytest.raises(DeviceError, match="refused start_stream: invalid parameter"):
+        await stream_sensor(POLAR, address=s.address, config=LIVE_CFG, duration_s=10, idle_stop_s=3.0)
