@@ -79,25 +79,9 @@ class Analysis:
     def to_json_dict(self) -> dict[str, Any]:
         """The DESIGN §9 JSON contract (more keys may be added)."""
         q = self.qc
-        days = []
-        for r in self.daily.itertuples(index=False):
-            days.append({
-                "date": r.date.strftime("%Y-%m-%d"), "wear_h": round(float(r.wear_h), 3), "valid": bool(r.valid),
-                "n_low": int(r.n_low), "n_medium": int(r.n_medium), "n_high": int(r.n_high),
-                "n_jumps": int(r.n_jumps), "jump_sets": int(r.jump_sets),
-                "brisk_walk_min": round(float(r.brisk_walk_min), 2), "walk_min": round(float(r.walk_min), 2),
-                "vest_walk_min": round(float(r.vest_walk_min), 2), "vibration_min": round(float(r.vibration_min), 2),
-                **{k: _jsonable(getattr(r, k)) for k in self.daily.columns if k in ("dss", "oi", "peak_grf_bw_max")},
-            })
-        sessions = []
-        for r in self.sessions.to_dict("records"):
-            sessions.append({k: _jsonable(v) for k, v in r.items()})
-        plan_check = []
-        if self.plan_check is not None:
-            for r in self.plan_check.to_dict("records"):
-                d = {k: _jsonable(v) for k, v in r.items()}
-                d["date"] = pd.Timestamp(r["date"]).strftime("%Y-%m-%d")
-                plan_check.append(d)
+        days = days_json(self.daily)
+        sessions = [{k: _jsonable(v) for k, v in r.items()} for r in self.sessions.to_dict("records")]
+        plan_check = plan_check_json(self.plan_check) if self.plan_check is not None else []
         return {
             "impactlab_version": __version__,
             "recording": {
@@ -155,6 +139,31 @@ class Analysis:
         p.write_text(json.dumps(self.info(), indent=2) + "\n")
         files.append(p)
         return files
+
+
+def days_json(daily: pd.DataFrame) -> list[dict[str, Any]]:
+    """DAILY rows as the §9 ``days`` list (loading indices included when present)."""
+    days = []
+    for r in daily.itertuples(index=False):
+        days.append({
+            "date": r.date.strftime("%Y-%m-%d"), "wear_h": round(float(r.wear_h), 3), "valid": bool(r.valid),
+            "n_low": int(r.n_low), "n_medium": int(r.n_medium), "n_high": int(r.n_high),
+            "n_jumps": int(r.n_jumps), "jump_sets": int(r.jump_sets),
+            "brisk_walk_min": round(float(r.brisk_walk_min), 2), "walk_min": round(float(r.walk_min), 2),
+            "vest_walk_min": round(float(r.vest_walk_min), 2), "vibration_min": round(float(r.vibration_min), 2),
+            **{k: _jsonable(getattr(r, k)) for k in daily.columns if k in ("dss", "oi", "peak_grf_bw_max")},
+        })
+    return days
+
+
+def plan_check_json(plan_check: pd.DataFrame) -> list[dict[str, Any]]:
+    """PLAN_CHECK rows as the §9 ``plan_check`` list (``met`` true/false/null, dates ``YYYY-MM-DD``)."""
+    out = []
+    for r in plan_check.to_dict("records"):
+        d = {k: _jsonable(v) for k, v in r.items()}
+        d["date"] = pd.Timestamp(r["date"]).strftime("%Y-%m-%d")
+        out.append(d)
+    return out
 
 
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:

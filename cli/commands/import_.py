@@ -48,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     g.add_argument("--html", metavar="OUT", help="write the daily summary as HTML")
     g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     p.add_argument("-o", "--out", metavar="OUT.parquet", help="without --client: convert the recording to Parquet")
+    add_client_analysis_options(p)
+    p.set_defaults(func=run)
+
+
+def add_client_analysis_options(p: argparse.ArgumentParser) -> None:
+    """Reading and analysis options plus ``--body-mass``, ``--plan`` and ``--markers`` (shared with ``sync``)."""
     add_reading_options(p)
     add_analysis_options(p)
     for flag, kw in (("--body-mass", {"type": float, "metavar": "KG", "dest": "body_mass",
@@ -58,7 +64,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             p.add_argument(flag, **kw)  # type: ignore[arg-type]
         except argparse.ArgumentError:
             pass  # already added by the plan / markers stage
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,10 +10,10 @@ import sys
 from impactlab.ble.profile import load_profile
 from impactlab.ble.sync import sync_sensor
 
-from .._common import add_reading_options, config_from_args, progress_bar, stdout_console
+from .._common import config_from_args, progress_bar, stdout_console
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate, zone_and_axis
-from .analyze import add_analysis_options
 from .clients import add_store_option
+from .import_ import add_client_analysis_options
 
 HELP = "download a sensor's stored data (lossless, resumable) and add it to a client's store"
 EPILOG = """\
@@ -38,16 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     add_store_option(g)  # type: ignore[arg-type]
     g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     add_sensor_options(p)
-    add_reading_options(p)
-    add_analysis_options(p)
-    for flag, kw in (("--body-mass", {"type": float, "metavar": "KG", "dest": "body_mass",
-                                      "help": "client's body mass in kg (stored with the client)"}),
-                     ("--plan", {"metavar": "PLAN", "help": "plan TOML (DESIGN §5): becomes the client's plan"}),
-                     ("--markers", {"metavar": "CSV", "help": "labelled periods (start,end,label)"})):
-        try:
-            p.add_argument(flag, **kw)  # type: ignore[arg-type]
-        except argparse.ArgumentError:
-            pass  # already added by the plan / markers stage
+    add_client_analysis_options(p)
     p.set_defaults(func=run)
 
 

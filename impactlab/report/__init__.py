@@ -140,22 +140,10 @@ class WeeklyReport:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The week's rows with the keys of ``analyze --format json`` (``days``, ``plan_check``)."""
-        from ..pipeline import _jsonable
+        from ..pipeline import _jsonable, days_json, plan_check_json
 
-        days = []
-        for r in self.daily.itertuples(index=False):
-            days.append({
-                "date": r.date.strftime("%Y-%m-%d"), "wear_h": round(float(r.wear_h), 3), "valid": bool(r.valid),
-                "n_low": int(r.n_low), "n_medium": int(r.n_medium), "n_high": int(r.n_high),
-                "n_jumps": int(r.n_jumps), "jump_sets": int(r.jump_sets),
-                "brisk_walk_min": round(float(r.brisk_walk_min), 2), "walk_min": round(float(r.walk_min), 2),
-                "vest_walk_min": round(float(r.vest_walk_min), 2), "vibration_min": round(float(r.vibration_min), 2),
-            })
-        plan_check = []
-        for r in self.plan_check.to_dict("records"):
-            d = {k: _jsonable(v) for k, v in r.items()}
-            d["date"] = pd.Timestamp(r["date"]).strftime("%Y-%m-%d")
-            plan_check.append(d)
+        days = days_json(self.daily)
+        plan_check = plan_check_json(self.plan_check)
         return {
             "impactlab_version": __version__,
             "client": {"id": self.client_id, "name": self.client_name},
