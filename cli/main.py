@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _command_modules():
         mod.add_parser(sub)  # type: ignore[attr-defined]
+    for sp in sub.choices.values():  # the global flags also work after the subcommand
+        for flags, kw in ((("-q", "--quiet"), {"help": "no warnings or progress on stderr"}),
+                          (("--debug",), {"help": "show the traceback of errors"})):
+            try:
+                sp.add_argument(*flags, action="store_true", default=argparse.SUPPRESS, **kw)
+            except argparse.ArgumentError:
+                pass
     return p
 
 

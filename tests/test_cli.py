@@ -99,3 +99,13 @@ def test_installed_entry_points() -> None:
     assert r.returncode == 0 and "analyze" in r.stdout
     r = subprocess.run(["impactlab", "analyze", "--help"], capture_output=True, text=True, check=False)
     assert r.returncode == 0 and "examples" in r.stdout
+
+
+def test_quiet_after_subcommand(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = simulate_recording(duration_s=600, walks=[Walk(100, 400, 110, 0.75)], seed=3)
+    p = write_parquet(rec, tmp_path / "short.parquet")
+    assert main(["analyze", str(p), "--format", "json"]) == 0
+    assert "no day has 10 h of wear" in capsys.readouterr().err
+    assert main(["analyze", str(p), "-q", "--format", "json"]) == 0
+    cap = capsys.readouterr()
+    assert cap.err == "" and json.loads(cap.out)["impacts"]["low"] == 550
