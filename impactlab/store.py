@@ -14,7 +14,11 @@ the days and plan checks from them:
 * ``daily_loads`` and ``plan_checks`` are rebuilt for every ISO week an import touches, by running
   :func:`impactlab.daily.daily_load` (and ``check_plan`` when the client has a plan) over the union
   of the stored facts. Re-importing a file, or importing overlapping data, therefore never counts an
-  impact or a minute twice.
+  impact or a minute twice. When :mod:`impactlab.loading` is installed the rebuilt days also get
+  the bone-loading indices ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis``, computed from the
+  stored impacts and sessions as ``analyze`` does (``add_loading`` then ``loading_indices``), with the
+  client's stored body mass (GRF in body weights) or, without one, the acceleration proxy. Each
+  impact keeps the (kind, start) of the session analyze put it in, for the GRF model and the OI.
 
 Atomicity: one import is one SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``). The recording
 row, its facts and the rebuilt days become visible together or not at all; a crash or ``kill -9``
@@ -191,11 +195,23 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX syncs_device ON syncs(client_id, device_id)",
         "ALTER TABLE plan_checks ADD COLUMN detail TEXT",
     ),
+    # version 3: bone-loading indices per day (impactlab.loading) and, per impact, the natural key of the
+    # session analyze put it in (the GRF model and the osteogenic index depend on it)
+    (
+        "ALTER TABLE daily_loads ADD COLUMN dss REAL",
+        "ALTER TABLE daily_loads ADD COLUMN oi REAL",
+        "ALTER TABLE daily_loads ADD COLUMN peak_grf_bw_max REAL",
+        "ALTER TABLE daily_loads ADD COLUMN load_basis TEXT",
+        "ALTER TABLE impacts ADD COLUMN session_kind TEXT",
+        "ALTER TABLE impacts ADD COLUMN session_start_ns INTEGER",
+    ),
 ]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _DAILY_COLS = list(DAILY)
+#: Loading-index columns of ``daily_loads`` (schema 3; NULL for days built before, or without impactlab.loading).
+_LOADING_COLS = ["dss", "oi", "peak_grf_bw_max", "load_basis"]
 _PLAN_COLS = [*(c for c in PLAN_CHECK if c != "date"), "detail"]
 
 
@@ -588,7 +604,7 @@ class Store:
                  writer.n_rows, raw_name, config.name, json.dumps(_jsonable(config.to_dict())),
                  json.dumps(_jsonable(qc)), __version__, _now()))
             rid = int(cur.lastrowid or 0)
-            n_imp = self._add_impacts(db, client_id, rid, res.impacts, config)
+            n_imp = self._add_impacts(db, client_id, rid, res.impacts, config, res.sessions)
             n_blk = self._add_blocks(db, client_id, rid, res.wear_blocks)
             n_ses = self._add_sessions(db, client_id, rid, res.sessions)
             if origin == "ble":
@@ -612,7 +628,7 @@ class Store:
         return _plan_from_text(row[0], row[1] or f"{client_id}-plan.toml")
 
     def _add_impacts(self, db: sqlite3.Connection, client_id: str, rid: int, impacts: pd.DataFrame,
-                     config: DetectionConfig) -> int:
+                     config: DetectionConfig, sessions: pd.DataFrame | None = None) -> int:
         if not len(impacts):
             return 0
         t = impacts["time"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
@@ -626,11 +642,20 @@ class Store:
             lo = np.abs(t - old[np.clip(i - 1, 0, old.size - 1)]) < near_ns
             hi = np.abs(old[np.clip(i, 0, old.size - 1)] - t) < near_ns
             keep = ~(lo | hi)
-        rows = [(client_id, int(tt), float(pk), str(b), int(bool(c)), rid)
-                for tt, pk, b, c, k in zip(t, impacts["peak_g"], impacts["band"].astype(str), impacts["clipped"], keep,
-                                           strict=True) if k]
+        s_kind: list[str | None] = [None] * t.size
+        s_start: list[int | None] = [None] * t.size
+        if sessions is not None and len(sessions) and "session_id" in impacts.columns:
+            key = {int(i): (str(k), pd.Timestamp(s).value)
+                   for i, k, s in zip(sessions["session_id"], sessions["kind"].astype(str), sessions["start"], strict=True)}
+            for j, sid in enumerate(impacts["session_id"].to_numpy(dtype=object, na_value=None)):
+                if sid is not None and int(sid) in key:
+                    s_kind[j], s_start[j] = key[int(sid)]
+        rows = [(client_id, int(tt), float(pk), str(b), int(bool(c)), rid, sk, ss)
+                for tt, pk, b, c, k, sk, ss in zip(t, impacts["peak_g"], impacts["band"].astype(str), impacts["clipped"],
+                                                   keep, s_kind, s_start, strict=True) if k]
         before = db.total_changes
-        db.executemany("INSERT OR IGNORE INTO impacts VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT OR IGNORE INTO impacts (client_id, time_ns, peak_g, band, clipped, recording_id, "
+                       "session_kind, session_start_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return db.total_changes - before
 
     def _add_blocks(self, db: sqlite3.Connection, client_id: str, rid: int, blocks: pd.DataFrame | None) -> int:
@@ -679,10 +704,11 @@ class Store:
         hi = pd.Timestamp(w1).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").value
         spans = db.execute("SELECT start_ns, end_ns FROM recordings WHERE client_id = ? AND end_ns >= ? AND start_ns < ?",
                            (client_id, lo, hi)).fetchall()
-        daily = self._daily_from_facts(db, client_id, spans, lo, hi, tz, config)
+        daily = self._daily_from_facts(db, client_id, spans, lo, hi, tz, config, plan)
         db.execute("DELETE FROM daily_loads WHERE client_id = ? AND date >= ? AND date < ?",
                    (client_id, w0.strftime("%Y-%m-%d"), w1.strftime("%Y-%m-%d")))
-        db.executemany(f"INSERT INTO daily_loads VALUES (?, {', '.join('?' * len(_DAILY_COLS))})",
+        cols = ["client_id", *_DAILY_COLS, *_LOADING_COLS]
+        db.executemany(f"INSERT INTO daily_loads ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                        [(client_id, *_daily_row(r)) for r in daily.to_dict("records")])
         db.execute("DELETE FROM plan_checks WHERE client_id = ? AND date >= ? AND date < ?",
                    (client_id, w0.strftime("%Y-%m-%d"), w1.strftime("%Y-%m-%d")))
@@ -702,12 +728,14 @@ class Store:
                          int(bool(r["partial"])), _str(r.get("detail"))) for r in check.to_dict("records")])
 
     def _daily_from_facts(self, db: sqlite3.Connection, client_id: str, spans: Sequence[tuple[int, int]], lo: int,
-                          hi: int, tz: str, config: DetectionConfig) -> pd.DataFrame:
+                          hi: int, tz: str, config: DetectionConfig, plan: Any = None) -> pd.DataFrame:
         if not spans:
             return empty(DAILY)
         imp = pd.DataFrame(db.execute(
-            "SELECT time_ns, peak_g FROM impacts WHERE client_id = ? AND time_ns >= ? AND time_ns < ? ORDER BY time_ns",
-            (client_id, lo, hi)).fetchall(), columns=["time_ns", "peak_g"])
+            "SELECT time_ns, peak_g, clipped, session_kind, session_start_ns FROM impacts WHERE client_id = ? "
+            "AND time_ns >= ? AND time_ns < ? ORDER BY time_ns",
+            (client_id, lo, hi)).fetchall(), columns=["time_ns", "peak_g", "clipped", "session_kind", "session_start_ns"],
+            dtype=object)  # object: ns session starts must stay exact ints beside NULLs
         impacts = pd.DataFrame({
             "time": pd.DatetimeIndex(imp["time_ns"].to_numpy(dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC"),
             "peak_g": imp["peak_g"].to_numpy(dtype=np.float64)})
@@ -725,6 +753,7 @@ class Store:
             a = pd.Timestamp(max(s, lo), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
             b = pd.Timestamp(min(e, hi - 1), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
             covered.update(pd.date_range(a, b, freq="D"))
+        daily = _add_loading_indices(db, client_id, daily, impacts, imp, sessions, tz, config, plan)
         return daily[daily["date"].isin(covered)].reset_index(drop=True)
 
     def _sessions_frame(self, db: sqlite3.Connection, client_id: str, lo: int, hi: int, tz: str) -> pd.DataFrame:
@@ -747,13 +776,24 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------------
     def daily(self, client_id: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
-        """Stored daily loads (DAILY schema), days ``start`` ≤ date ≤ ``end`` (``YYYY-MM-DD``)."""
-        q = f"SELECT {', '.join(_DAILY_COLS)} FROM daily_loads WHERE client_id = ? AND date >= ? AND date <= ? ORDER BY date"
+        """Stored daily loads (DAILY schema), days ``start`` ≤ date ≤ ``end`` (``YYYY-MM-DD``).
+
+        The loading indices ``dss``, ``oi``, ``peak_grf_bw_max`` (float, NaN when not known) and
+        ``load_basis`` (``grf_bw`` | ``acc_g``) follow when any of these days has them.
+        """
+        cols = [*_DAILY_COLS, *_LOADING_COLS]
+        q = f"SELECT {', '.join(cols)} FROM daily_loads WHERE client_id = ? AND date >= ? AND date <= ? ORDER BY date"
         rows = self.db.execute(q, (client_id, start or "0000", end or "9999")).fetchall()
         if not rows:
             return empty(DAILY)
-        df = pd.DataFrame(rows, columns=_DAILY_COLS)
+        df = pd.DataFrame(rows, columns=cols)
         df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
+        if df["load_basis"].isna().all():  # days built before schema 3, or without impactlab.loading
+            df = df.drop(columns=_LOADING_COLS)
+        else:
+            for c in ("dss", "oi", "peak_grf_bw_max"):
+                df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+            df["load_basis"] = df["load_basis"].astype(object)
         return coerce(df, DAILY)
 
     def plan_checks(self, client_id: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
@@ -916,7 +956,54 @@ def _daily_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
             out.append(int(v))
         else:
             out.append(float(v))
+    for c in _LOADING_COLS:
+        v = r.get(c)
+        out.append(_str(v) if c == "load_basis" else _num(v))
     return tuple(out)
+
+
+def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataFrame, impacts: pd.DataFrame,
+                         stored: pd.DataFrame, sessions: pd.DataFrame, tz: str, config: DetectionConfig,
+                         plan: Any) -> pd.DataFrame:
+    """``daily`` with the loading indices of :class:`impactlab.loading.LoadingStage` (unchanged without it).
+
+    The stored impacts get back the session analyze put them in (by its natural key; a session since
+    replaced by a longer one of the same kind is found by time) and go through ``add_loading`` then
+    ``loading_indices``, as in ``LoadingStage.finish``/``finish_daily``, with the client's stored body
+    mass (None: the acceleration proxy) and the plan's vest mass.
+    """
+    if not _has_module("impactlab.loading"):
+        return daily
+    from .loading import DSS_EXPONENT, add_loading, loading_indices
+
+    sid = pd.array([pd.NA] * len(impacts), dtype="Int64")
+    if len(sessions) and len(impacts):
+        by_key = {(str(k), pd.Timestamp(s).value): int(i)
+                  for i, k, s in zip(sessions["session_id"], sessions["kind"].astype(str), sessions["start"], strict=True)}
+        starts = sessions["start"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+        ends = sessions["end"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+        kinds = sessions["kind"].astype(str).to_numpy()
+        ids = sessions["session_id"].to_numpy(dtype=np.int64)
+        for j, (t, k, s) in enumerate(zip(stored["time_ns"], stored["session_kind"], stored["session_start_ns"],
+                                          strict=True)):
+            if k is None or s is None:
+                continue
+            hit = by_key.get((str(k), int(s)))
+            if hit is None:  # replaced by an overlapping longer session of the same kind
+                inside = np.flatnonzero((kinds == str(k)) & (starts <= int(t)) & (ends >= int(t)))
+                hit = int(ids[inside[0]]) if inside.size else None
+            if hit is not None:
+                sid[j] = hit
+    row = db.execute("SELECT body_mass_kg FROM clients WHERE client_id = ?", (client_id,)).fetchone()
+    mass = float(row[0]) if row is not None and row[0] is not None else None
+    imp = impacts.assign(session_id=sid, clipped=stored["clipped"].to_numpy(dtype=bool))
+    imp = add_loading(imp, sessions=sessions, body_mass_kg=mass, vest_mass_kg=float(getattr(plan, "vest_mass_kg", None) or 0.0),
+                      placement="hip", vector=config.vector, range_note=False)  # type: ignore[arg-type]
+    res, _ = loading_indices(imp, tz=tz, days=daily["date"], m=DSS_EXPONENT)
+    out = daily.copy()
+    for c in _LOADING_COLS:
+        out[c] = res[c].to_numpy()
+    return out
 
 
 def _jsonable(v: Any) -> Any:

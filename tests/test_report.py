@@ -258,3 +258,46 @@ def test_unseen_recording_report_agrees_with_analyze(tmp_path: Path, capsys: pyt
     if HAS_PLAN:
         assert verdicts, "with a plan there must be verdicts to compare"
         assert got["grid"]["high_impacts"][3] == next(s for (d, t), (s, _) in verdicts.items() if d == "1970-01-01")
+
+
+def test_report_loading_indices_equal_analyze(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """DSS, OI and peak GRF (BW) per day: rebuilt by the store, shown by the report, equal to analyze's."""
+    from impactlab.pipeline import analyze
+
+    mass = 68.5
+    store = str(tmp_path / "s.sqlite")
+    days = [_recording(1), _recording(2)]
+    with Store(store) as st:
+        st.add_client("c03", body_mass_kg=mass)
+        for rec in days:
+            st.import_recording("c03", rec, config=CONFIG)
+    ref = {}
+    for i in (1, 2):
+        for d in analyze(_recording(i), config=CONFIG, body_mass_kg=mass).to_json_dict()["days"]:
+            ref[d["date"]] = d
+    assert main(["report", "--client", "c03", "--week", "2026-W10", "--store", store, "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [d["date"] for d in got["days"]] == sorted(ref) == ["2026-03-02", "2026-03-03"]
+    for d in got["days"]:
+        for k in ("dss", "oi", "peak_grf_bw_max"):
+            assert d[k] == pytest.approx(ref[d["date"]][k], rel=1e-6), (d["date"], k)
+            assert d[k] > 0
+    assert got["days"][0]["peak_grf_bw_max"] > 1.5  # jumps: well above body weight
+    assert got["method"]["loading"]["basis"] == "grf_bw" and got["method"]["loading"]["body_mass_kg"] == mass
+    out = tmp_path / "r.html"
+    assert main(["report", "--client", "c03", "--week", "2026-W10", "--store", store, "--html", str(out)]) == 0
+    html = out.read_text()
+    assert ">DSS</abbr>" in html and ">OI</abbr>" in html and "peak GRF (BW)" in html
+    for d in got["days"]:
+        for k in ("dss", "oi", "peak_grf_bw_max"):
+            assert f"<td>{d[k]:.2f}</td>" in html
+    assert "peak ground reaction force in body weights" in html and f"body mass {mass:g} kg" in html
+
+
+def test_report_loading_proxy_without_body_mass(week: dict[str, Any]) -> None:
+    """Without body mass the indices use peak acceleration (g) and the method line says so."""
+    rep = week["report"].to_json_dict()
+    assert rep["method"]["loading"]["basis"] == "acc_g"
+    assert all(d["dss"] > 0 and d["peak_grf_bw_max"] is None for d in rep["days"])
+    html = week["html"].read_text()
+    assert "peak acceleration in g (gravity included) as a proxy" in html and "<th scope=\"col\">peak GRF (BW)</th>" in html

@@ -294,3 +294,33 @@ def test_new_plan_rechecks_every_stored_week(tmp_path: Path) -> None:
         assert [d.strftime("%Y-%m-%d") for d in checks["date"]] == ["2026-02-23", "2026-03-02"]
         assert checks["status"].tolist() == ["met", "met"]  # 2 high jumps each day (2.2 g, 1.8 g)
         assert "per_day = 2" in (st.client("c01").plan_toml or "")
+
+
+def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> None:
+    """Schema 2 → 3: daily_loads gains dss, oi, peak_grf_bw_max, load_basis; impacts their session key."""
+    path = tmp_path / "v2.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for version in (0, 1):
+        for stmt in MIGRATIONS[version]:
+            db.execute(stmt)
+        db.execute("INSERT INTO schema_version VALUES (?, '2026-01-01')", (version + 1,))
+    db.execute("INSERT INTO clients (client_id, body_mass_kg, created_at) VALUES ('c08', 70.0, '2026-01-01')")
+    db.execute("INSERT INTO daily_loads VALUES ('c08', '2026-02-02', 11.0, 1, 10, 2, 1, 0, 0, 0, 0, 0, 0)")
+    db.commit()
+    db.close()
+    assert SCHEMA_VERSION == 3
+    with Store(path) as st:
+        assert st.schema_version == SCHEMA_VERSION
+        cols = {r[1]: r[2] for r in st.db.execute("PRAGMA table_info(daily_loads)")}
+        assert {cols[c] for c in ("dss", "oi", "peak_grf_bw_max")} == {"REAL"} and cols["load_basis"] == "TEXT"
+        assert {"session_kind", "session_start_ns"} <= {r[1] for r in st.db.execute("PRAGMA table_info(impacts)")}
+        old = st.daily("c08")  # a day built before: no indices (NULL), so no columns
+        assert len(old) == 1 and "dss" not in old.columns
+        res = st.import_recording("c08", _rec(duration_s=600.0))
+        new = st.daily("c08", "2026-03-02", "2026-03-02")
+        ref = res.analysis.daily
+        assert new["load_basis"].tolist() == ref["load_basis"].tolist() == ["grf_bw"]
+        for c in ("dss", "oi", "peak_grf_bw_max"):
+            np.testing.assert_allclose(new[c].to_numpy(), ref[c].to_numpy(), rtol=1e-9)
+        assert st.daily("c08", "2026-02-02", "2026-02-02")["wear_h"].tolist() == [11.0]

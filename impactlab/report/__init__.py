@@ -214,6 +214,9 @@ def weekly_report(store: Any, client_id: str, week: str) -> WeeklyReport:
     flags = _flags(recs, daily)
     trend = _trend(store, client_id, monday)
     method = _method(recs)
+    loading = _loading_method(daily, info.body_mass_kg)
+    if loading is not None:
+        method["loading"] = loading
     return WeeklyReport(
         client_id=client_id, client_name=info.name, client_note=info.note, week=week, monday=monday, days=days,
         daily=daily, plan_check=checks, plan_name=plan_name, plan_targets=targets, grid=grid, sessions=sessions,
@@ -345,6 +348,35 @@ def _method(recs: list[dict[str, Any]]) -> dict[str, Any]:
                 f">= {cfg.get('min_distance_s'):g} s apart; valid day >= {wear.get('valid_day_h', 10):g} h wear")
     return {"preset": cfg.get("name"), "settings": settings, "conventions": cfg.get("conventions"),
             "impactlab_version": __version__, "analysed_with": versions}
+
+
+def _loading_method(daily: pd.DataFrame, body_mass_kg: float | None) -> dict[str, Any] | None:
+    """How the week's bone-loading indices were computed (None when the days have none).
+
+    ``basis`` is ``grf_bw`` (peak GRF in body weights: body mass known), ``acc_g`` (the
+    acceleration proxy) or ``mixed`` (days built under both).
+    """
+    if "load_basis" not in daily.columns:
+        return None
+    bases = sorted({str(b) for b in daily["load_basis"] if isinstance(b, str)})
+    if not bases:
+        return None
+    basis = bases[0] if len(bases) == 1 else "mixed"
+    m = "DSS = (sum of stimulus^4)^(1/4) (Whalen et al. 1988), OI = peak stimulus x ln(n + 1) per session (Turner & Robling 2003)"
+    if basis == "grf_bw":
+        mass = f", body mass {body_mass_kg:g} kg" if body_mass_kg is not None else ""
+        text = (f"{m}, with the stimulus the peak ground reaction force in body weights predicted per impact "
+                f"(Veras et al., hip{mass}); peak GRF (BW) is the day's highest.")
+        unit = "BW"
+    elif basis == "acc_g":
+        text = (f"{m}, with the stimulus the peak acceleration in g (gravity included) as a proxy: no body mass "
+                "is stored for this client, so no GRF is predicted.")
+        unit = "g"
+    else:
+        text = (f"{m}; days built while a body mass was stored use the predicted peak GRF in body weights, "
+                "the others the peak acceleration in g (proxy).")
+        unit = "BW or g"
+    return {"basis": basis, "body_mass_kg": body_mass_kg if basis != "acc_g" else None, "unit": unit, "text": text}
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ def render_weekly_html(rep: WeeklyReport) -> str:
             "end": pd.Timestamp(r["end_ns"], tz="UTC").tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
             "wear_h": f"{float(q.get('wear_h', 0.0)):.1f}", "gaps": int(q.get("gaps", 0))})
     return _env().get_template("weekly.html.j2").render(
-        rep=rep, figures=figure_data(rep), sessions=sessions, recordings=recordings,
+        rep=rep, figures=figure_data(rep), sessions=sessions, recordings=recordings, loading=rep.method.get("loading"),
         weekly=weekly_summary(rep.daily), trend_text=_trend_text(rep.trend),
         n_met=sum(c.status == "met" for c in checks), n_not_met=sum(c.status == "not met" for c in checks),
         n_no_data=sum(c.status == "no data" for c in checks),
