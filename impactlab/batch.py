@@ -385,16 +385,21 @@ def _write_folder(res: Any, folder: Path, rid: str, batch: dict[str, Any]) -> No
         info = json.loads(info_path.read_text())
         info["batch"] = batch
         info_path.write_text(json.dumps(info, indent=2) + "\n")
-        if folder.exists():
-            old = folder.parent / f".old-{rid}-{uuid.uuid4().hex[:12]}"
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(folder)
+        _swap_in(tmp, folder)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace folder ``final`` by the finished folder ``tmp`` (renames only; the old one is removed last)."""
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:12]}"
+        final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(final)
 
 
 def _remove_folder(folder: Path) -> None:
@@ -997,13 +1002,7 @@ def collate(out: str | os.PathLike[str], *, table_format: TableFormat = "parquet
             paths[name] = final / p.name
         _dictionary_frame().to_csv(tmp / "Summary-Dictionary.csv", index=False)
         paths["Summary-Dictionary"] = final / "Summary-Dictionary.csv"
-        if final.exists():
-            old = out_p / f".old-{COLLATED}-{uuid.uuid4().hex[:8]}"
-            final.rename(old)
-            tmp.rename(final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(final)
+        _swap_in(tmp, final)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
