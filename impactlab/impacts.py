@@ -271,7 +271,8 @@ class ImpactDetector:
             sig = signal_of_interest(data, self.meta.vertical_axis, self.config.vector)
         if self._range:
             xyz = data[["x", "y", "z"]].to_numpy()
-            clip = (np.abs(xyz) >= self._range * _CLIP_FRACTION).any(axis=1)
+            lim = self._range * _CLIP_FRACTION
+            clip = (np.abs(xyz[:, 0]) >= lim) | (np.abs(xyz[:, 1]) >= lim) | (np.abs(xyz[:, 2]) >= lim)
             self.clipped_samples += int(clip.sum())
         else:
             clip = np.zeros(n, bool)

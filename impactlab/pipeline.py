@@ -208,8 +208,8 @@ class _Engine:
         self.n = 0
         self.first_ns: int | None = None
         self.last_ns: int | None = None
-        self.lo = np.full(3, np.inf)
-        self.hi = np.full(3, -np.inf)
+        self.first_row: np.ndarray | None = None
+        self.varies = False
         self.warnings: list[str] = list(notes)
         for note in notes:
             warnings.warn(note, DataQualityWarning, stacklevel=3)
@@ -225,8 +225,10 @@ class _Engine:
         self.parts.append(self.detector.update(data))
         flags = ~data["wear"].to_numpy(dtype=bool) if "wear" in data.columns else None
         self.wear.update(t, xyz, flags)
-        self.lo = np.minimum(self.lo, xyz.min(axis=0))
-        self.hi = np.maximum(self.hi, xyz.max(axis=0))
+        if self.first_row is None:
+            self.first_row = xyz[0].copy()
+        if not self.varies:  # elementwise compare + flat any: numpy's fast path, unlike axis=0 min/max
+            self.varies = bool((xyz != self.first_row).any())
         v = signal_of_interest(data, self.meta.vertical_axis, "vertical")
         w = self.win
         k = v.size // w
@@ -250,9 +252,10 @@ class _Engine:
         src = meta.source
         if self.n == 0:
             raise DataError("the recording has no samples", path=src, hint="Check the export")
-        if self.n > 1 and np.all(self.hi - self.lo == 0):
+        if self.n > 1 and not self.varies and self.first_row is not None:
             raise DataError(
-                f"every sample has the same value on all three axes ({self.lo[0]:g}, {self.lo[1]:g}, {self.lo[2]:g} g)",
+                f"every sample has the same value on all three axes ({self.first_row[0]:g}, {self.first_row[1]:g}, "
+                f"{self.first_row[2]:g} g)",
                 path=src, hint="The sensor recorded nothing; check the device and export again",
             )
         self.parts.append(self.detector.flush())

@@ -194,8 +194,8 @@ def _validate(data: pd.DataFrame, meta: RecordingMeta, *, row_offset: int = 0) -
     if len(idx) == 0:
         return
     arr = data[list(AXES)].to_numpy()
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
+    if not np.isfinite(arr).all():
+        bad = ~np.isfinite(arr).all(axis=1)
         row = int(np.argmax(bad))
         raise DataError(
             f"sample {row + row_offset} ({idx[row]}) has a missing or non-finite value",
