@@ -150,3 +150,16 @@ class TestParquet:
         assert len(chunks) == 5
         back = src.read()
         pd.testing.assert_frame_equal(back.data, rec.data, check_freq=False)
+
+    def test_time_order_checked_across_row_groups(self, tmp_path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        rec = simulate_recording(duration_s=30, seed=1)
+        idx = rec.data.index.to_numpy().copy()
+        idx[1500] = idx[1499]  # the first row of the second row group repeats the last of the first
+        frame = pd.DataFrame(rec.data.to_numpy(), index=pd.DatetimeIndex(idx, name="time"), columns=rec.data.columns)
+        pq.write_table(pa.Table.from_pandas(frame.tz_convert("UTC"), preserve_index=True), tmp_path / "b.parquet",
+                       row_group_size=1500)
+        with pytest.raises(DataError, match=r"row 1500: .*repeats the previous row's time"):
+            list(open_recording(tmp_path / "b.parquet").chunks())

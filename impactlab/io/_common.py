@@ -186,16 +186,25 @@ def nonfinite_rows(xyz: np.ndarray) -> np.ndarray:
     return np.flatnonzero(~np.isfinite(xyz).all(axis=1))
 
 
-def make_chunk(t_ns: np.ndarray, xyz: np.ndarray, meta: RecordingMeta, *, first_line: int, extra=None) -> Recording:
-    """Build a validated chunk; a time-order problem is reported with its file line."""
-    d = np.diff(t_ns)
+def make_chunk(
+    t_ns: np.ndarray, xyz: np.ndarray, meta: RecordingMeta, *, first_line: int, extra=None,
+    prev_ns: int | None = None, unit: str = "line",
+) -> Recording:
+    """Build a chunk; a time-order problem is reported with its file line (or row).
+
+    ``prev_ns`` is the last time of the previous chunk, so the boundary between chunks is checked
+    as well. ``unit`` is ``"line"`` for text files (the error carries ``line``) or ``"row"``.
+    """
+    d = np.diff(t_ns, prepend=prev_ns) if prev_ns is not None else np.diff(t_ns)
     if (d <= 0).any():
-        i = int(np.argmax(d <= 0)) + 1
-        what = "repeats the previous line's time" if d[i - 1] == 0 else "goes back in time"
+        k = int(np.argmax(d <= 0))
+        i = k + (0 if prev_ns is not None else 1)  # position in t_ns of the offending sample
+        what = f"repeats the previous {unit}'s time" if d[k] == 0 else "goes back in time"
         ts = pd.Timestamp(int(t_ns[i]), tz="UTC").tz_convert(meta.timezone)
+        pos = first_line + i
         raise DataError(
-            f"time {ts} {what}",
-            path=meta.source, line=first_line + i,
+            f"time {ts} {what}" if unit == "line" else f"row {pos}: time {ts} {what}",
+            path=meta.source, line=pos if unit == "line" else None,
             hint="Times must be strictly increasing; remove duplicated rows or re-export the file",
         )
     idx = pd.DatetimeIndex(t_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(meta.timezone)

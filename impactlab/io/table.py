@@ -197,11 +197,8 @@ def open_csv(
                         hint="Gaps must be missing rows, not empty cells; fix or delete that line",
                     )
                 xyz = check_units(xyz, units, path, line)
-                if last is not None and t_ns.size and t_ns[0] <= last:
-                    t_ns = np.r_[last, t_ns]
-                    make_chunk(t_ns, np.vstack([xyz[:1], xyz]), meta, first_line=line - 1)
                 if t_ns.size:
-                    yield make_chunk(t_ns, xyz, meta, first_line=line)
+                    yield make_chunk(t_ns, xyz, meta, first_line=line, prev_ns=last)
                     last = int(t_ns[-1])
                 line += batch.num_rows
         except pa.ArrowInvalid as err:
@@ -439,19 +436,12 @@ def open_parquet(
                 )
             if units != "g":
                 xyz = check_units(xyz, units, path, row + 1)
-            if last is not None and t_ns.size and t_ns[0] <= last:
-                raise DataError(f"row {row} is not later than the row before it", path=path,
-                                hint="Times must be strictly increasing")
             extra = {}
             if "wear" in tab.column_names:
                 extra["wear"] = tab.column("wear").to_numpy(zero_copy_only=False).astype(bool)
             if "temperature_c" in tab.column_names:
                 extra["temperature_c"] = tab.column("temperature_c").to_numpy(zero_copy_only=False).astype(np.float32)
-            try:
-                chunk = make_chunk(t_ns, xyz, meta, first_line=row, extra=extra)
-            except DataError as err:
-                err.line = None
-                raise DataError(err.message.replace("time ", f"row near {row}: time ", 1), path=path, hint=err.hint) from None
+            chunk = make_chunk(t_ns, xyz, meta, first_line=row, extra=extra, prev_ns=last, unit="row")
             yield chunk
             last = int(t_ns[-1]) if t_ns.size else last
             row += tab.num_rows
