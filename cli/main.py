@@ -10,7 +10,7 @@ import traceback
 import warnings
 from collections.abc import Sequence
 
-from impactlab import __version__
+from impactlab._version import __version__
 from impactlab.errors import ImpactlabError, ImpactlabWarning
 
 from . import commands

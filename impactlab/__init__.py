@@ -6,14 +6,8 @@ Data flow, one way: readers → :class:`Recording` → :func:`detect_impacts` �
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("impactlab")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
-
-from .config import PRESETS, DetectionConfig, WearConfig, get_preset
+from ._version import __version__
+from .config import AnalysisConfig, DetectionConfig, LoadingConfig, SessionConfig, WearConfig
 from .daily import daily_load, weekly_summary
 from .errors import (
     ConfigError,
@@ -31,24 +25,17 @@ from .errors import (
 )
 from .impacts import ImpactDetector, classify_impacts, detect_impacts
 from .io import open_recording, read_recording, write_parquet
+from .markers import Markers, read_markers
 from .pipeline import Analysis, analyze
+from .plan import Plan, check_plan, load_plan
+from .presets import PRESETS, get_preset
 from .recording import Recording, RecordingMeta
-
-
-def _load_stages() -> None:
-    """Import the optional stage modules that register hooks (sessions, plan, loading...)."""
-    import importlib
-    import importlib.util
-
-    for name in ("sessions", "plan", "markers", "loading", "presets", "calibrate"):
-        if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-            importlib.import_module(f"{__name__}.{name}")
-
-
-_load_stages()
+from .sessions import find_sessions
+from .simulate import simulate_recording
 
 __all__ = [
     "Analysis",
+    "AnalysisConfig",
     "ConfigError",
     "CorruptFileError",
     "DataError",
@@ -59,22 +46,31 @@ __all__ = [
     "ImpactDetector",
     "ImpactlabError",
     "ImpactlabWarning",
+    "LoadingConfig",
+    "Markers",
     "PRESETS",
+    "Plan",
     "ReadError",
     "Recording",
     "RecordingMeta",
+    "SessionConfig",
     "StoreError",
     "SyncError",
     "UnsupportedFormatError",
     "WearConfig",
     "__version__",
     "analyze",
+    "check_plan",
     "classify_impacts",
     "daily_load",
     "detect_impacts",
+    "find_sessions",
     "get_preset",
+    "load_plan",
     "open_recording",
+    "read_markers",
     "read_recording",
+    "simulate_recording",
     "weekly_summary",
     "write_parquet",
 ]

@@ -15,9 +15,9 @@ Layout of an output folder ``OUT`` (stepcount's convention, style.md §3.7)::
 Each file is analysed by :func:`analyze_file`, a module-level (picklable) function of the file's path
 and a :class:`BatchOptions`; workers read the files themselves, so no recording travels through the
 scheduler, and memory per worker stays that of one streamed ``analyze``. The analysis options are
-those of ``impactlab analyze`` (argparse destinations such as ``tz``, ``vertical_axis``, ``preset`` and
-whatever later stages register through :mod:`impactlab._hooks`); each file goes through the same
-``run_analysis`` as ``impactlab analyze``, so per-recording results are identical by construction.
+those of ``impactlab analyze`` (option names such as ``tz``, ``vertical_axis``, ``preset`` and
+the plan, markers, body mass and loading settings); each file goes through the same
+:func:`impactlab.analyze` call as ``impactlab analyze``, so per-recording results are identical by construction.
 
 Scheduling is Dask distributed's, never home-made: by default a private ``LocalCluster`` of ``jobs``
 single-threaded worker processes; ``scheduler="local"`` a LocalCluster with its dashboard;
@@ -39,7 +39,6 @@ text exactly as ``impactlab analyze`` wrote it.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import hashlib
 import importlib.util
@@ -61,7 +60,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .errors import ConfigError, ImpactlabError, ImpactlabWarning, ReadError
 from .schema import DAILY, PLAN_CHECK, SESSIONS, empty
 
@@ -150,36 +149,27 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 # --------------------------------------------------------------------------- options and hashes
 
 
-def _analysis_parser() -> argparse.ArgumentParser:
-    from .cli._common import add_reading_options
-    from .cli.commands.analyze import add_analysis_options
-
-    p = argparse.ArgumentParser(add_help=False)
-    add_reading_options(p)
-    add_analysis_options(p)
-    return p
+#: The analysis options a batch takes, by the names ``impactlab analyze`` gives them, with defaults.
+ANALYSIS_OPTIONS: dict[str, Any] = {
+    "tz": None, "vertical_axis": None, "units": "g", "preset": "hannam2017", "native_rate": False,
+    "markers": None, "plan": None, "calibrate": False, "body_mass": None, "vest_mass": None,
+    "placement": "hip", "vector": None,
+}
 
 
 def analysis_option_defaults() -> dict[str, Any]:
     """The analysis options of ``impactlab analyze`` and their defaults.
 
-    These are the reading options (``tz``, ``vertical_axis``, ``units``, ``preset``,
-    ``native_rate``) plus every option that a stage registers in
-    :data:`impactlab._hooks.CLI_OPTION_HOOKS` (``plan``, ``markers``, ...), keyed by argparse
-    destination.
+    Reading options (``tz``, ``vertical_axis``, ``units``), the method (``preset``,
+    ``native_rate``, ``vector``), the inputs (``plan``, ``markers``: paths; ``body_mass``: kg),
+    ``calibrate`` and the loading settings (``vest_mass``: kg, ``placement``).
 
     Returns
     -------
     dict
         Option name -> default value.
     """
-    p = _analysis_parser()
-    out: dict[str, Any] = {}
-    for a in p._actions:
-        if a.dest and a.dest != argparse.SUPPRESS and a.dest != "help":
-            out[a.dest] = None if a.default is argparse.SUPPRESS else a.default
-    out.update(p._defaults)
-    return out
+    return dict(ANALYSIS_OPTIONS)
 
 
 def _file_sha256(path: str | os.PathLike[str]) -> tuple[str, int]:
@@ -249,7 +239,7 @@ class BatchOptions:
         out : str or os.PathLike
             Output folder.
         analysis : mapping, optional
-            Analysis options by argparse destination (``{"tz": "Europe/London", "plan": "plan.toml"}``);
+            Analysis options by name (``{"tz": "Europe/London", "plan": "plan.toml"}``);
             missing ones take their defaults.
         force : bool
             Re-analyse up-to-date recordings.
@@ -365,15 +355,28 @@ def _read_info(path: Path) -> dict[str, Any] | None:
 
 
 def _run_analysis(path: str, analysis: Mapping[str, Any]) -> Any:
-    from .cli.commands.analyze import run_analysis
+    """Analyse one file with the batch's options, exactly as ``impactlab analyze`` would."""
+    from .calibrate import calibrate_source
+    from .config import AnalysisConfig, LoadingConfig
+    from .io import open_recording
+    from .markers import read_markers
+    from .pipeline import analyze
+    from .plan import load_plan
+    from .presets import get_preset
 
-    ns = argparse.Namespace(**analysis)
-    ns.file = path
-    ns.quiet = True
-    ns.debug = False
-    ns.command = "batch"
-    ns.out = None
-    return run_analysis(ns)
+    opt = {**ANALYSIS_OPTIONS, **analysis}
+    src = open_recording(path, tz=opt["tz"], vertical_axis=opt["vertical_axis"], units=opt["units"])
+    if opt["calibrate"]:
+        src = calibrate_source(src)
+    detection = get_preset(opt["preset"])
+    if opt["native_rate"]:
+        detection = detection.replace(target_rate_hz=None)
+    if opt["vector"]:
+        detection = detection.replace(vector=opt["vector"])
+    config = AnalysisConfig(detection=detection,
+                            loading=LoadingConfig(vest_mass_kg=opt["vest_mass"], placement=opt["placement"] or "hip"))
+    return analyze(src, config=config, plan=load_plan(opt["plan"]) if opt["plan"] else None,
+                   markers=read_markers(opt["markers"]) if opt["markers"] else None, body_mass_kg=opt["body_mass"])
 
 
 def _write_folder(res: Any, folder: Path, rid: str, batch: dict[str, Any]) -> None:
@@ -695,7 +698,7 @@ def run_batch(
     out : str or os.PathLike
         Output folder (created).
     options : mapping, optional
-        Options of ``impactlab analyze`` by argparse destination (:func:`analysis_option_defaults`).
+        Options of ``impactlab analyze`` by name (:func:`analysis_option_defaults`).
     jobs : int, optional
         Worker processes of a local cluster (default: the CPUs available).
     scheduler : str, optional

@@ -27,7 +27,6 @@ References
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -36,7 +35,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _hooks
 from .errors import DataQualityWarning
 from .io._common import RecordingSource
 from .recording import Recording
@@ -294,29 +292,3 @@ def calibrate_source(source: RecordingSource, **fit_options: Any) -> RecordingSo
 
     return RecordingSource(meta=source.meta, chunks=chunks, n_rows_hint=source.n_rows_hint, notes=notes,
                            extra={**source.extra, "calibration": result.to_dict()})
-
-
-# -- command-line hooks -----------------------------------------------------------------------------
-
-
-def add_cli_option(parser: argparse.ArgumentParser) -> None:
-    """Add ``--calibrate`` to a subcommand parser."""
-    if any("--calibrate" in a.option_strings for a in parser._actions):
-        return
-    parser.add_argument(
-        "--calibrate", action="store_true",
-        help="auto-calibrate on still periods (sphere fit, van Hees et al. 2014); diagnostics go to -Info.json",
-    )
-
-
-def wrap_source(args: argparse.Namespace, source: RecordingSource) -> RecordingSource:
-    """``SOURCE_HOOKS`` entry: calibrate when ``--calibrate`` was given."""
-    return calibrate_source(source) if getattr(args, "calibrate", False) else source
-
-
-if add_cli_option not in _hooks.CLI_OPTION_HOOKS and not any(
-    getattr(h, "__qualname__", "") == "add_cli_option" and getattr(h, "__module__", "") == __name__
-    for h in _hooks.CLI_OPTION_HOOKS
-):
-    _hooks.CLI_OPTION_HOOKS.append(add_cli_option)
-    _hooks.SOURCE_HOOKS.append(wrap_source)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["PRESETS", "DetectionConfig", "WearConfig", "get_preset"]
+__all__ = ["AnalysisConfig", "DetectionConfig", "LoadingConfig", "SessionConfig", "WearConfig"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,20 +147,151 @@ class DetectionConfig:
         return dataclasses.asdict(self)
 
 
-PRESETS: dict[str, DetectionConfig] = {"hannam2017": DetectionConfig()}
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """Settings of session detection (DESIGN §4). [P] = project decision, [C] = cited.
 
-
-def get_preset(name: str) -> DetectionConfig:
-    """The :class:`DetectionConfig` of a named preset.
-
-    Raises
-    ------
-    ConfigError
-        Unknown name (the message lists the known ones).
+    Attributes
+    ----------
+    flight_max_g : float
+        Magnitude below which the body is in free fall (0.4 g) [P].
+    flight_min_s : float
+        Shortest flight phase (0.08 s; a 5 cm jump flies 0.20 s, science.md §7) [P].
+    flight_window_s : float
+        The flight must end within this time before the landing peak (0.6 s) [P].
+    set_gap_s : float
+        Jumps closer than this (s) are one set (20 s) [P].
+    session_gap_s : float
+        Sets closer than this (s) are one session (600 s) [P].
+    walk_window_s : float
+        Cadence window (10 s); a multiple of ``vib_window_s``.
+    step_band_hz : tuple of float
+        Step frequencies of walking (1.2–2.6 Hz = 72–156 steps/min) [P].
+    walk_min_sd_g : float
+        Least vertical SD of a walking window (0.05 g) [P].
+    walk_periodicity : float
+        Least share of 0.5–5 Hz power at the step frequency and its harmonics (0.5) [P].
+    brisk_spm : float
+        Brisk walking cadence, steps/min (100: Tudor-Locke 2019, moderate intensity) [C].
+    bout_min_s : float
+        Shortest walking bout (60 s) [P].
+    bout_max_break_s : float
+        Longest break inside a bout (< 10 s) [P].
+    vib_window_s : float
+        Vibration spectrum window (5 s) [P].
+    plate_band_hz : tuple of float
+        Plate frequencies looked for (12–60 Hz; Gusi 12.6 Hz, Rubin 30 Hz) [C for the examples].
+    vib_min_hz : float
+        Apparent frequencies at or below this are not separable from movement (5 Hz) [P].
+    vib_power_fraction : float
+        Share of the power above 5 Hz in the narrow peak (0.7) [P].
+    vib_total_fraction : float
+        Share of all power above 0.5 Hz in the narrow peak (0.5) [P].
+    vib_min_rms_g : float
+        Least RMS of the plate oscillation (0.05 g; a 0.2 g peak-to-peak LIV plate is 0.07 g RMS) [P].
+    vib_min_s : float
+        Shortest vibration session (60 s) [P].
+    edge_tolerance_s : float
+        Bout and session edges are found to about a second; a bout this much shorter than the
+        minimum still counts (2 s) [P].
     """
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown preset {name!r}", key="preset", hint=f"Use one of: {', '.join(sorted(PRESETS))}"
-        ) from None
+
+    flight_max_g: float = 0.4
+    flight_min_s: float = 0.08
+    flight_window_s: float = 0.6
+    set_gap_s: float = 20.0
+    session_gap_s: float = 600.0
+    walk_window_s: float = 10.0
+    step_band_hz: tuple[float, float] = (1.2, 2.6)
+    walk_min_sd_g: float = 0.05
+    walk_periodicity: float = 0.5
+    brisk_spm: float = 100.0
+    bout_min_s: float = 60.0
+    bout_max_break_s: float = 10.0
+    vib_window_s: float = 5.0
+    plate_band_hz: tuple[float, float] = (12.0, 60.0)
+    vib_min_hz: float = 5.0
+    vib_power_fraction: float = 0.7
+    vib_total_fraction: float = 0.5
+    vib_min_rms_g: float = 0.05
+    vib_min_s: float = 60.0
+    edge_tolerance_s: float = 2.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+#: Exponent m of the daily stress stimulus (Carter & Beaupré; Whalen et al. 1988 use m = 4).
+DSS_EXPONENT = 4.0
+#: Placements the Veras et al. equations were calibrated for.
+PLACEMENTS = ("hip", "back", "ankle")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadingConfig:
+    """Settings of the loading stage (GRF, loading rate, DSS, OI; DESIGN §7).
+
+    Attributes
+    ----------
+    vest_mass_kg : float or None
+        Weighted-vest mass (kg) added to body mass for impacts in ``vest_walk`` sessions (an
+        extension: Newton's law, never validated by Veras et al. [P]). ``None`` takes the plan's
+        ``vest_mass_kg`` when a plan is given, else 0.
+    placement : {"hip", "back", "ankle"}
+        Accelerometer placement for the Veras et al. equations (impactlab records at the hip).
+    dss_exponent : float
+        Daily stress stimulus exponent m (4) [C: Carter/Whalen].
+    """
+
+    vest_mass_kg: float | None = None
+    placement: str = "hip"
+    dss_exponent: float = DSS_EXPONENT
+
+    def __post_init__(self) -> None:
+        if self.placement not in PLACEMENTS:
+            raise ConfigError(f"unknown placement {self.placement!r}", key="placement",
+                              hint=f"Use one of: {', '.join(PLACEMENTS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisConfig:
+    """Every setting of :func:`impactlab.analyze`: the method preset and the later stages.
+
+    Attributes
+    ----------
+    detection : DetectionConfig
+        The method preset (impact detection, bands, wear); see :mod:`impactlab.presets`.
+    sessions : SessionConfig
+        Session detection thresholds (DESIGN §4).
+    loading : LoadingConfig
+        Loading-index settings (DESIGN §7).
+
+    Examples
+    --------
+    >>> AnalysisConfig().detection.name
+    'hannam2017'
+    >>> AnalysisConfig.of(DetectionConfig(min_height_g=0.6)).detection.min_height_g
+    0.6
+    """
+
+    detection: DetectionConfig = field(default_factory=lambda: DetectionConfig())
+    sessions: SessionConfig = field(default_factory=lambda: SessionConfig())
+    loading: LoadingConfig = field(default_factory=lambda: LoadingConfig())
+
+    @classmethod
+    def of(cls, config: AnalysisConfig | DetectionConfig | None) -> AnalysisConfig:
+        """``config`` as an AnalysisConfig (a bare preset gets default session and loading settings)."""
+        if config is None:
+            return cls()
+        if isinstance(config, DetectionConfig):
+            return cls(detection=config)
+        return config
+
+    def replace(self, **changes: Any) -> AnalysisConfig:
+        """Return a copy with ``changes`` applied (``detection=``, ``sessions=``, ``loading=``)."""
+        return dataclasses.replace(self, **changes)

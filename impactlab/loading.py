@@ -11,9 +11,9 @@ rate (``peak_rate_gps``, g/s) and body mass (kg):
   (Turner & Robling 2003), with σ the predicted GRF in body weights when body mass is known,
   else the gravity-included peak acceleration in g (the proxy; every output says which).
 
-Everything is vectorised over impacts. The stage registers itself in :mod:`impactlab._hooks` when
-imported (``impactlab/__init__.py`` imports it): ``analyze(..., body_mass_kg=78)`` adds the columns;
-the command line gains ``--body-mass KG``, ``--vest-mass KG``, ``--placement`` and ``--vector``.
+Everything is vectorised over impacts. :func:`impactlab.analyze` calls :func:`impact_loading` after
+the sessions are found and :func:`daily_loading` after the DailyLoad table is built;
+``analyze(..., body_mass_kg=78)`` turns on the GRF prediction.
 
 Status of each number: see ``docs/method.md`` and ``research/science.md`` §3–4, §9.
 """
@@ -29,9 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .config import DetectionConfig
+from .config import DSS_EXPONENT, PLACEMENTS, DetectionConfig
 from .errors import ConfigError, DataError, DataQualityWarning
-from .recording import RecordingMeta
 
 __all__ = [
     "DSS_EXPONENT",
@@ -40,7 +39,8 @@ __all__ = [
     "LR_COEFFICIENTS",
     "MODELS",
     "PLACEMENTS",
-    "LoadingStage",
+    "daily_loading",
+    "impact_loading",
     "CALIBRATION",
     "LoadingSettings",
     "add_loading",
@@ -63,10 +63,7 @@ Vector = Literal["vertical", "resultant"]
 
 #: Standard gravity (m/s²): one body weight = body mass × 9.80665 N.
 GRAVITY_MS2 = 9.80665
-#: Weighting exponent m of the daily stress stimulus (the usual choice; not confirmed in Whalen 1988).
-DSS_EXPONENT = 4.0
 MODELS: tuple[str, ...] = ("walking", "walking/running", "jumping")
-PLACEMENTS: tuple[str, ...] = ("hip", "back", "ankle")
 
 # (b0, b1, b2, b3, b4). Form A (b4 == 0): y = b0 + b1·x + b2·BM + b3·x·BM.
 # Form B (walking):                      y = b0 + b1·x + b2·x² + b3·BM + b4·x·BM.
@@ -632,153 +629,78 @@ def loading_indices(
     return res, sess_tab
 
 
-class LoadingStage:
-    """Engine stage (``_hooks.ENGINE_HOOKS``): GRF/LR per impact, DSS/OI per session and day.
+def impact_loading(
+    impacts: pd.DataFrame, sessions: pd.DataFrame, *, tz: str, detection: DetectionConfig, settings: LoadingSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The loading stage over finished impacts and sessions.
 
     Parameters
     ----------
-    meta : RecordingMeta
-        The recording's metadata (time zone).
-    config : DetectionConfig
-        The preset (its ``vector`` selects the coefficient set).
+    impacts, sessions : pandas.DataFrame
+        IMPACTS and SESSIONS tables (:mod:`impactlab.schema`).
+    tz : str
+        IANA zone of the recording (sessions are summed per local day).
+    detection : DetectionConfig
+        The preset: its ``vector`` selects the coefficient set, its rate is named in the notes.
     settings : LoadingSettings
-        Body mass, vest mass, placement, m.
+        Body mass (kg), vest mass (kg), placement and the DSS exponent.
+
+    Returns
+    -------
+    impacts : pandas.DataFrame
+        With the per-impact GRF (N, BW), loading rate (N/s), model and ``outside_calibration``.
+    sessions : pandas.DataFrame
+        With ``dss``, ``oi``, ``peak_grf_bw`` and ``load_basis`` per session.
+    info : dict
+        The ``loading`` section of the JSON and Info.json (basis, models, notes).
     """
-
-    def __init__(self, meta: RecordingMeta, config: DetectionConfig, settings: LoadingSettings) -> None:
-        self.meta = meta
-        self.config = config
-        self.settings = settings
-        if settings.placement not in PLACEMENTS:
-            raise ConfigError(f"unknown placement {settings.placement!r}", key="placement",
-                              hint=f"Use one of: {', '.join(PLACEMENTS)}")
-        if settings.body_mass_kg is not None:
-            _check_mass(settings.body_mass_kg)
-
-    def update(self, chunk: object) -> None:
-        """Nothing to accumulate: everything is computed from the finished impacts."""
-
-    def finish(self, impacts: pd.DataFrame, sessions: pd.DataFrame, engine: Any) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-        """Add the per-impact columns and the per-session indices."""
-        st = self.settings
-        imp = add_loading(
-            impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=st.vest_mass_kg,
-            placement=st.placement, vector=self.config.vector,  # type: ignore[arg-type]
+    st = settings
+    if st.placement not in PLACEMENTS:
+        raise ConfigError(f"unknown placement {st.placement!r}", key="placement", hint=f"Use one of: {', '.join(PLACEMENTS)}")
+    if st.body_mass_kg is not None:
+        _check_mass(st.body_mass_kg)
+    imp = add_loading(
+        impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=st.vest_mass_kg,
+        placement=st.placement, vector=detection.vector,  # type: ignore[arg-type]
+    )
+    _, sess = loading_indices(imp, tz=tz, sessions=sessions, m=st.m)
+    basis = "grf_bw" if st.body_mass_kg is not None else "acc_g"
+    notes = []
+    if st.body_mass_kg is None:
+        notes.append("no body mass: DSS and OI use peak acceleration (g, gravity included) as the stimulus")
+    if detection.target_rate_hz is not None:
+        notes.append(
+            f"peaks were found at {detection.target_rate_hz:g} Hz; the Veras equations were calibrated on "
+            "100 Hz peaks (--preset veras2020), so predictions here run low"
         )
-        _, sess = loading_indices(imp, tz=self.meta.timezone, sessions=sessions, m=st.m)
-        basis = "grf_bw" if st.body_mass_kg is not None else "acc_g"
-        notes = []
-        if st.body_mass_kg is None:
-            notes.append("no body mass: DSS and OI use peak acceleration (g, gravity included) as the stimulus")
-        if self.config.target_rate_hz is not None:
-            notes.append(
-                f"peaks were found at {self.config.target_rate_hz:g} Hz; the Veras equations were calibrated on "
-                "100 Hz peaks (--preset veras2020), so predictions here run low"
-            )
-        if st.vest_mass_kg > 0:
-            notes.append(f"vest mass {st.vest_mass_kg:g} kg added to body mass in vest walks (extension, not validated)")
-        extra = {"loading": {
-            "body_mass_kg": st.body_mass_kg, "vest_mass_kg": st.vest_mass_kg, "placement": st.placement,
-            "vector": self.config.vector, "basis": basis, "dss_exponent": st.m,
-            "models": {k: CALIBRATION[k] for k in MODELS},
-            "outside_calibration": int(imp["outside_calibration"].sum()) if len(imp) else 0,
-            "notes": notes,
-        }}
-        return imp, sess if sess is not None else sessions, extra
-
-    def finish_daily(self, daily: pd.DataFrame, impacts: pd.DataFrame, sessions: pd.DataFrame, engine: Any) -> pd.DataFrame:
-        """Add ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis`` to the DailyLoad table."""
-        res, _ = loading_indices(impacts, tz=self.meta.timezone, days=daily["date"], m=self.settings.m)
-        out = daily.copy()
-        for c in ("dss", "oi", "peak_grf_bw_max", "load_basis"):
-            out[c] = res[c].to_numpy()
-        return out
+    if st.vest_mass_kg > 0:
+        notes.append(f"vest mass {st.vest_mass_kg:g} kg added to body mass in vest walks (extension, not validated)")
+    info = {
+        "body_mass_kg": st.body_mass_kg, "vest_mass_kg": st.vest_mass_kg, "placement": st.placement,
+        "vector": detection.vector, "basis": basis, "dss_exponent": st.m,
+        "models": {k: CALIBRATION[k] for k in MODELS},
+        "outside_calibration": int(imp["outside_calibration"].sum()) if len(imp) else 0,
+        "notes": notes,
+    }
+    return imp, sess if sess is not None else sessions, info
 
 
-def _stage_factory(meta: RecordingMeta, config: DetectionConfig, *, plan: Any = None, markers: Any = None,
-                   body_mass_kg: float | None = None, vest_mass_kg: float | None = None,
-                   placement: str = "hip", dss_exponent: float = DSS_EXPONENT) -> LoadingStage:
-    vest = vest_mass_kg
-    if vest is None and plan is not None:
-        vest = getattr(plan, "vest_mass_kg", None)
-    return LoadingStage(meta, config, LoadingSettings(
-        body_mass_kg=body_mass_kg, vest_mass_kg=float(vest or 0.0), placement=placement, m=dss_exponent,
-    ))
+def daily_loading(daily: pd.DataFrame, impacts: pd.DataFrame, *, tz: str, m: float = DSS_EXPONENT) -> pd.DataFrame:
+    """Add ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis`` to a DailyLoad table.
 
-
-def _cli_options(parser: Any) -> None:
-    g = parser.add_argument_group("loading (GRF, loading rate, DSS, OI; Veras et al.)")
-    g.add_argument("--body-mass", type=float, metavar="KG", dest="body_mass",
-                   help="body mass in kg: predicts GRF (N, BW) and loading rate (N/s) per impact "
-                   "(default: the client's from the store, else indices use peak g as a proxy)")
-    g.add_argument("--vest-mass", type=float, metavar="KG", dest="vest_mass",
-                   help="weighted-vest mass in kg, added to body mass in vest walks (extension)")
-    g.add_argument("--placement", choices=PLACEMENTS, default="hip",
-                   help="accelerometer placement for the GRF equations (default hip)")
-    if not any("--vector" in a.option_strings for a in parser._actions):
-        g.add_argument("--vector", choices=("vertical", "resultant"), default=None,
-                       help="count peaks on the vertical axis or the resultant (default: the preset's)")
-
-
-def _store_body_mass(args: Any) -> float | None:
-    store_path = getattr(args, "store", None)
-    client = getattr(args, "client", None)
-    if not client:
-        return None
-    try:
-        from .store import Store
-    except ImportError:  # pragma: no cover - the store is optional
-        return None
-    try:
-        with Store(store_path) as st:
-            return st.client(client).body_mass_kg
-    except Exception:  # an unknown client has no stored mass; the store reports its own errors elsewhere
-        return None
-
-
-def _cli_args(args: Any) -> dict[str, Any]:
-    mass = getattr(args, "body_mass", None)
-    if mass is None:
-        mass = _store_body_mass(args)
-    out: dict[str, Any] = {"body_mass_kg": mass, "placement": getattr(args, "placement", "hip") or "hip"}
-    if getattr(args, "vest_mass", None) is not None:
-        out["vest_mass_kg"] = args.vest_mass
-    if getattr(args, "vector", None):
-        out["vector"] = args.vector
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        The DAILY table.
+    impacts : pandas.DataFrame
+        Impacts with the loading columns of :func:`impact_loading`.
+    tz : str
+        IANA zone of the days.
+    m : float
+        Daily stress stimulus exponent.
+    """
+    res, _ = loading_indices(impacts, tz=tz, days=daily["date"], m=m)
+    out = daily.copy()
+    for c in ("dss", "oi", "peak_grf_bw_max", "load_basis"):
+        out[c] = res[c].to_numpy()
     return out
-
-
-def _table(analysis: Any, console: Any) -> None:
-    loading = analysis.extra.get("loading")
-    if not loading:
-        return
-    d = analysis.daily
-    basis = "GRF in body weights" if loading["basis"] == "grf_bw" else "peak acceleration in g (no body mass)"
-    parts = []
-    for r in d.itertuples(index=False):
-        peak = "" if not np.isfinite(getattr(r, "peak_grf_bw_max", np.nan)) else f", peak GRF {r.peak_grf_bw_max:.2f} BW"
-        parts.append(f"{r.date:%a %Y-%m-%d}: DSS {r.dss:.2f}, OI {r.oi:.2f}{peak}")
-    console.print(f"Bone-loading indices (stimulus: {basis}; DSS m = {loading['dss_exponent']:g}):")
-    for p in parts:
-        console.print(f"  {p}")
-    imp = analysis.impacts
-    if loading["body_mass_kg"] is not None and len(imp):
-        console.print(
-            f"  GRF per impact (Veras, {loading['placement']}, {loading['vector']}, {loading['body_mass_kg']:g} kg): "
-            f"median {np.nanmedian(imp['grf_n']):.0f} N, max {np.nanmax(imp['grf_n']):.0f} N; "
-            f"outside calibration {loading['outside_calibration']}"
-        )
-    for note in loading.get("notes", []):
-        console.print(f"  [dim]{note}[/dim]")
-
-
-def _register() -> None:
-    from . import _hooks
-
-    for lst, fn in ((_hooks.ENGINE_HOOKS, _stage_factory), (_hooks.CLI_OPTION_HOOKS, _cli_options),
-                    (_hooks.CLI_ARGS_HOOKS, _cli_args), (_hooks.TABLE_HOOKS, _table)):
-        if fn not in lst:
-            lst.append(fn)
-
-
-_register()

@@ -397,27 +397,3 @@ def append_marker(path: str | os.PathLike[str], label: str, start: str | pd.Time
             fh.write("\n")
         fh.write(f"{s.isoformat()},{e.isoformat()},{lab}\n")
     return new
-
-
-# ------------------------------------------------------------------------------------------ hooks
-def _cli_options(parser: Any) -> None:
-    if any("--markers" in a.option_strings for a in parser._actions):
-        return
-    parser.add_argument("--markers", metavar="FILE", help="labelled periods, a CSV start,end,label (vest, jumps, "
-                        "vibration, walk), e.g. sample_data/markers-week.csv; write one with 'impactlab mark'")
-
-
-def _cli_args(args: Any) -> dict[str, Any]:
-    path = getattr(args, "markers", None)
-    return {"markers": read_markers(path)} if path else {}
-
-
-def _register() -> None:
-    from . import _hooks
-
-    for lst, fn in ((_hooks.CLI_OPTION_HOOKS, _cli_options), (_hooks.CLI_ARGS_HOOKS, _cli_args)):
-        if fn not in lst:
-            lst.append(fn)
-
-
-_register()

@@ -1,7 +1,9 @@
-"""``analyze()``: readers → Recording → impacts → (sessions) → daily load → (plan check).
+"""``analyze()``: readers → Recording → impacts → sessions → loading → daily load → plan check.
 
-The orchestrator consumes a recording chunk by chunk, so memory stays bounded whatever the length;
-a whole in-memory :class:`Recording` is simply one chunk.
+The orchestrator names its stages and calls them in that order (DESIGN §1); nothing registers itself.
+It consumes a recording chunk by chunk, so memory stays bounded whatever the length; a whole
+in-memory :class:`Recording` is simply one chunk. Chunk-wise stages (impact detection, wear,
+session features) see every chunk; the table stages run once on the finished tables.
 """
 
 from __future__ import annotations
@@ -9,21 +11,25 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .config import DetectionConfig
+from ._version import __version__
+from .config import AnalysisConfig, DetectionConfig
 from .daily import daily_load, grouped_band_codes, weekly_summary
 from .errors import DataError, DataQualityWarning
 from .impacts import ImpactDetector
 from .io._common import RecordingSource
+from .loading import LoadingSettings, daily_loading, impact_loading
+from .markers import Markers
+from .plan import Plan, check_plan
 from .recording import Recording, RecordingMeta
-from .schema import IMPACTS, SESSIONS, coerce, empty
+from .schema import IMPACTS, coerce
+from .sessions import SessionDetector
 from .signal import plan_rate, signal_of_interest
 from .wear import WearAccumulator
 
@@ -39,7 +45,7 @@ class Analysis:
     meta : RecordingMeta
         The recording's metadata.
     config : DetectionConfig
-        Effective method settings.
+        Effective method preset (impact detection, bands, wear).
     impacts, sessions, daily : pandas.DataFrame
         The IMPACTS, SESSIONS and DAILY tables (:mod:`impactlab.schema`).
     plan_check : pandas.DataFrame or None
@@ -48,9 +54,16 @@ class Analysis:
         Quality control: ``n_samples``, ``start``/``end`` (ISO-8601 local), ``gaps`` (count),
         ``gap_list``, ``clipped_samples``, ``wear_h``, ``valid_days``, ``vertical_still_median_g``,
         ``effective_rate_hz``, ``analysis_rate_hz``, ``warnings``.
+    plan : Plan or None
+        The plan checked.
+    extra : dict
+        Stage reports for the JSON and Info.json: ``sessions`` (markers used, notes), ``loading``
+        (basis, models, notes) and what the reader added (e.g. ``calibration``).
     wear_blocks : pandas.DataFrame or None
         Wear per 15 min block (:meth:`impactlab.wear.WearAccumulator.blocks`: ``start_ns``, ``n``,
         ``wear_s``, ``nonwear``), the facts the client store keeps to rebuild days.
+    settings : AnalysisConfig or None
+        Every setting the analysis ran with (``settings.detection`` is ``config``).
     """
 
     meta: RecordingMeta
@@ -60,9 +73,10 @@ class Analysis:
     daily: pd.DataFrame
     qc: dict[str, Any]
     plan_check: pd.DataFrame | None = None
-    plan: Any = None
+    plan: Plan | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     wear_blocks: pd.DataFrame | None = None
+    settings: AnalysisConfig | None = None
 
     @property
     def weekly(self) -> dict[str, object]:
@@ -117,7 +131,7 @@ class Analysis:
             "qc": _jsonable(self.qc),
             "weekly": self.weekly,
             "impacts": self.band_totals(),
-            **({"plan": self.plan.to_dict()} if self.plan is not None and hasattr(self.plan, "to_dict") else {}),
+            **({"plan": self.plan.to_dict()} if self.plan is not None else {}),
             **_jsonable(self.extra),
         }
 
@@ -195,13 +209,24 @@ def _jsonable(v: Any) -> Any:
 
 
 class _Engine:
-    """Streams chunks through the stages; ``finish`` builds the Analysis."""
+    """Streams chunks through the chunk-wise stages; ``finish`` runs the table stages and builds the Analysis."""
 
-    def __init__(self, meta: RecordingMeta, config: DetectionConfig, notes: list[str]) -> None:
+    def __init__(self, meta: RecordingMeta, settings: AnalysisConfig, notes: list[str], *,
+                 plan: Plan | None, markers: Markers | pd.DataFrame | None, body_mass_kg: float | None) -> None:
+        config = settings.detection
         self.meta = meta
+        self.settings = settings
         self.config = config
+        self.plan = plan
         self.detector = ImpactDetector(meta, config)
         self.wear = WearAccumulator(config.wear, meta.sample_rate_hz)
+        plate = plan.targets.vibration.frequency_hz if plan is not None and plan.targets.vibration is not None else None
+        self.sessions = SessionDetector(meta, config, settings.sessions, markers=markers, plate_hz=plate)
+        vest = settings.loading.vest_mass_kg
+        if vest is None and plan is not None:
+            vest = plan.vest_mass_kg
+        self.loading = LoadingSettings(body_mass_kg=body_mass_kg, vest_mass_kg=float(vest or 0.0),
+                                       placement=settings.loading.placement, m=settings.loading.dss_exponent)
         self.parts: list[pd.DataFrame] = []
         self.still_t: list[np.ndarray] = []
         self.still_v: list[np.ndarray] = []
@@ -214,7 +239,6 @@ class _Engine:
         for note in notes:
             warnings.warn(note, DataQualityWarning, stacklevel=3)
         self.win = max(2, int(round(meta.sample_rate_hz)))
-        self.extras: list[Any] = []
 
     def update(self, chunk: Recording) -> None:
         data = chunk.data
@@ -237,8 +261,7 @@ class _Engine:
             still = vw.std(axis=1) < 0.05
             self.still_t.append(t[: k * w : w][still])
             self.still_v.append(vw.mean(axis=1)[still])
-        for x in self.extras:
-            x.update(chunk)
+        self.sessions.update(chunk)
         self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
         self.last_ns = int(t[-1])
         self.n += len(data)
@@ -300,18 +323,15 @@ class _Engine:
             self.warn(
                 f"{src}: at rest the vertical axis ({meta.vertical_axis}) reads {med:.2f} g, outside 0.9-1.1 g.{hint}"
             )
-        sessions = empty(SESSIONS, tz=meta.timezone)
-        analysis_extra: dict[str, Any] = {}
-        for x in self.extras:
-            impacts, sessions, more = x.finish(impacts, sessions, self)
-            analysis_extra.update(more)
+        sessions, impacts, session_info = self.sessions.finish(impacts)
+        self.warnings.extend(session_info["notes"])
+        impacts, sessions, loading_info = impact_loading(impacts, sessions, tz=meta.timezone, detection=cfg,
+                                                         settings=self.loading)
         daily = daily_load(
             impacts, blocks, tz=meta.timezone, first_ns=self.first_ns, last_ns=self.last_ns, config=cfg,
             sessions=sessions,
         )
-        for x in self.extras:  # stages that add per-day columns (e.g. loading indices)
-            if hasattr(x, "finish_daily"):
-                daily = x.finish_daily(daily, impacts, sessions, self)
+        daily = daily_loading(daily, impacts, tz=meta.timezone, m=self.loading.m)
         valid_days = int(daily["valid"].sum())
         if valid_days == 0:
             self.warn(
@@ -334,7 +354,8 @@ class _Engine:
             "warnings": self.warnings,
         }
         return Analysis(meta=meta, config=cfg, impacts=impacts, sessions=sessions, daily=daily, qc=qc,
-                        extra=analysis_extra, wear_blocks=blocks)
+                        extra={"sessions": session_info, "loading": loading_info}, wear_blocks=blocks,
+                        settings=self.settings)
 
     def _still_median(self, blocks: pd.DataFrame) -> float | None:
         if not self.still_t:
@@ -353,52 +374,56 @@ class _Engine:
         return float(np.median(v))
 
 
-def _accepted(fn: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
-    """The entries of ``options`` that ``fn`` takes as keyword arguments."""
-    import inspect
-
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return dict(options)
-    return {k: v for k, v in options.items() if k in params}
-
-
 def _iso(t_ns: int | None, tz: str) -> str | None:
     if t_ns is None:
         return None
     return pd.Timestamp(int(t_ns), tz="UTC").tz_convert(tz).isoformat()
 
 
+def _plan_stage(res: Analysis, plan: Plan) -> Analysis:
+    """Check each day (and ISO week) of ``res`` against ``plan``."""
+    skip = [] if res.extra.get("sessions", {}).get("vibration_detectable", True) else ["vibration"]
+    if plan.timezone and plan.timezone != res.meta.timezone:
+        msg = (f"{plan.path or plan.name}: the plan's time zone {plan.timezone} differs from the recording's "
+               f"{res.meta.timezone}; days are cut at the recording's midnight (give --tz {plan.timezone} to use the plan's)")
+        warnings.warn(msg, DataQualityWarning, stacklevel=3)
+        res.qc.setdefault("warnings", []).append(msg)
+    return replace(res, plan_check=check_plan(res.daily, plan, unobservable=skip), plan=plan)
+
+
 def analyze(
     recording: Recording | RecordingSource | Iterable[Recording],
     *,
-    config: DetectionConfig = DetectionConfig(),
-    plan: Any = None,
-    markers: Any = None,
-    progress: Callable[[int], None] | None = None,
-    vector: str | None = None,
-    **options: Any,
+    config: AnalysisConfig | DetectionConfig | None = None,
+    plan: Plan | None = None,
+    markers: Markers | pd.DataFrame | None = None,
+    body_mass_kg: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Analysis:
-    """Analyse a recording: impacts by band, wear, days (and sessions and plan when available).
+    """Analyse a recording: impacts by band, sessions, loading indices, wear, days and the plan check.
+
+    The stages run in this order: impact detection and wear (chunk by chunk) → sessions
+    (:mod:`impactlab.sessions`) → loading indices (:mod:`impactlab.loading`) → daily load
+    (:mod:`impactlab.daily`) → plan check (:mod:`impactlab.plan`, with a plan).
 
     Parameters
     ----------
     recording : Recording, RecordingSource or iterable of Recording
         A whole recording, a source opened with :func:`impactlab.io.open_recording` (read in
         chunks, bounded memory), or chunks of one recording in time order.
-    config : DetectionConfig, optional
-        Method preset (default ``hannam2017``).
+    config : AnalysisConfig or DetectionConfig, optional
+        Every setting (:class:`~impactlab.config.AnalysisConfig`), or just the method preset
+        (:func:`impactlab.presets.get_preset`; default ``hannam2017``).
     plan : Plan, optional
-        Exercise plan to check each day against.
-    markers : pandas.DataFrame, optional
+        Exercise plan to check each day against (:func:`impactlab.plan.load_plan`).
+    markers : Markers or pandas.DataFrame, optional
         Labelled periods (``start``, ``end``, ``label``), e.g. a weighted vest.
+    body_mass_kg : float, optional
+        Body mass in kg: turns on the GRF and loading-rate prediction; without it the indices use
+        peak acceleration (g) as the stimulus.
     progress : callable, optional
-        Called with the number of samples processed so far.
-    vector : {"vertical", "resultant"}, optional
-        Overrides the preset's vector.
-    **options
-        Settings of optional stages, passed to each stage that takes them, e.g. ``body_mass_kg``
-        (kg), ``vest_mass_kg`` (kg), ``placement`` (:mod:`impactlab.loading`).
+        Called as ``progress(done, total)`` with the samples processed so far and the expected
+        total (0 when unknown).
 
     Returns
     -------
@@ -412,16 +437,20 @@ def analyze(
     >>> analyze(rec).band_totals()
     {'low': 0, 'medium': 1, 'high': 1, 'total': 2}
     """
+    settings = AnalysisConfig.of(config)
     notes: list[str] = []
     source_extra: dict[str, Any] = {}
+    total = 0
     if isinstance(recording, Recording):
         meta = recording.meta
         chunks: Iterator[Recording] = iter([recording])
+        total = len(recording)
     elif isinstance(recording, RecordingSource):
         meta = recording.meta
         notes = list(recording.notes)
         source_extra = dict(recording.extra)
         chunks = recording.chunks()
+        total = int(recording.n_rows_hint or 0)
     else:
         it = iter(recording)
         try:
@@ -435,31 +464,16 @@ def analyze(
             yield from it
 
         chunks = _chain()
-    if vector is not None:
-        config = config.replace(vector=vector)
-    engine = _Engine(meta, config, notes)
-    from . import _hooks
-
-    used: set[str] = set()
-    for hook in _hooks.ENGINE_HOOKS:
-        kw = _accepted(hook, options)
-        used.update(kw)
-        x = hook(meta, config, plan=plan, markers=markers, **kw)
-        if x is not None:
-            engine.extras.append(x)
-    unknown = sorted(set(options) - used)
-    if unknown:
-        raise TypeError(f"analyze() got unexpected keyword argument(s): {', '.join(unknown)}")
+    engine = _Engine(meta, settings, notes, plan=plan, markers=markers, body_mass_kg=body_mass_kg)
     done = 0
     for chunk in chunks:
         engine.update(chunk)
         done += len(chunk)
         if progress is not None:
-            progress(done)
+            progress(done, total)
     res = engine.finish()
     if source_extra:
         res.extra.update(source_extra)
     if plan is not None:
-        for hook in _hooks.PLAN_HOOKS:
-            res = hook(res, plan)
+        res = _plan_stage(res, plan)
     return res

@@ -43,7 +43,6 @@ import difflib
 import os
 import re
 import tomllib
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataQualityWarning
+from .errors import ConfigError
 from .schema import BANDS, PLAN_CHECK, coerce, empty
 
 __all__ = [
@@ -498,85 +497,3 @@ def _row(date: Any, target: str, period: str, required: float, achieved: float, 
     return {"date": pd.Timestamp(date).normalize(), "target": target, "period": period, "required": float(required),
             "achieved": round(float(achieved), 2), "unit": unit, "met": met, "status": status,
             "partial": bool(partial), "detail": detail}
-
-
-# ------------------------------------------------------------------------------------------ hooks
-def _plan_hook(analysis: Any, plan: Any) -> Any:
-    if not isinstance(plan, Plan):
-        return analysis
-    info = analysis.extra.get("sessions", {})
-    skip = [] if info.get("vibration_detectable", True) else ["vibration"]
-    if plan.timezone and plan.timezone != analysis.meta.timezone:
-        msg = (f"{plan.path or plan.name}: the plan's time zone {plan.timezone} differs from the recording's "
-               f"{analysis.meta.timezone}; days are cut at the recording's midnight (give --tz {plan.timezone} to use the plan's)")
-        warnings.warn(msg, DataQualityWarning, stacklevel=2)
-        analysis.qc.setdefault("warnings", []).append(msg)
-    return dataclasses.replace(analysis, plan_check=check_plan(analysis.daily, plan, unobservable=skip), plan=plan)
-
-
-def _cli_options(parser: Any) -> None:
-    if any("--plan" in a.option_strings for a in parser._actions):
-        return
-    parser.add_argument("--plan", metavar="PLAN", help="exercise plan (TOML, DESIGN §5) to check each day against, "
-                        "e.g. sample_data/plan.toml")
-
-
-def _cli_args(args: Any) -> dict[str, Any]:
-    path = getattr(args, "plan", None)
-    return {"plan": load_plan(path)} if path else {}
-
-
-_MARK = {"met": "[green]met[/green]", "not met": "[red]not met[/red]", "no data": "[yellow]no valid data[/yellow]"}
-
-
-def _table(analysis: Any, console: Any) -> None:
-    """Day × target grid (met / not met / no valid data) and the weekly rows."""
-    pc = analysis.plan_check
-    if pc is None:
-        return
-    from rich.table import Table
-
-    plan = analysis.plan
-    title = f"Plan: {plan.name}" if isinstance(plan, Plan) else "Plan"
-    if not len(pc):
-        console.print(f"{title}: no target applies to the days recorded")
-        return
-    daily = pc[pc["period"] == "day"]
-    if len(daily):
-        order = [n for n, _ in plan.targets.items()] if isinstance(plan, Plan) else []
-        targets = sorted(dict.fromkeys(daily["target"]), key=lambda n: order.index(n) if n in order else len(order))
-        t = Table(title=f"{title} (per day)", title_justify="left")
-        t.add_column("date")
-        for name in targets:
-            req = daily.loc[daily["target"] == name, ["required", "unit"]].iloc[0]
-            t.add_column(f"{name}\n>= {req['required']:g} {'min' if req['unit'] == 'min' else ''}".rstrip(), justify="center")
-        for d, grp in daily.groupby("date", sort=True):
-            cells = []
-            for name in targets:
-                r = grp[grp["target"] == name]
-                if not len(r):
-                    cells.append("[dim]-[/dim]")
-                    continue
-                r0 = r.iloc[0]
-                ach = f"{r0['achieved']:g}" if r0["status"] != "no data" else ""
-                cells.append(f"{_MARK[r0['status']]} {ach}".strip())
-            t.add_row(pd.Timestamp(d).strftime("%a %Y-%m-%d"), *cells)
-        console.print(t)
-    weekly = pc[pc["period"] == "week"]
-    for r in weekly.itertuples(index=False):
-        week = pd.Timestamp(r.date).isocalendar()
-        part = " (partial week: " + r.detail + ")" if r.partial and r.detail else ""
-        console.print(f"{r.target} week {week.year}-W{week.week:02d}: {_MARK[r.status]}, {r.achieved:g} of "
-                      f"{r.required:g} {r.unit}{part}")
-
-
-def _register() -> None:
-    from . import _hooks
-
-    for lst, fn in ((_hooks.PLAN_HOOKS, _plan_hook), (_hooks.CLI_OPTION_HOOKS, _cli_options),
-                    (_hooks.CLI_ARGS_HOOKS, _cli_args), (_hooks.TABLE_HOOKS, _table)):
-        if fn not in lst:
-            lst.append(fn)
-
-
-_register()

@@ -2,7 +2,7 @@
 
 Each preset is a frozen :class:`~impactlab.config.DetectionConfig` whose ``conventions`` text (shown
 in every report's method line) states what about it could not be verified. Importing this module
-registers them in :data:`impactlab.config.PRESETS`, so ``--preset`` offers them.
+holds them in :data:`PRESETS` (no registration: the table below is the whole list), which ``--preset`` offers.
 
 All heights are on impactlab's gravity-removed scale: ``peak_g`` = filtered signal − 1 g. A
 gravity-included threshold ``h`` is ``min_height_g = h − 1``.
@@ -10,9 +10,13 @@ gravity-included threshold ``h`` is ``min_height_g = h − 1``.
 
 from __future__ import annotations
 
-from .config import PRESETS, DetectionConfig
+from .config import DetectionConfig
+from .errors import ConfigError
 
-__all__ = ["DEERE2012", "OULU", "VERAS2020"]
+__all__ = ["DEERE2012", "HANNAM2017", "OULU", "PRESETS", "VERAS2020", "get_preset"]
+
+#: Hannam K et al. (2017) Osteoporos Int 28:1001–1011: the default (see :class:`DetectionConfig`).
+HANNAM2017 = DetectionConfig()
 
 #: Deere K, Sayers A, Rittweger J, Tobias JH (2012) Habitual levels of high, but not moderate or
 #: low, impact activity are positively related to hip BMD and geometry: results from a
@@ -84,5 +88,26 @@ VERAS2020 = DetectionConfig(
     ),
 )
 
-for _cfg in (DEERE2012, OULU, VERAS2020):
-    PRESETS.setdefault(_cfg.name, _cfg)
+#: Every method preset by name.
+PRESETS: dict[str, DetectionConfig] = {c.name: c for c in (HANNAM2017, DEERE2012, OULU, VERAS2020)}
+
+
+def get_preset(name: str) -> DetectionConfig:
+    """The :class:`~impactlab.config.DetectionConfig` of a named preset.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name (the message lists the known ones).
+
+    Examples
+    --------
+    >>> get_preset("veras2020").min_distance_s
+    0.4
+    """
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown preset {name!r}", key="preset", hint=f"Use one of: {', '.join(sorted(PRESETS))}"
+        ) from None

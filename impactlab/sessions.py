@@ -53,17 +53,15 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .config import DetectionConfig
+from .config import DetectionConfig, SessionConfig
 from .daily import grouped_band_codes
 from .errors import DataQualityWarning
 from .markers import Markers, as_markers
@@ -74,81 +72,6 @@ from .signal import signal_of_interest
 __all__ = ["SessionConfig", "SessionDetector", "alias_frequency", "find_sessions"]
 
 _NS = 1_000_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    """Settings of session detection (DESIGN §4). [P] = project decision, [C] = cited.
-
-    Attributes
-    ----------
-    flight_max_g : float
-        Magnitude below which the body is in free fall (0.4 g) [P].
-    flight_min_s : float
-        Shortest flight phase (0.08 s; a 5 cm jump flies 0.20 s, science.md §7) [P].
-    flight_window_s : float
-        The flight must end within this time before the landing peak (0.6 s) [P].
-    set_gap_s : float
-        Jumps closer than this (s) are one set (20 s) [P].
-    session_gap_s : float
-        Sets closer than this (s) are one session (600 s) [P].
-    walk_window_s : float
-        Cadence window (10 s); a multiple of ``vib_window_s``.
-    step_band_hz : tuple of float
-        Step frequencies of walking (1.2–2.6 Hz = 72–156 steps/min) [P].
-    walk_min_sd_g : float
-        Least vertical SD of a walking window (0.05 g) [P].
-    walk_periodicity : float
-        Least share of 0.5–5 Hz power at the step frequency and its harmonics (0.5) [P].
-    brisk_spm : float
-        Brisk walking cadence, steps/min (100: Tudor-Locke 2019, moderate intensity) [C].
-    bout_min_s : float
-        Shortest walking bout (60 s) [P].
-    bout_max_break_s : float
-        Longest break inside a bout (< 10 s) [P].
-    vib_window_s : float
-        Vibration spectrum window (5 s) [P].
-    plate_band_hz : tuple of float
-        Plate frequencies looked for (12–60 Hz; Gusi 12.6 Hz, Rubin 30 Hz) [C for the examples].
-    vib_min_hz : float
-        Apparent frequencies at or below this are not separable from movement (5 Hz) [P].
-    vib_power_fraction : float
-        Share of the power above 5 Hz in the narrow peak (0.7) [P].
-    vib_total_fraction : float
-        Share of all power above 0.5 Hz in the narrow peak (0.5) [P].
-    vib_min_rms_g : float
-        Least RMS of the plate oscillation (0.05 g; a 0.2 g peak-to-peak LIV plate is 0.07 g RMS) [P].
-    vib_min_s : float
-        Shortest vibration session (60 s) [P].
-    edge_tolerance_s : float
-        Bout and session edges are found to about a second; a bout this much shorter than the
-        minimum still counts (2 s) [P].
-    """
-
-    flight_max_g: float = 0.4
-    flight_min_s: float = 0.08
-    flight_window_s: float = 0.6
-    set_gap_s: float = 20.0
-    session_gap_s: float = 600.0
-    walk_window_s: float = 10.0
-    step_band_hz: tuple[float, float] = (1.2, 2.6)
-    walk_min_sd_g: float = 0.05
-    walk_periodicity: float = 0.5
-    brisk_spm: float = 100.0
-    bout_min_s: float = 60.0
-    bout_max_break_s: float = 10.0
-    vib_window_s: float = 5.0
-    plate_band_hz: tuple[float, float] = (12.0, 60.0)
-    vib_min_hz: float = 5.0
-    vib_power_fraction: float = 0.7
-    vib_total_fraction: float = 0.5
-    vib_min_rms_g: float = 0.05
-    vib_min_s: float = 60.0
-    edge_tolerance_s: float = 2.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Settings as a JSON-ready dict."""
-        return dataclasses.asdict(self)
 
 
 def alias_frequency(f_hz: float, fs_hz: float) -> float:
@@ -847,74 +770,3 @@ def find_sessions(
     det.update(rec)
     sessions, imp, _ = det.finish(impacts)
     return sessions, imp
-
-
-# --------------------------------------------------------------------------------------------- engine hook
-class _Stage:
-    """Engine stage wrapping :class:`SessionDetector` (registered in ``_hooks.ENGINE_HOOKS``)."""
-
-    def __init__(self, det: SessionDetector) -> None:
-        self.det = det
-
-    def update(self, chunk: Recording) -> None:
-        self.det.update(chunk)
-
-    def finish(self, impacts: pd.DataFrame, sessions: pd.DataFrame, engine: Any) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-        ses, imp, summary = self.det.finish(impacts)
-        if engine is not None and hasattr(engine, "warnings"):
-            engine.warnings.extend(summary["notes"])
-        return imp, ses, {"sessions": summary}
-
-
-def _stage_factory(meta: RecordingMeta, config: DetectionConfig, *, plan: Any = None, markers: Any = None) -> _Stage:
-    plate = None
-    vib = getattr(getattr(plan, "targets", None), "vibration", None)
-    if vib is not None:
-        plate = getattr(vib, "frequency_hz", None)
-    return _Stage(SessionDetector(meta, config, markers=markers, plate_hz=plate))
-
-
-def _describe(r: Any) -> str:
-    if r.kind == "jumps":
-        return f"{r.n_jumps} jumps in {r.n_sets} set(s)"
-    if r.kind == "vibration":
-        if np.isfinite(r.rms_g):
-            return f"{r.frequency_hz:.1f} Hz, {r.rms_g:.2f} g RMS"
-        return "declared by a marker"
-    return f"{r.cadence_spm:.0f} steps/min"
-
-
-def _table(analysis: Any, console: Any) -> None:
-    """The sessions of each day, and the markers with where they came from."""
-    ses = analysis.sessions
-    if len(ses):
-        console.print("Sessions:")
-        tz = analysis.meta.timezone
-        days = ses["start"].dt.tz_convert(tz).dt.normalize()
-        for day, grp in ses.groupby(days, sort=True):
-            console.print(f"  [bold]{pd.Timestamp(day):%a %Y-%m-%d}[/bold]")
-            for r in grp.itertuples(index=False):
-                s, e = r.start.tz_convert(tz), r.end.tz_convert(tz)
-                what = _describe(r)
-                src = "" if r.label_source == "detected" else f" [dim](label: {r.label_source})[/dim]"
-                console.print(f"    {s:%H:%M:%S}-{e:%H:%M:%S}  {r.kind!s:<10} {r.duration_s / 60:6.1f} min  "
-                              f"{what}; {r.n_impacts} impacts{src}")
-    info = analysis.extra.get("sessions", {})
-    marks = info.get("markers", [])
-    if marks:
-        console.print("Markers used:")
-        for m in marks:
-            line = f", line {m['line']}" if m.get("line") else ""
-            console.print(f"  {m['label']:<9} {m['start']} to {m['end']}  (from {m['source']}{line})")
-
-
-def _register() -> None:
-    from . import _hooks
-
-    if _stage_factory not in _hooks.ENGINE_HOOKS:
-        _hooks.ENGINE_HOOKS.insert(0, _stage_factory)
-    if _table not in _hooks.TABLE_HOOKS:
-        _hooks.TABLE_HOOKS.insert(0, _table)
-
-
-_register()

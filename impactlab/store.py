@@ -63,7 +63,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import __version__
+from ._version import __version__
 from .config import DetectionConfig
 from .daily import daily_load
 from .errors import ImpactlabError, StoreError

@@ -13,14 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from impactlab.cli.main import main
 
-from impactlab import _hooks
 from impactlab.calibrate import (
     StillWindows,
-    add_cli_option,
     apply_calibration,
     calibrate_source,
     fit_calibration,
-    wrap_source,
 )
 from impactlab.errors import DataQualityWarning
 from impactlab.io import RecordingSource, write_parquet
@@ -121,27 +118,17 @@ def test_apply_not_applied_is_identity() -> None:
     assert apply_calibration(rec, fit_calibration(np.empty((0, 3)))) is rec
 
 
-def test_hooks_registered_once() -> None:
-    import importlib
-
-    import impactlab.calibrate as mod
-
-    importlib.reload(mod)
-    names = [getattr(h, "__qualname__", "") for h in _hooks.CLI_OPTION_HOOKS]
-    assert names.count("add_cli_option") == 1
-    assert [getattr(h, "__qualname__", "") for h in _hooks.SOURCE_HOOKS].count("wrap_source") == 1
-
-
-def test_option_and_wrapper() -> None:
+def test_calibrate_flag_wraps_the_source(tmp_path: Path) -> None:
     import argparse
 
+    from impactlab.cli.options import add_analysis_options, add_reading_options, open_source
+
     p = argparse.ArgumentParser()
-    add_cli_option(p)
-    add_cli_option(p)  # idempotent
-    rec = distorted(n_orient=2, still_s=10)
-    src = _source(rec)
-    assert wrap_source(p.parse_args([]), src) is src
-    assert "calibration" in wrap_source(p.parse_args(["--calibrate"]), src).extra
+    add_reading_options(p)
+    add_analysis_options(p)
+    path = str(write_parquet(distorted(n_orient=2, still_s=10), tmp_path / "d.parquet"))
+    assert "calibration" not in open_source(path, p.parse_args([])).extra
+    assert "calibration" in open_source(path, p.parse_args(["--calibrate"])).extra
 
 
 def test_cli_analyze_writes_diagnostics_to_info_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

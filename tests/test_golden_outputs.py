@@ -20,7 +20,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
 from impactlab.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +78,7 @@ def _store_view(path: Path) -> dict[str, Any]:
         cur = db.execute(f"SELECT * FROM {name}")
         cols = [d[0] for d in cur.description]
         keep = [i for i, c in enumerate(cols) if c not in VOLATILE_COLUMNS]
-        rows = sorted((repr(tuple(r[i] for i in keep)) for r in cur.fetchall()))
+        rows = sorted(repr(tuple(r[i] for i in keep)) for r in cur.fetchall())
         text = "\n".join(rows)
         out[name] = {"columns": [cols[i] for i in keep], "rows": rows} if len(text) <= INLINE_BYTES else {
             "columns": [cols[i] for i in keep], "n": len(rows), "sha256": hashlib.sha256(text.encode()).hexdigest()}

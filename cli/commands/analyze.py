@@ -9,7 +9,9 @@ from pathlib import Path
 
 from impactlab.pipeline import Analysis, analyze
 
-from .._common import add_reading_options, config_from_args, progress_bar, source_from_args, stdout_console
+from .._common import progress_bar
+from ..options import add_analysis_options, add_reading_options, analysis_config, analysis_inputs, open_source
+from ..render import print_table
 
 HELP = "count impacts per g-band per day in one recording"
 EPILOG = """\
@@ -37,27 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(func=run)
 
 
-def add_analysis_options(p: argparse.ArgumentParser) -> None:
-    """Options added by later stages (plan, markers, body mass) register here."""
-    from impactlab import _hooks
-
-    for hook in getattr(_hooks, "CLI_OPTION_HOOKS", []):
-        hook(p)
-
-
 def run_analysis(args: argparse.Namespace) -> Analysis:
-    """Open, analyse and return (shared with ``import`` and ``batch``)."""
-    from impactlab import _hooks
-
-    src = source_from_args(args.file, args)
-    for wrap in getattr(_hooks, "SOURCE_HOOKS", []):
-        src = wrap(args, src)
-    cfg = config_from_args(args)
-    kwargs: dict[str, object] = {}
-    for hook in getattr(_hooks, "CLI_ARGS_HOOKS", []):
-        kwargs.update(hook(args))
+    """Open, analyse and return (shared with ``import``)."""
+    src = open_source(args.file, args)
+    inputs = analysis_inputs(args)
     with progress_bar(src.n_rows_hint, f"analysing {Path(args.file).name}", quiet=args.quiet) as update:
-        return analyze(src, config=cfg, progress=update, **kwargs)  # type: ignore[arg-type]
+        return analyze(src, config=analysis_config(args), progress=update, **inputs)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,44 +59,3 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_table(res)
     return 0
-
-
-def print_table(res: Analysis) -> None:
-    """The terminal view: recording line, per-day table, weekly line, plan grid when present."""
-    from rich.table import Table
-
-    con = stdout_console()
-    q = res.qc
-    m = res.meta
-    con.print(f"[bold]{m.source}[/bold]  {m.device}, {m.sample_rate_hz:g} Hz, vertical {m.vertical_axis}, "
-              f"{q['start']} to {q['end']} ({m.timezone})")
-    show_sessions = bool(len(res.sessions))
-    t = Table(title="Impacts per day (g above gravity)", title_justify="left")
-    for col, just in (("date", "left"), ("wear h", "right"), ("valid", "center"), ("low\n0.5-1.0", "right"),
-                      ("medium\n1.0-1.5", "right"), ("high\n>=1.5", "right")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    if show_sessions:
-        for col in ("jumps", "sets", "brisk min", "vest min", "vibr. min"):
-            t.add_column(col, justify="right")
-    for r in res.daily.itertuples(index=False):
-        row = [r.date.strftime("%a %Y-%m-%d"), f"{r.wear_h:.1f}", "yes" if r.valid else "no",
-               str(r.n_low), str(r.n_medium), str(r.n_high)]
-        if show_sessions:
-            row += [str(r.n_jumps), str(r.jump_sets), f"{r.brisk_walk_min:.0f}", f"{r.vest_walk_min:.0f}",
-                    f"{r.vibration_min:.0f}"]
-        t.add_row(*row)
-    con.print(t)
-    w = res.weekly
-    if w["valid_days"]:
-        con.print(f"Per week (mean of {w['valid_days']} valid day(s) x 7): low {w['low']}, medium {w['medium']}, "
-                  f"high {w['high']}")
-    else:
-        con.print("Per week: no valid day (>= 10 h wear), so no weekly figures")
-    tot = res.band_totals()
-    con.print(f"Total: {tot['total']} impacts (low {tot['low']}, medium {tot['medium']}, high {tot['high']}); "
-              f"wear {q['wear_h']:.1f} h; gaps {q['gaps']}; clipped samples {q['clipped_samples']}")
-    from impactlab import _hooks
-
-    for hook in getattr(_hooks, "TABLE_HOOKS", []):
-        hook(res, con)
-    con.print(f"[dim]Method: {res.config.name}. {res.config.conventions}[/dim]")

@@ -9,8 +9,8 @@ from typing import Any
 
 from impactlab.batch import BatchProgress, analysis_option_defaults, run_batch
 
-from .._common import _stderr_console, add_reading_options
-from .analyze import add_analysis_options
+from .._common import _stderr_console
+from ..options import add_analysis_options, add_reading_options
 
 HELP = "analyse many recordings in parallel (locally or on Dask) into tidy tables"
 EPILOG = """\

@@ -12,11 +12,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from impactlab.calibrate import add_cli_option, wrap_source
 from impactlab.errors import DataError, ReadError
 from impactlab.io import RecordingSource
 
-from .._common import add_reading_options, progress_bar, source_from_args
+from .._common import progress_bar
+from ..options import add_calibrate_option, add_reading_options, open_source
 
 HELP = "write a recording (.gt3x, .cwa, .bin, CSV...) as normalised Parquet, in bounded memory"
 EPILOG = """\
@@ -39,7 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--row-group-rows", type=int, default=1_000_000, metavar="N",
                    help="rows per Parquet row group (default 1000000)")
     add_reading_options(p)
-    add_cli_option(p)
+    add_calibrate_option(p)
     p.set_defaults(func=run)
 
 
@@ -104,7 +104,7 @@ def write_parquet_source(
 
 
 def run(args: argparse.Namespace) -> int:
-    src = wrap_source(args, source_from_args(args.file, args))
+    src = open_source(args.file, args)
     with progress_bar(src.n_rows_hint, f"converting {Path(args.file).name}", quiet=args.quiet) as update:
         n = write_parquet_source(src, args.out, row_group_rows=args.row_group_rows, progress=update)
     if not args.quiet:

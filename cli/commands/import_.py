@@ -16,8 +16,8 @@ from typing import Any
 from impactlab.errors import ImpactlabError
 from impactlab.store import Store, file_sha256, load_plan_file
 
-from .._common import add_reading_options, config_from_args, progress_bar, source_from_args, stdout_console
-from .analyze import add_analysis_options
+from .._common import progress_bar, stdout_console
+from ..options import add_analysis_options, add_reading_options, analysis_config, analysis_inputs, open_source
 from .clients import add_store_option
 
 HELP = "analyse a recording and add it to a client's store (or convert it to Parquet)"
@@ -56,14 +56,6 @@ def add_client_analysis_options(p: argparse.ArgumentParser) -> None:
     """Reading and analysis options plus ``--body-mass``, ``--plan`` and ``--markers`` (shared with ``sync``)."""
     add_reading_options(p)
     add_analysis_options(p)
-    for flag, kw in (("--body-mass", {"type": float, "metavar": "KG", "dest": "body_mass",
-                                      "help": "client's body mass in kg (stored with the client)"}),
-                     ("--plan", {"metavar": "PLAN", "help": "plan TOML (DESIGN §5): becomes the client's plan"}),
-                     ("--markers", {"metavar": "CSV", "help": "labelled periods (start,end,label)"})):
-        try:
-            p.add_argument(flag, **kw)  # type: ignore[arg-type]
-        except argparse.ArgumentError:
-            pass  # already added by the plan / markers stage
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,35 +79,26 @@ def _convert(args: argparse.Namespace) -> int:
         return main(argv)
     from impactlab.io import write_parquet
 
-    out = write_parquet(source_from_args(args.file, args).read(), args.out)
+    out = write_parquet(open_source(args.file, args).read(), args.out)
     if not args.quiet:
         print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
-def _analysis_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    from impactlab import _hooks
-
-    kwargs: dict[str, Any] = {}
-    for hook in getattr(_hooks, "CLI_ARGS_HOOKS", []):
-        kwargs.update(hook(args))
+def client_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """Plan (kept with its TOML text for the store), markers and body mass for an import or sync."""
+    inputs: dict[str, Any] = dict(analysis_inputs(args))
     if getattr(args, "plan", None):
-        kwargs["plan"] = load_plan_file(args.plan)  # remembers the TOML text for the store
-    if getattr(args, "markers", None) and kwargs.get("markers") is None:
-        raise ImpactlabError("markers cannot be read: marker support is not available in this installation",
-                             path=args.markers, hint="Update impactlab, or import without --markers")
-    return kwargs
+        inputs["plan"] = load_plan_file(args.plan)  # remembers the TOML text for the store
+    return inputs
 
 
 def _import(args: argparse.Namespace) -> int:
-    from impactlab import _hooks
     from impactlab.report import daily_summary
 
-    kwargs = _analysis_kwargs(args)
-    src = source_from_args(args.file, args)
-    for wrap in getattr(_hooks, "SOURCE_HOOKS", []):
-        src = wrap(args, src)
-    cfg = config_from_args(args)
+    kwargs = client_inputs(args)
+    src = open_source(args.file, args)
+    cfg = analysis_config(args)
     digest = file_sha256(args.file)
     with Store(args.store) as st:
         st.add_client(args.client, name=args.name, body_mass_kg=getattr(args, "body_mass", None), note=args.note)

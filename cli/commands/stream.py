@@ -9,11 +9,12 @@ import signal
 import sys
 from typing import Any
 
-from impactlab import __version__
+from impactlab._version import __version__
 from impactlab.ble.profile import load_profile
 from impactlab.ble.stream import LiveStatus, stream_sensor
 
-from .._common import add_reading_options, config_from_args, stdout_console
+from .._common import stdout_console
+from ..options import add_reading_options, detection_config
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate, parse_duration, zone_and_axis
 
 HELP = "stream live impacts from a sensor (terminal view)"
@@ -69,7 +70,7 @@ def _view(st: LiveStatus, title: str) -> Any:
 def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
     duration = parse_duration(args.duration)
-    cfg = config_from_args(args).replace(block_s=10.0)
+    cfg = detection_config(args).replace(block_s=10.0)
     realtime = args.format == "table" and sys.stdout.isatty()
     with maybe_simulate(args, default_speed=1.0 if realtime else 0.0) as sim:
         tz, axis = zone_and_axis(args, sim, profile)

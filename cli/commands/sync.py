@@ -10,7 +10,8 @@ import sys
 from impactlab.ble.profile import load_profile
 from impactlab.ble.sync import sync_sensor
 
-from .._common import config_from_args, progress_bar, stdout_console
+from .._common import progress_bar, stdout_console
+from ..options import analysis_config
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate, zone_and_axis
 from .clients import add_store_option
 from .import_ import add_client_analysis_options
@@ -45,11 +46,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 def run(args: argparse.Namespace) -> int:
     from impactlab.store import Store
 
-    from .import_ import _analysis_kwargs
+    from .import_ import client_inputs
 
     profile = load_profile(args.profile)
-    kwargs = _analysis_kwargs(args)
-    cfg = config_from_args(args)
+    kwargs = client_inputs(args)
+    cfg = analysis_config(args)
     with maybe_simulate(args, default_speed=0.0) as sim, Store(args.store) as st:
         tz, axis = zone_and_axis(args, sim, profile)
         address = args.address or (sim.address if sim is not None else None)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..daily import weekly_summary
 from ..errors import StoreError
 from ..schema import DAILY, PLAN_CHECK

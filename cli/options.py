@@ -1,0 +1,110 @@
+"""The command line's analysis vocabulary, written once: flags → AnalysisConfig, Plan, Markers, a source.
+
+Every subcommand that reads a recording (``analyze``, ``import``, ``sync``, ``stream``, ``batch``,
+``convert``) adds its flags from here, and turns the parsed arguments into the library's typed
+inputs with :func:`analysis_config`, :func:`analysis_inputs` and :func:`open_source`; the library
+never sees an ``argparse.Namespace``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TypedDict
+
+from impactlab.config import PLACEMENTS, AnalysisConfig, DetectionConfig, LoadingConfig
+from impactlab.io import RecordingSource, open_recording
+from impactlab.markers import Markers, read_markers
+from impactlab.plan import Plan, load_plan
+from impactlab.presets import PRESETS, get_preset
+
+__all__ = [
+    "AnalysisInputs",
+    "add_analysis_options",
+    "add_reading_options",
+    "analysis_config",
+    "analysis_inputs",
+    "detection_config",
+    "open_source",
+]
+
+
+class AnalysisInputs(TypedDict):
+    """What :func:`impactlab.analyze` takes beside the recording and its settings."""
+
+    plan: Plan | None
+    markers: Markers | None
+    body_mass_kg: float | None
+
+
+def add_reading_options(p: argparse.ArgumentParser) -> None:
+    """``--tz``, ``--vertical-axis``, ``--units``, ``--preset``, ``--native-rate``."""
+    g = p.add_argument_group("reading and method")
+    g.add_argument("--tz", metavar="ZONE", help="IANA zone of the device clock, e.g. Europe/London "
+                   "(default: the file's, else this computer's)")
+    g.add_argument("--vertical-axis", metavar="AXIS", help="axis pointing up when standing, with sign: "
+                   "+y, -y, +x, ... (default: the device's, or detected from the data)")
+    g.add_argument("--units", choices=["g", "ms2"], default="g", help="units of text files (default g)")
+    g.add_argument("--preset", default="hannam2017", choices=sorted(PRESETS),
+                   help="method preset (default hannam2017: 50 Hz, 0.5/1.0/1.5 g above gravity)")
+    g.add_argument("--native-rate", action="store_true",
+                   help="count peaks at the file's own rate instead of resampling to the preset's")
+
+
+def add_calibrate_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--calibrate``."""
+    p.add_argument("--calibrate", action="store_true",
+                   help="auto-calibrate on still periods (sphere fit, van Hees et al. 2014); diagnostics go to -Info.json")
+
+
+def add_analysis_options(p: argparse.ArgumentParser) -> None:
+    """``--markers``, ``--plan``, ``--calibrate`` and the loading group (body mass, vest, placement, vector)."""
+    p.add_argument("--markers", metavar="FILE", help="labelled periods, a CSV start,end,label (vest, jumps, "
+                   "vibration, walk), e.g. sample_data/markers-week.csv; write one with 'impactlab mark'")
+    p.add_argument("--plan", metavar="PLAN", help="exercise plan (TOML, DESIGN §5) to check each day against, "
+                   "e.g. sample_data/plan.toml")
+    add_calibrate_option(p)
+    g = p.add_argument_group("loading (GRF, loading rate, DSS, OI; Veras et al.)")
+    g.add_argument("--body-mass", type=float, metavar="KG", dest="body_mass",
+                   help="body mass in kg: predicts GRF (N, BW) and loading rate (N/s) per impact "
+                   "(default: the client's from the store, else indices use peak g as a proxy)")
+    g.add_argument("--vest-mass", type=float, metavar="KG", dest="vest_mass",
+                   help="weighted-vest mass in kg, added to body mass in vest walks (extension)")
+    g.add_argument("--placement", choices=PLACEMENTS, default="hip",
+                   help="accelerometer placement for the GRF equations (default hip)")
+    g.add_argument("--vector", choices=("vertical", "resultant"), default=None,
+                   help="count peaks on the vertical axis or the resultant (default: the preset's)")
+
+
+def detection_config(args: argparse.Namespace) -> DetectionConfig:
+    """The method preset from ``--preset``, ``--native-rate`` and ``--vector``."""
+    cfg = get_preset(args.preset)
+    if getattr(args, "native_rate", False):
+        cfg = cfg.replace(target_rate_hz=None)
+    if getattr(args, "vector", None):
+        cfg = cfg.replace(vector=args.vector)
+    return cfg
+
+
+def analysis_config(args: argparse.Namespace) -> AnalysisConfig:
+    """Every analysis setting given on the command line."""
+    loading = LoadingConfig(vest_mass_kg=getattr(args, "vest_mass", None), placement=getattr(args, "placement", None) or "hip")
+    return AnalysisConfig(detection=detection_config(args), loading=loading)
+
+
+def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:
+    """The plan (``--plan``), markers (``--markers``) and body mass (``--body-mass``) given."""
+    plan_path = getattr(args, "plan", None)
+    markers_path = getattr(args, "markers", None)
+    return AnalysisInputs(plan=load_plan(plan_path) if plan_path else None,
+                          markers=read_markers(markers_path) if markers_path else None,
+                          body_mass_kg=getattr(args, "body_mass", None))
+
+
+def open_source(path: str, args: argparse.Namespace) -> RecordingSource:
+    """Open ``path`` with the reading options in ``args`` (auto-calibrated with ``--calibrate``)."""
+    src = open_recording(path, tz=args.tz, vertical_axis=args.vertical_axis, units=args.units)
+    if getattr(args, "calibrate", False):
+        from impactlab.calibrate import calibrate_source
+
+        src = calibrate_source(src)
+    return src

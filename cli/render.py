@@ -1,0 +1,158 @@
+"""Every terminal view of an analysis (rich): the daily table, sessions, the plan grid, loading indices.
+
+Presentation only: the numbers come from :class:`impactlab.pipeline.Analysis`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from impactlab.pipeline import Analysis
+
+from ._common import stdout_console
+
+__all__ = ["print_loading", "print_plan_check", "print_sessions", "print_table"]
+
+
+def print_table(res: Analysis) -> None:
+    """The terminal view: recording line, per-day table, weekly line, plan grid when present."""
+    con = stdout_console()
+    q = res.qc
+    m = res.meta
+    con.print(f"[bold]{m.source}[/bold]  {m.device}, {m.sample_rate_hz:g} Hz, vertical {m.vertical_axis}, "
+              f"{q['start']} to {q['end']} ({m.timezone})")
+    show_sessions = bool(len(res.sessions))
+    t = Table(title="Impacts per day (g above gravity)", title_justify="left")
+    for col, just in (("date", "left"), ("wear h", "right"), ("valid", "center"), ("low\n0.5-1.0", "right"),
+                      ("medium\n1.0-1.5", "right"), ("high\n>=1.5", "right")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    if show_sessions:
+        for col in ("jumps", "sets", "brisk min", "vest min", "vibr. min"):
+            t.add_column(col, justify="right")
+    for r in res.daily.itertuples(index=False):
+        row = [r.date.strftime("%a %Y-%m-%d"), f"{r.wear_h:.1f}", "yes" if r.valid else "no",
+               str(r.n_low), str(r.n_medium), str(r.n_high)]
+        if show_sessions:
+            row += [str(r.n_jumps), str(r.jump_sets), f"{r.brisk_walk_min:.0f}", f"{r.vest_walk_min:.0f}",
+                    f"{r.vibration_min:.0f}"]
+        t.add_row(*row)
+    con.print(t)
+    w = res.weekly
+    if w["valid_days"]:
+        con.print(f"Per week (mean of {w['valid_days']} valid day(s) x 7): low {w['low']}, medium {w['medium']}, "
+                  f"high {w['high']}")
+    else:
+        con.print("Per week: no valid day (>= 10 h wear), so no weekly figures")
+    tot = res.band_totals()
+    con.print(f"Total: {tot['total']} impacts (low {tot['low']}, medium {tot['medium']}, high {tot['high']}); "
+              f"wear {q['wear_h']:.1f} h; gaps {q['gaps']}; clipped samples {q['clipped_samples']}")
+    print_sessions(res, con)
+    print_plan_check(res, con)
+    print_loading(res, con)
+    con.print(f"[dim]Method: {res.config.name}. {res.config.conventions}[/dim]")
+
+
+def _describe(r: Any) -> str:
+    if r.kind == "jumps":
+        return f"{r.n_jumps} jumps in {r.n_sets} set(s)"
+    if r.kind == "vibration":
+        if np.isfinite(r.rms_g):
+            return f"{r.frequency_hz:.1f} Hz, {r.rms_g:.2f} g RMS"
+        return "declared by a marker"
+    return f"{r.cadence_spm:.0f} steps/min"
+
+
+def print_sessions(analysis: Analysis, console: Console) -> None:
+    """The sessions of each day, and the markers with where they came from."""
+    ses = analysis.sessions
+    if len(ses):
+        console.print("Sessions:")
+        tz = analysis.meta.timezone
+        days = ses["start"].dt.tz_convert(tz).dt.normalize()
+        for day, grp in ses.groupby(days, sort=True):
+            console.print(f"  [bold]{pd.Timestamp(day):%a %Y-%m-%d}[/bold]")
+            for r in grp.itertuples(index=False):
+                s, e = r.start.tz_convert(tz), r.end.tz_convert(tz)
+                what = _describe(r)
+                src = "" if r.label_source == "detected" else f" [dim](label: {r.label_source})[/dim]"
+                console.print(f"    {s:%H:%M:%S}-{e:%H:%M:%S}  {r.kind!s:<10} {r.duration_s / 60:6.1f} min  "
+                              f"{what}; {r.n_impacts} impacts{src}")
+    info = analysis.extra.get("sessions", {})
+    marks = info.get("markers", [])
+    if marks:
+        console.print("Markers used:")
+        for m in marks:
+            line = f", line {m['line']}" if m.get("line") else ""
+            console.print(f"  {m['label']:<9} {m['start']} to {m['end']}  (from {m['source']}{line})")
+
+
+_MARK = {"met": "[green]met[/green]", "not met": "[red]not met[/red]", "no data": "[yellow]no valid data[/yellow]"}
+
+
+def print_plan_check(analysis: Analysis, console: Console) -> None:
+    """Day × target grid (met / not met / no valid data) and the weekly rows."""
+    pc = analysis.plan_check
+    if pc is None:
+        return
+    plan = analysis.plan
+    title = f"Plan: {plan.name}" if plan is not None else "Plan"
+    if not len(pc):
+        console.print(f"{title}: no target applies to the days recorded")
+        return
+    daily = pc[pc["period"] == "day"]
+    if len(daily):
+        order = [n for n, _ in plan.targets.items()] if plan is not None else []
+        targets = sorted(dict.fromkeys(daily["target"]), key=lambda n: order.index(n) if n in order else len(order))
+        t = Table(title=f"{title} (per day)", title_justify="left")
+        t.add_column("date")
+        for name in targets:
+            req = daily.loc[daily["target"] == name, ["required", "unit"]].iloc[0]
+            t.add_column(f"{name}\n>= {req['required']:g} {'min' if req['unit'] == 'min' else ''}".rstrip(), justify="center")
+        for d, grp in daily.groupby("date", sort=True):
+            cells = []
+            for name in targets:
+                r = grp[grp["target"] == name]
+                if not len(r):
+                    cells.append("[dim]-[/dim]")
+                    continue
+                r0 = r.iloc[0]
+                ach = f"{r0['achieved']:g}" if r0["status"] != "no data" else ""
+                cells.append(f"{_MARK[r0['status']]} {ach}".strip())
+            t.add_row(pd.Timestamp(d).strftime("%a %Y-%m-%d"), *cells)
+        console.print(t)
+    weekly = pc[pc["period"] == "week"]
+    for r in weekly.itertuples(index=False):
+        week = pd.Timestamp(r.date).isocalendar()
+        part = " (partial week: " + r.detail + ")" if r.partial and r.detail else ""
+        console.print(f"{r.target} week {week.year}-W{week.week:02d}: {_MARK[r.status]}, {r.achieved:g} of "
+                      f"{r.required:g} {r.unit}{part}")
+
+
+def print_loading(analysis: Analysis, console: Console) -> None:
+    """Daily DSS, OI and peak GRF, and the GRF per impact with a body mass."""
+    loading = analysis.extra.get("loading")
+    if not loading:
+        return
+    d = analysis.daily
+    basis = "GRF in body weights" if loading["basis"] == "grf_bw" else "peak acceleration in g (no body mass)"
+    parts = []
+    for r in d.itertuples(index=False):
+        peak = "" if not np.isfinite(getattr(r, "peak_grf_bw_max", np.nan)) else f", peak GRF {r.peak_grf_bw_max:.2f} BW"
+        parts.append(f"{r.date:%a %Y-%m-%d}: DSS {r.dss:.2f}, OI {r.oi:.2f}{peak}")
+    console.print(f"Bone-loading indices (stimulus: {basis}; DSS m = {loading['dss_exponent']:g}):")
+    for p in parts:
+        console.print(f"  {p}")
+    imp = analysis.impacts
+    if loading["body_mass_kg"] is not None and len(imp):
+        console.print(
+            f"  GRF per impact (Veras, {loading['placement']}, {loading['vector']}, {loading['body_mass_kg']:g} kg): "
+            f"median {np.nanmedian(imp['grf_n']):.0f} N, max {np.nanmax(imp['grf_n']):.0f} N; "
+            f"outside calibration {loading['outside_calibration']}"
+        )
+    for note in loading.get("notes", []):
+        console.print(f"  [dim]{note}[/dim]")
