@@ -48,10 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     for mod in _command_modules():
         mod.add_parser(sub)  # type: ignore[attr-defined]
     for sp in sub.choices.values():  # the global flags also work after the subcommand
-        for flags, kw in ((("-q", "--quiet"), {"help": "no warnings or progress on stderr"}),
-                          (("--debug",), {"help": "show the traceback of errors"})):
+        for flags, text in ((("-q", "--quiet"), "no warnings or progress on stderr"),
+                            (("--debug",), "show the traceback of errors")):
             try:
-                sp.add_argument(*flags, action="store_true", default=argparse.SUPPRESS, **kw)
+                sp.add_argument(*flags, action="store_true", default=argparse.SUPPRESS, help=text)
             except argparse.ArgumentError:
                 pass
     return p
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     seen: set[str] = set()
 
-    def _show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    def _show(message, category, filename, lineno, file=None, line=None):
         text = str(message)
         if args.quiet or text in seen:
             return

@@ -273,8 +273,9 @@ class _Engine:
     def finish(self) -> Analysis:
         meta, cfg = self.meta, self.config
         src = meta.source
-        if self.n == 0:
+        if self.n == 0 or self.first_ns is None or self.last_ns is None:
             raise DataError("the recording has no samples", path=src, hint="Check the export")
+        first_ns, last_ns = self.first_ns, self.last_ns
         if self.n > 1 and not self.varies and self.first_row is not None:
             raise DataError(
                 f"every sample has the same value on all three axes ({self.first_row[0]:g}, {self.first_row[1]:g}, "
@@ -328,7 +329,7 @@ class _Engine:
         impacts, sessions, loading_info = impact_loading(impacts, sessions, tz=meta.timezone, detection=cfg,
                                                          settings=self.loading)
         daily = daily_load(
-            impacts, blocks, tz=meta.timezone, first_ns=self.first_ns, last_ns=self.last_ns, config=cfg,
+            impacts, blocks, tz=meta.timezone, first_ns=first_ns, last_ns=last_ns, config=cfg,
             sessions=sessions,
         )
         daily = daily_loading(daily, impacts, tz=meta.timezone, m=self.loading.m)
@@ -338,7 +339,7 @@ class _Engine:
                 f"{src}: no day has {cfg.wear.valid_day_h:g} h of wear (most: {daily['wear_h'].max():.1f} h); "
                 "daily counts are shown but weekly figures need valid days"
             )
-        span = (self.last_ns - self.first_ns) / 1e9 - sum((b - a) / 1e9 for _, a, b in gaps)
+        span = (last_ns - first_ns) / 1e9 - sum((b - a) / 1e9 for _, a, b in gaps)
         qc = {
             "n_samples": self.n,
             "start": _iso(self.first_ns, meta.timezone),
@@ -377,7 +378,7 @@ class _Engine:
 def _iso(t_ns: int | None, tz: str) -> str | None:
     if t_ns is None:
         return None
-    return pd.Timestamp(int(t_ns), tz="UTC").tz_convert(tz).isoformat()
+    return str(pd.Timestamp(int(t_ns), tz="UTC").tz_convert(tz).isoformat())
 
 
 def _plan_stage(res: Analysis, plan: Plan) -> Analysis:

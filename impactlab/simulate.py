@@ -66,7 +66,7 @@ def _pulses(t: np.ndarray, centers: np.ndarray, heights: np.ndarray, sigma: floa
     np.add.at(train, idx[ok], heights[ok])
     half = int(np.ceil(5 * sigma * fs))
     k = np.exp(-0.5 * (np.arange(-half, half + 1) / (sigma * fs)) ** 2)
-    return sps.oaconvolve(train, k, mode="same")
+    return np.asarray(sps.oaconvolve(train, k, mode="same"))
 
 
 def simulate_recording(
@@ -206,9 +206,9 @@ def simulate_recording(
         axes[c] = np.clip(axes[c] + noise[i], -range_g, range_g)
     for s0, s1 in nonwear:
         m = (t >= s0) & (t < s1)
-        k = int(m.sum())
+        n_off = int(m.sum())
         for c in ("x", "y", "z"):
-            axes[c][m] = (1.0 if c == others[1] else 0.0) + 0.002 * rng.standard_normal(k)
+            axes[c][m] = (1.0 if c == others[1] else 0.0) + 0.002 * rng.standard_normal(n_off)
     keep = np.ones(n, bool)
     for s0, s1 in gaps:
         keep &= ~((t >= s0) & (t < s1))

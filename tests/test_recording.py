@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import impactlab
 from impactlab.errors import DataError, ImpactlabError
 from impactlab.recording import Recording, RecordingMeta, parse_vertical_axis
 
@@ -44,12 +43,3 @@ def test_parse_vertical_axis() -> None:
     assert parse_vertical_axis("Z") == ("z", 1.0)
     with pytest.raises(DataError, match="not one of"):
         parse_vertical_axis("up")
-
-
-def test_public_api_is_pinned_and_sorted() -> None:
-    names = impactlab.__all__
-    assert names == sorted(names)
-    for name in names:
-        assert hasattr(impactlab, name), name
-    for core in ("Recording", "RecordingMeta", "analyze", "detect_impacts", "read_recording", "ImpactlabError"):
-        assert core in names

@@ -36,7 +36,7 @@ dashboard, --scheduler ADDRESS uses a running cluster whose workers see the same
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="recording files, folders or quoted globs ('data/**/*.cwa')")

@@ -28,7 +28,7 @@ def add_store_option(p: argparse.ArgumentParser) -> None:
                    help=f"the client store (default {default_store_path()})")
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("clients", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -34,7 +34,7 @@ After the import, a short summary of the days it touched is printed (--html writ
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("import", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     g.add_argument("--name", help="client's display name (stored on first use or updated)")
     g.add_argument("--note", help="free-text note about the client, shown in reports")
     g.add_argument("--device", metavar="ID", help="device id (default: the recording's serial or device kind)")
-    add_store_option(g)  # type: ignore[arg-type]
+    add_store_option(g)
     g.add_argument("--html", metavar="OUT", help="write the daily summary as HTML")
     g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     p.add_argument("-o", "--out", metavar="OUT.parquet", help="without --client: convert the recording to Parquet")

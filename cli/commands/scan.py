@@ -25,7 +25,7 @@ Sensors are recognised by the service UUID (or name prefix) of the profiles in f
 """ + "\n" + SIM_EPILOG
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scan", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time in s (default 5)")

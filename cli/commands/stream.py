@@ -34,7 +34,7 @@ A simulated sensor plays in real time for the terminal view and as fast as it ca
 """ + "\n" + SIM_EPILOG
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stream", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--duration", metavar="T", help="stop after T of sensor time: 60, 90s, 10m, 1h (default: Ctrl-C)")

@@ -30,13 +30,13 @@ gap, never filled. Then the session is analysed as impactlab import would (same 
 """ + "\n" + SIM_EPILOG
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("client store")
     g.add_argument("--client", metavar="ID", required=True, help="client id (created when new), e.g. c01")
     g.add_argument("--client-name", dest="client_display_name", metavar="NAME", help="client's display name")
-    add_store_option(g)  # type: ignore[arg-type]
+    add_store_option(g)
     g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     add_sensor_options(p)
     add_client_analysis_options(p)
