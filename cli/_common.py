@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -29,8 +30,23 @@ def _stderr_console() -> Any:
     return Console(stderr=True)
 
 
+def plain_output() -> bool:
+    """True when stdout is not a terminal or ``NO_COLOR`` is set: tables in ASCII, no colour."""
+    return not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+
+
 def stdout_console() -> Any:
-    """A rich console on stdout (plain text when not a terminal)."""
+    """A rich console on stdout (plain text when not a terminal or with ``NO_COLOR``)."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    plain = plain_output()
+    return Console(highlight=False, soft_wrap=False, no_color=plain, emoji=False)
+
+
+def make_table(title: str, **kw: Any) -> Any:
+    """A rich table that fits 80 columns: light rules, one space between cells, ASCII when piped."""
+    from rich import box
+    from rich.table import Table
+
+    rule = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True) if plain_output() else box.SIMPLE_HEAD
+    return Table(title=title, title_justify="left", box=rule, pad_edge=False, padding=(0, 0), collapse_padding=True, **kw)

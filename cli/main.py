@@ -4,49 +4,102 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 import traceback
 import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 from impactlab._version import __version__
 from impactlab.errors import ImpactlabError, ImpactlabWarning
 
 from . import commands
-
-EPILOG = """\
-examples:
-  impactlab analyze sample_data/sim-day.parquet
-  impactlab analyze sample_data/sim-day.parquet --format json
-  impactlab analyze recording.csv --vertical-axis -y --tz Europe/London -o results/
-
-Exit codes: 0 ok, 1 impactlab error (message names the file, line or key), 2 usage, 130 interrupted.
-"""
+from .commands import BY_NAME, COMMANDS
 
 
-def _command_modules() -> list[object]:
-    names = [m.name for m in pkgutil.iter_modules(commands.__path__) if not m.name.startswith("_")]
-    order = {n: i for i, n in enumerate(commands.ORDER)}
-    names.sort(key=lambda n: (order.get(n, 99), n))
-    return [importlib.import_module(f"{commands.__name__}.{n}") for n in names]
+def _epilog() -> str:
+    lines = ["commands by who uses them (impactlab COMMAND --help for each one's options and examples):"]
+    for group in dict.fromkeys(c.group for c in COMMANDS):
+        lines.append(f"  {group}:")
+        for c in COMMANDS:
+            if c.group == group:
+                lines.append(f"    {c.name:<9} {c.help}")
+                lines.append(f"              e.g. {c.example}")
+    lines.append("")
+    lines.append("Exit codes: 0 ok, 1 impactlab error (message names the file, line or key), 2 usage, "
+                 "70 internal error, 130 interrupted.")
+    return "\n".join(lines) + "\n"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (all subcommands)."""
-    p = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """Usage errors name the near miss ("did you mean ...?") for commands and options."""
+
+    commands: dict[str, argparse.ArgumentParser] = {}
+
+    def error(self, message: str) -> NoReturn:
+        import difflib
+        import re
+
+        m = re.search(r"invalid choice: '([^']*)'", message)
+        choices = [c.name for c in COMMANDS]
+        if m:
+            close = difflib.get_close_matches(m.group(1), choices, n=1)
+            if close:
+                message += f". Did you mean '{close[0]}'?"
+        m = re.search(r"unrecognized arguments: (\S+)", message)
+        if m:
+            flags = [s for a in self._actions for s in a.option_strings]
+            for sub in self._actions:
+                if isinstance(sub, argparse._SubParsersAction):
+                    for sp in sub.choices.values():
+                        flags += [s for a in sp._actions for s in a.option_strings]
+            close = difflib.get_close_matches(m.group(1).split("=")[0], flags, n=1)
+            if close:
+                message += f". Did you mean '{close[0]}'?"
+        super().error(message)
+
+
+def _join_axis_values(argv: list[str]) -> list[str]:
+    """``--vertical-axis -y`` as people type it: argparse would read ``-y`` as an option."""
+    out: list[str] = []
+    it = iter(range(len(argv)))
+    for i in it:
+        a = argv[i]
+        if a == "--vertical-axis" and i + 1 < len(argv) and argv[i + 1][:1] in "+-" and argv[i + 1][1:].lower() in ("x", "y", "z"):
+            out.append(f"{a}={argv[i + 1]}")
+            next(it, None)
+        else:
+            out.append(a)
+    return out
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (the first word that is not an option), if any."""
+    for a in argv:
+        if not a.startswith("-"):
+            return a
+    return None
+
+
+def build_parser(command: str | None = None) -> _Parser:
+    """The argument parser; the full options of ``command`` (every command's when None)."""
+    p = _Parser(
         prog="impactlab",
         description="Count potentially osteogenic impacts from a hip-worn accelerometer "
         "(Hannam et al. 2017 g-bands), find exercise sessions and check them against a plan.",
-        epilog=EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"impactlab {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of errors")
     p.add_argument("-q", "--quiet", action="store_true", help="no warnings or progress on stderr")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for mod in _command_modules():
-        mod.add_parser(sub)  # type: ignore[attr-defined]
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p.commands = sub.choices
+    for c in COMMANDS:
+        if command is None or c.name == command:
+            importlib.import_module(f"{commands.__name__}.{c.module}").add_parser(sub)
+        else:  # listed for --help and choices; its options are loaded only when it runs
+            sub.add_parser(c.name, help=c.help, add_help=False)
     for sp in sub.choices.values():  # the global flags also work after the subcommand
         for flags, text in ((("-q", "--quiet"), "no warnings or progress on stderr"),
                             (("--debug",), "show the traceback of errors")):
@@ -59,8 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = _join_axis_values(list(sys.argv[1:] if argv is None else argv))
+    name = _command_of(argv)
+    parser = build_parser(name if name in BY_NAME else "")
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # the subcommand's own usage, not the top level's
+        sp = parser.commands.get(getattr(args, "command", None) or "", parser)
+        sp.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2

@@ -9,13 +9,15 @@ never sees an ``argparse.Namespace``.
 from __future__ import annotations
 
 import argparse
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from impactlab.config import PLACEMENTS, AnalysisConfig, DetectionConfig, LoadingConfig
-from impactlab.io import RecordingSource, open_recording
-from impactlab.markers import Markers, read_markers
-from impactlab.plan import Plan, load_plan
 from impactlab.presets import PRESETS, get_preset
+
+if TYPE_CHECKING:  # the readers, markers and plans load numpy and pandas: imported when a command runs
+    from impactlab.io import RecordingSource
+    from impactlab.markers import Markers
+    from impactlab.plan import Plan
 
 __all__ = [
     "AnalysisInputs",
@@ -93,6 +95,9 @@ def analysis_config(args: argparse.Namespace) -> AnalysisConfig:
 
 def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:
     """The plan (``--plan``), markers (``--markers``) and body mass (``--body-mass``) given."""
+    from impactlab.markers import read_markers
+    from impactlab.plan import load_plan
+
     plan_path = getattr(args, "plan", None)
     markers_path = getattr(args, "markers", None)
     return AnalysisInputs(plan=load_plan(plan_path) if plan_path else None,
@@ -102,7 +107,14 @@ def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:
 
 def open_source(path: str, args: argparse.Namespace) -> RecordingSource:
     """Open ``path`` with the reading options in ``args`` (auto-calibrated with ``--calibrate``)."""
-    src = open_recording(path, tz=args.tz, vertical_axis=args.vertical_axis, units=args.units)
+    from impactlab.io import open_recording
+    from impactlab.recording import parse_vertical_axis
+
+    axis = args.vertical_axis
+    if axis:  # "y", "+Y", "-y" -> the canonical "+y" / "-y"
+        col, sign = parse_vertical_axis(axis)
+        axis = ("-" if sign < 0 else "+") + col
+    src = open_recording(path, tz=args.tz, vertical_axis=axis, units=args.units)
     if getattr(args, "calibrate", False):
         from impactlab.calibrate import calibrate_source
 

@@ -10,11 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
-from rich.table import Table
 
 from impactlab.pipeline import Analysis
 
-from ._common import stdout_console
+from ._common import make_table, stdout_console
 
 __all__ = ["print_loading", "print_plan_check", "print_sessions", "print_table"]
 
@@ -27,25 +26,31 @@ def print_table(res: Analysis) -> None:
     con.print(f"[bold]{m.source}[/bold]  {m.device}, {m.sample_rate_hz:g} Hz, vertical {m.vertical_axis}, "
               f"{q['start']} to {q['end']} ({m.timezone})")
     show_sessions = bool(len(res.sessions))
-    t = Table(title="Impacts per day (g above gravity)", title_justify="left")
-    for col, just in (("date", "left"), ("wear h", "right"), ("valid", "center"), ("low\n0.5-1.0", "right"),
-                      ("medium\n1.0-1.5", "right"), ("high\n>=1.5", "right")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    t = make_table("Impacts per day")
+    for col in ("date", "day", "wear h", "valid", "low", "medium", "high"):
+        t.add_column(col, justify="left" if col in ("date", "day", "valid") else "right", no_wrap=True)
     if show_sessions:
-        for col in ("jumps", "sets", "brisk min", "vest min", "vibr. min"):
-            t.add_column(col, justify="right")
+        for col in ("jumps", "sets", "brisk", "vest", "vibr."):
+            t.add_column(col, justify="right", no_wrap=True)
     for r in res.daily.itertuples(index=False):
-        row = [r.date.strftime("%a %Y-%m-%d"), f"{r.wear_h:.1f}", "yes" if r.valid else "no",
+        row = [r.date.strftime("%Y-%m-%d"), r.date.strftime("%a"), f"{r.wear_h:.1f}", "yes" if r.valid else "no",
                str(r.n_low), str(r.n_medium), str(r.n_high)]
         if show_sessions:
             row += [str(r.n_jumps), str(r.jump_sets), f"{r.brisk_walk_min:.0f}", f"{r.vest_walk_min:.0f}",
                     f"{r.vibration_min:.0f}"]
         t.add_row(*row)
     con.print(t)
+    cfg = res.config
+    edges = [e for _, e in cfg.grouped_bands] if cfg.grouped_bands else list(cfg.band_edges_g[:3])
+    legend = (f"Bands in g above gravity: low {edges[0]:.1f}-{edges[1]:.1f}, medium {edges[1]:.1f}-{edges[2]:.1f}, "
+              f"high >= {edges[2]:.1f}.")
+    if show_sessions:
+        legend += " Jumps and sets counted; brisk (walking), vest (walking) and vibr. (plate) in minutes."
+    con.print(legend, soft_wrap=False)
     w = res.weekly
     if w["valid_days"]:
-        con.print(f"Per week (mean of {w['valid_days']} valid day(s) x 7): low {w['low']}, medium {w['medium']}, "
-                  f"high {w['high']}")
+        con.print(f"Per week (mean of {w['valid_days']} valid day(s) x 7): low {w['low']:.0f}, medium {w['medium']:.0f}, "
+                  f"high {w['high']:.0f}")
     else:
         con.print("Per week: no valid day (>= 10 h wear), so no weekly figures")
     tot = res.band_totals()
@@ -108,7 +113,7 @@ def print_plan_check(analysis: Analysis, console: Console) -> None:
     if len(daily):
         order = [n for n, _ in plan.targets.items()] if plan is not None else []
         targets = sorted(dict.fromkeys(daily["target"]), key=lambda n: order.index(n) if n in order else len(order))
-        t = Table(title=f"{title} (per day)", title_justify="left")
+        t = make_table(f"{title} (per day)")
         t.add_column("date")
         for name in targets:
             req = daily.loc[daily["target"] == name, ["required", "unit"]].iloc[0]

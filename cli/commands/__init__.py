@@ -1,7 +1,50 @@
 """One module per subcommand, each with ``add_parser(subparsers)`` and ``run(args) -> int``.
 
-Modules here are discovered automatically; ``ORDER`` sets their place in ``--help``.
+:data:`COMMANDS` lists them in the order of ``impactlab --help``, grouped by who uses them, with
+the one-line help and an example the top-level help shows. Only the module of the command being
+run is imported, so ``impactlab --help`` and usage errors start at once.
 """
 
-ORDER = ["analyze", "import_", "plan", "mark", "report", "history", "clients", "batch", "collate",
-         "scan", "stream", "sync"]
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Command(NamedTuple):
+    """A subcommand: its name, module (under ``impactlab.cli.commands``), audience, help and an example."""
+
+    name: str
+    module: str
+    group: str
+    help: str
+    example: str
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("analyze", "analyze", "everyone", "count impacts per g-band per day in one recording",
+            "impactlab analyze sample_data/sim-day.parquet --plan sample_data/plan.toml"),
+    Command("plan", "plan", "therapists", "validate and show an exercise plan",
+            "impactlab plan check sample_data/plan.toml"),
+    Command("report", "report", "therapists", "weekly therapist report for one client: HTML, PDF or JSON",
+            "impactlab report --client c01 --week 2026-W10 --html week.html"),
+    Command("history", "history", "therapists", "a client's weeks: impacts per week, targets met, trend",
+            "impactlab history --client c01"),
+    Command("clients", "clients", "therapists", "list the clients in the store", "impactlab clients"),
+    Command("sync", "sync", "clients", "download a sensor's stored data (lossless, resumable) and add it to a client's store",
+            "impactlab sync --simulate sample_data/sim-day.parquet --client c01"),
+    Command("import", "import_", "clients", "analyse a recording and add it to a client's store",
+            "impactlab import sample_data/sim-day.parquet --client c01"),
+    Command("mark", "mark", "clients", "record a labelled period (vest, jumps, vibration, walk) in a markers file",
+            "impactlab mark vest --start 2026-03-02T17:00 --end 2026-03-02T17:30 --tz Europe/London --file markers.csv"),
+    Command("scan", "scan", "clients", "list Bluetooth LE sensors in range", "impactlab scan --simulate sample_data/sim-day.parquet"),
+    Command("stream", "stream", "clients", "stream live impacts from a sensor (terminal view)",
+            "impactlab stream --simulate sample_data/sim-day.parquet --duration 60"),
+    Command("batch", "batch", "researchers", "analyse many recordings in parallel (locally or on Dask) into tidy tables",
+            "impactlab batch data/ -o results/ --jobs 2"),
+    Command("collate", "collate", "researchers", "rebuild the collated tables of a batch output folder",
+            "impactlab collate results/"),
+    Command("convert", "convert", "researchers", "write a recording (.gt3x, .cwa, .bin, CSV...) as normalised Parquet",
+            "impactlab convert recording.cwa -o recording.parquet"),
+)
+
+BY_NAME = {c.name: c for c in COMMANDS}

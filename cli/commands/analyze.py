@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from impactlab.pipeline import Analysis, analyze
+from typing import TYPE_CHECKING
 
 from .._common import progress_bar
 from ..options import add_analysis_options, add_reading_options, analysis_config, analysis_inputs, open_source
-from ..render import print_table
+
+if TYPE_CHECKING:
+    from impactlab.pipeline import Analysis
 
 HELP = "count impacts per g-band per day in one recording"
 EPILOG = """\
@@ -41,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_analysis(args: argparse.Namespace) -> Analysis:
     """Open, analyse and return (shared with ``import``)."""
+    from impactlab.pipeline import analyze
+
     src = open_source(args.file, args)
     inputs = analysis_inputs(args)
     with progress_bar(src.n_rows_hint, f"analysing {Path(args.file).name}", quiet=args.quiet) as update:
@@ -57,5 +60,7 @@ def run(args: argparse.Namespace) -> int:
         json.dump(res.to_json_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
+        from ..render import print_table
+
         print_table(res)
     return 0

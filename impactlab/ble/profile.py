@@ -9,6 +9,7 @@ driven by the same profile, so they cannot disagree about a layout. The format i
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import tomllib
 import uuid
@@ -23,8 +24,9 @@ from ..recording import parse_vertical_axis
 
 __all__ = ["PROFILE_DIR", "CharacteristicSpec", "SensorProfile", "list_profiles", "load_profile"]
 
-#: Folder holding the profiles shipped with impactlab.
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "firmware_config"
+#: Folder holding the profiles shipped with impactlab: ``firmware_config/`` of the source tree, installed
+#: as the package data of ``impactlab.firmware_config`` (so a wheel carries them).
+PROFILE_DIR = Path(str(importlib.resources.files("impactlab.firmware_config")))
 
 Protocol = Literal["impactlab-v1", "polar-pmd"]
 _PROTOCOLS: dict[str, dict[str, tuple[str, ...]]] = {
