@@ -45,7 +45,7 @@ def _scrub(obj: Any, tmp: str) -> Any:
     if isinstance(obj, list):
         return [_scrub(v, tmp) for v in obj]
     if isinstance(obj, str):
-        return obj.replace(tmp, "<TMP>")
+        return obj.replace(tmp, "<TMP>").replace(str(ROOT), "<ROOT>")
     return obj
 
 
@@ -59,7 +59,7 @@ def _file_view(path: Path, tmp: str) -> Any:
         text = buf.getvalue()
     else:
         text = path.read_text()
-    text = text.replace(tmp, "<TMP>")
+    text = text.replace(tmp, "<TMP>").replace(str(ROOT), "<ROOT>")
     if len(text) <= INLINE_BYTES:
         return text
     lines = text.splitlines()
