@@ -18,7 +18,8 @@ def grouped_band_codes(impacts: pd.DataFrame, config: DetectionConfig) -> np.nda
         edges = np.array([e for _, e in config.grouped_bands])
     else:
         edges = np.asarray(config.band_edges_g)[:3]
-    return np.clip(np.searchsorted(edges, peak, side="right") - 1, -1, 2)
+    codes: np.ndarray = np.clip(np.searchsorted(edges, peak, side="right") - 1, -1, 2)
+    return codes
 
 
 def daily_load(

@@ -112,8 +112,10 @@ def _coefficients(table: Mapping[tuple[str, str, str], _Coef], model: str, place
 def _evaluate(c: _Coef, x: np.ndarray, bm: np.ndarray) -> np.ndarray:
     b0, b1, b2, b3, b4 = c
     if b4 == 0.0:
-        return b0 + b1 * x + b2 * bm + b3 * x * bm
-    return b0 + b1 * x + b2 * x**2 + b3 * bm + b4 * x * bm
+        y: np.ndarray = b0 + b1 * x + b2 * bm + b3 * x * bm
+    else:
+        y = b0 + b1 * x + b2 * x**2 + b3 * bm + b4 * x * bm
+    return y
 
 
 def _check_mass(body_mass_kg: Any) -> np.ndarray:

@@ -68,7 +68,7 @@ def alias_frequency(f_hz: float, fs_hz: float) -> float:
 
 def _plate_candidates(f_a: float, fs: float, band: tuple[float, float]) -> list[float]:
     """Plate frequencies in ``band`` that appear at ``f_a`` when sampled at ``fs``."""
-    out = []
+    out: list[float] = []
     for k in range(0, int(math.ceil(band[1] / fs)) + 2):
         for f in (k * fs - f_a, k * fs + f_a):
             if band[0] - 0.5 <= f <= band[1] + 0.5 and all(abs(f - g) > 0.5 for g in out):
