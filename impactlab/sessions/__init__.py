@@ -60,6 +60,7 @@ import pandas as pd
 
 from ..config import DetectionConfig, SessionConfig
 from ..daily import grouped_band_codes
+from ..errors import ConfigError
 from ..markers import as_markers
 from ..recording import Recording, RecordingMeta
 from ..schema import SESSIONS, coerce, empty
@@ -69,7 +70,54 @@ from .gait import _GaitSessions, _Windows
 from .jumps import _Flights, _JumpSessions
 from .vibration import _VibrationSessions, alias_frequency, apparent_frequency_hz
 
-__all__ = ["SessionConfig", "SessionDetector", "alias_frequency", "apparent_frequency_hz", "find_sessions"]
+__all__ = [
+    "SessionConfig",
+    "SessionDetector",
+    "alias_frequency",
+    "apparent_frequency_hz",
+    "check_session_config",
+    "find_sessions",
+]
+
+
+def check_session_config(cfg: SessionConfig) -> None:
+    """Raise :class:`~impactlab.errors.ConfigError` (naming the key) when session settings contradict each other.
+
+    Checked: jumps closer than ``set_gap_s`` are a set and sets closer than ``session_gap_s`` a
+    session, so ``set_gap_s`` must not exceed ``session_gap_s``; a flight must fit its window
+    (``flight_min_s`` < ``flight_window_s``); a bout's longest break must be shorter than the bout
+    (``bout_max_break_s`` < ``bout_min_s``); ``walk_window_s`` is a whole multiple of
+    ``vib_window_s``; the step and plate bands are ordered (low < high).
+
+    Examples
+    --------
+    >>> check_session_config(SessionConfig())
+    >>> check_session_config(SessionConfig(set_gap_s=900.0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    impactlab.errors.ConfigError: sessions.set_gap_s: 900 s is longer than sessions.session_gap_s (600 s)...
+    """
+    def bad(key: str, what: str, hint: str) -> ConfigError:
+        return ConfigError(what, key=f"sessions.{key}", hint=hint)
+
+    if cfg.set_gap_s > cfg.session_gap_s:
+        raise bad("set_gap_s", f"{cfg.set_gap_s:g} s is longer than sessions.session_gap_s ({cfg.session_gap_s:g} s), "
+                  "so a set could hold jumps that are in different sessions",
+                  "Make set_gap_s at most session_gap_s")
+    if not 0 < cfg.flight_min_s < cfg.flight_window_s:
+        raise bad("flight_min_s", f"{cfg.flight_min_s:g} s must be positive and shorter than sessions.flight_window_s "
+                  f"({cfg.flight_window_s:g} s)", "Lower flight_min_s or raise flight_window_s")
+    if not 0 <= cfg.bout_max_break_s < cfg.bout_min_s:
+        raise bad("bout_max_break_s", f"{cfg.bout_max_break_s:g} s must be shorter than sessions.bout_min_s "
+                  f"({cfg.bout_min_s:g} s)", "Lower bout_max_break_s")
+    ratio = cfg.walk_window_s / cfg.vib_window_s if cfg.vib_window_s > 0 else 0.0
+    if ratio < 1 or abs(ratio - round(ratio)) > 1e-9:
+        raise bad("walk_window_s", f"{cfg.walk_window_s:g} s is not a whole multiple of sessions.vib_window_s "
+                  f"({cfg.vib_window_s:g} s)", "Use e.g. walk_window_s = 10 and vib_window_s = 5")
+    for key in ("step_band_hz", "plate_band_hz"):
+        lo, hi = getattr(cfg, key)
+        if not 0 < lo < hi:
+            raise bad(key, f"({lo:g}, {hi:g}) Hz is not an ordered band of positive frequencies", "Give (low, high) with low < high")
 
 
 class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
@@ -108,6 +156,7 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         markers: Any = None,
         plate_hz: float | None = None,
     ) -> None:
+        check_session_config(session_config)
         self.meta = meta
         self.config = config
         self.cfg = session_config
