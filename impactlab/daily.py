@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .config import DetectionConfig
-from .schema import DAILY, coerce, empty
+from .schema import DAILY, SESSION_KINDS, coerce, empty
 
 __all__ = ["daily_load", "grouped_band_codes", "weekly_summary"]
 
@@ -18,7 +18,8 @@ def grouped_band_codes(impacts: pd.DataFrame, config: DetectionConfig) -> np.nda
         edges = np.array([e for _, e in config.grouped_bands])
     else:
         edges = np.asarray(config.band_edges_g)[:3]
-    return np.clip(np.searchsorted(edges, peak, side="right") - 1, -1, 2)
+    codes: np.ndarray = np.clip(np.searchsorted(edges, peak, side="right") - 1, -1, 2)
+    return codes
 
 
 def daily_load(
@@ -76,25 +77,25 @@ def daily_load(
     else:
         for name in ("n_low", "n_medium", "n_high"):
             out[name] = 0
-    for name in ("n_jumps", "jump_sets"):
-        out[name] = 0
-    for name in ("brisk_walk_min", "walk_min", "vest_walk_min", "vibration_min"):
-        out[name] = 0.0
+    for spec in SESSION_KINDS.values():
+        for name in (spec.column, *spec.extra):
+            out[name] = 0 if spec.unit == "count" else 0.0
     if sessions is not None and len(sessions):
         sdays = sessions["start"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None).dt.as_unit("ns").to_numpy()
         s = sessions.assign(_day=sdays)
-        jumps = s[s["kind"] == "jumps"]
-        if len(jumps):
-            nj = jumps.groupby("_day")["n_jumps"].sum() if "n_jumps" in jumps else jumps.groupby("_day")["n_high"].sum()
-            ns = jumps.groupby("_day")["n_sets"].sum()
-            out["n_jumps"] = out["date"].map(nj).fillna(0).astype("int64").to_numpy()
-            out["jump_sets"] = out["date"].map(ns).fillna(0).astype("int64").to_numpy()
-        for kind, col in (("brisk_walk", "brisk_walk_min"), ("walk", "walk_min"),
-                          ("vest_walk", "vest_walk_min"), ("vibration", "vibration_min")):
+        for kind, spec in SESSION_KINDS.items():
             part = s[s["kind"] == kind]
-            if len(part):
+            if not len(part):
+                continue
+            if spec.unit == "count":  # jumps: landings and sets per day
+                nj = part.groupby("_day")["n_jumps"].sum() if "n_jumps" in part else part.groupby("_day")["n_high"].sum()
+                out[spec.column] = out["date"].map(nj).fillna(0).astype("int64").to_numpy()
+                for name in spec.extra:
+                    ns = part.groupby("_day")["n_sets"].sum()
+                    out[name] = out["date"].map(ns).fillna(0).astype("int64").to_numpy()
+            else:
                 mins = part.groupby("_day")["duration_s"].sum() / 60.0
-                out[col] = out["date"].map(mins).fillna(0.0).to_numpy()
+                out[spec.column] = out["date"].map(mins).fillna(0.0).to_numpy()
     return coerce(out, DAILY)
 
 

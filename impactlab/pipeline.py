@@ -28,7 +28,7 @@ from .loading import LoadingSettings, daily_loading, impact_loading
 from .markers import Markers
 from .plan import Plan, check_plan
 from .recording import Recording, RecordingMeta
-from .schema import IMPACTS, coerce
+from .schema import IMPACTS, SESSION_KINDS, coerce
 from .sessions import SessionDetector
 from .signal import plan_rate, signal_of_interest
 from .wear import WearAccumulator
@@ -162,9 +162,8 @@ def days_json(daily: pd.DataFrame) -> list[dict[str, Any]]:
         days.append({
             "date": r.date.strftime("%Y-%m-%d"), "wear_h": round(float(r.wear_h), 3), "valid": bool(r.valid),
             "n_low": int(r.n_low), "n_medium": int(r.n_medium), "n_high": int(r.n_high),
-            "n_jumps": int(r.n_jumps), "jump_sets": int(r.jump_sets),
-            "brisk_walk_min": round(float(r.brisk_walk_min), 2), "walk_min": round(float(r.walk_min), 2),
-            "vest_walk_min": round(float(r.vest_walk_min), 2), "vibration_min": round(float(r.vibration_min), 2),
+            **{c: (int(getattr(r, c)) if spec.unit == "count" else round(float(getattr(r, c)), 2))
+               for spec in SESSION_KINDS.values() for c in (spec.column, *spec.extra)},
             **{k: _jsonable(getattr(r, k)) for k in daily.columns if k in ("dss", "oi", "peak_grf_bw_max")},
         })
     return days

@@ -37,6 +37,7 @@ PLAN_CHECK (long)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -50,13 +51,49 @@ __all__ = [
     "PLAN_CHECK",
     "SESSIONS",
     "SESSION_KINDS",
+    "SessionKind",
     "band_dtype",
     "check_frame",
     "empty",
 ]
 
 BANDS = ("low", "medium", "high")
-SESSION_KINDS = ("jumps", "brisk_walk", "walk", "vest_walk", "vibration")
+
+
+@dataclass(frozen=True)
+class SessionKind:
+    """What one session kind adds to the DailyLoad table and the plan (one entry of :data:`SESSION_KINDS`).
+
+    Attributes
+    ----------
+    column : str
+        The DailyLoad column the kind fills: a count for ``jumps`` (``n_jumps``), minutes otherwise.
+    unit : {"count", "min"}
+        Unit of ``column``: ``count`` sums ``n_jumps`` of the kind's sessions per day, ``min`` sums
+        their ``duration_s`` / 60 (minutes) per day, both by the session's start day.
+    target : str or None
+        The plan target (``[targets.<name>]``) that checks ``column``, or None when no target exists.
+    extra : tuple of str
+        Further DailyLoad columns the kind fills (``jump_sets`` for jumps: sets summed per day).
+    """
+
+    column: str
+    unit: str
+    target: str | None
+    extra: tuple[str, ...] = ()
+
+
+#: Session kinds, in the order of the Sessions ``kind`` categories, each with its DailyLoad column,
+#: unit and plan target. This is the one place that pipeline, daily, store, batch, report and CLI take
+#: the per-kind columns from: adding a kind is its detector (``impactlab.sessions``), one entry here
+#: (and its DAILY column below), and tests.
+SESSION_KINDS: dict[str, SessionKind] = {
+    "jumps": SessionKind("n_jumps", "count", "jumps", ("jump_sets",)),
+    "brisk_walk": SessionKind("brisk_walk_min", "min", "brisk_walk"),
+    "walk": SessionKind("walk_min", "min", None),
+    "vest_walk": SessionKind("vest_walk_min", "min", "vest_walk"),
+    "vibration": SessionKind("vibration_min", "min", "vibration"),
+}
 _TZ = "datetime64[ns, tz]"
 
 

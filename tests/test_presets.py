@@ -283,3 +283,28 @@ def test_zero_edges_blockwise_equal_r_filtfilt_whole() -> None:
     p, h, _, _ = impactr_peaks(xyz, 100.0, "vertical")
     np.testing.assert_array_equal(imp["sample"].to_numpy(), p)
     np.testing.assert_allclose(imp["peak_g"].to_numpy() + 1.0, h, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"set_gap_s": 900.0}, "sessions.set_gap_s"),
+        ({"flight_min_s": 0.7}, "sessions.flight_min_s"),
+        ({"bout_max_break_s": 90.0}, "sessions.bout_max_break_s"),
+        ({"walk_window_s": 7.0}, "sessions.walk_window_s"),
+        ({"step_band_hz": (2.6, 1.2)}, "sessions.step_band_hz"),
+    ],
+)
+def test_inconsistent_session_settings_name_the_key(changes: dict[str, object], key: str) -> None:
+    # a preset whose session settings contradict each other is refused before any data is read
+    from impactlab.config import SessionConfig
+    from impactlab.errors import ConfigError
+    from impactlab.impacts import detect_impacts
+    from impactlab.sessions import find_sessions
+    from impactlab.simulate import simulate_recording
+
+    rec = simulate_recording(duration_s=30, fs=50, seed=0)
+    with pytest.raises(ConfigError) as err:
+        find_sessions(rec, detect_impacts(rec), session_config=SessionConfig(**changes))  # type: ignore[arg-type]
+    assert err.value.key == key
+    assert str(err.value).startswith(key + ": ")

@@ -1,61 +1,17 @@
-"""Ground reaction force, loading rate and bone-loading indices from impacts (DESIGN §7).
-
-Per impact, from its gravity-included peak acceleration (``peak_g + 1``, g), its peak acceleration
-rate (``peak_rate_gps``, g/s) and body mass (kg):
-
-* peak vertical or resultant ground reaction force (GRF, N and body weights) and peak loading rate
-  (LR, N/s) with the fixed-effect equations of Veras et al.: walking (2020) for walking bouts,
-  jumping (2023) for jump sessions, walking/running (2022) otherwise;
-* per session and per day: the daily stress stimulus ψ = (Σ σᵢ^m)^(1/m) with m = 4
-  (Carter; Whalen et al. 1988) and the osteogenic index OI = peak GRF (BW) × ln(n + 1)
-  (Turner & Robling 2003), with σ the predicted GRF in body weights when body mass is known,
-  else the gravity-included peak acceleration in g (the proxy; every output says which).
-
-Everything is vectorised over impacts. :func:`impactlab.analyze` calls :func:`impact_loading` after
-the sessions are found and :func:`daily_loading` after the DailyLoad table is built;
-``analyze(..., body_mass_kg=78)`` turns on the GRF prediction.
-
-Status of each number: see ``docs/method.md`` and ``research/science.md`` §3–4, §9.
-"""
+"""GRF and loading-rate prediction: the Veras et al. coefficient tables, per-impact predictions, and
+the jump/drop physics helpers (DESIGN §7). See :mod:`impactlab.loading`."""
 
 from __future__ import annotations
 
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .config import DSS_EXPONENT, PLACEMENTS, DetectionConfig
-from .errors import ConfigError, DataError, DataQualityWarning
-
-__all__ = [
-    "DSS_EXPONENT",
-    "GRAVITY_MS2",
-    "GRF_COEFFICIENTS",
-    "LR_COEFFICIENTS",
-    "MODELS",
-    "PLACEMENTS",
-    "daily_loading",
-    "impact_loading",
-    "CALIBRATION",
-    "LoadingSettings",
-    "add_loading",
-    "apparent_frequency_hz",
-    "daily_stress_stimulus",
-    "fall_time_s",
-    "flight_time_s",
-    "landing_speed_ms",
-    "loading_indices",
-    "model_for_kind",
-    "osteogenic_index",
-    "predict_grf",
-    "predict_lr",
-    "sine_rms_g",
-]
+from ..errors import ConfigError, DataQualityWarning
 
 Model = Literal["walking", "walking/running", "jumping"]
 Placement = Literal["hip", "back", "ankle"]
@@ -156,8 +112,10 @@ def _coefficients(table: Mapping[tuple[str, str, str], _Coef], model: str, place
 def _evaluate(c: _Coef, x: np.ndarray, bm: np.ndarray) -> np.ndarray:
     b0, b1, b2, b3, b4 = c
     if b4 == 0.0:
-        return b0 + b1 * x + b2 * bm + b3 * x * bm
-    return b0 + b1 * x + b2 * x**2 + b3 * bm + b4 * x * bm
+        y: np.ndarray = b0 + b1 * x + b2 * bm + b3 * x * bm
+    else:
+        y = b0 + b1 * x + b2 * x**2 + b3 * bm + b4 * x * bm
+    return y
 
 
 def _check_mass(body_mass_kg: Any) -> np.ndarray:
@@ -271,93 +229,6 @@ def _walking_vertex(table: Mapping[tuple[str, str, str], _Coef], placement: str,
     return -(b1 + b4 * bm) / (2.0 * b2)
 
 
-def daily_stress_stimulus(stimulus: Any, cycles: Any = 1, *, m: float = DSS_EXPONENT) -> float:
-    """Daily stress stimulus ψ = (Σ nᵢ σᵢ^m)^(1/m).
-
-    Parameters
-    ----------
-    stimulus : array_like
-        Effective stress σᵢ of each loading class: peak GRF in body weights, or peak acceleration
-        in g (gravity included) as a proxy.
-    cycles : array_like, default 1
-        Number of cycles nᵢ at each σᵢ (1 when ``stimulus`` lists single impacts).
-    m : float, default 4
-        Empirical weighting exponent (Whalen et al. 1988; m = 4 is the usual choice, U in the
-        primary source).
-
-    Returns
-    -------
-    float
-        ψ in the unit of ``stimulus``; 0.0 for no loading.
-
-    References
-    ----------
-    .. [1] Whalen RT, Carter DR, Steele CR (1988) Influence of physical activity on the regulation
-       of bone density. J Biomech 21(10):825–837.
-
-    Examples
-    --------
-    >>> round(daily_stress_stimulus([1.2, 3.0], [5000, 50]), 2)
-    10.96
-    """
-    s = np.asarray(stimulus, dtype=np.float64)
-    n = np.broadcast_to(np.asarray(cycles, dtype=np.float64), s.shape)
-    ok = np.isfinite(s)
-    total = float(np.sum(n[ok] * s[ok] ** m))
-    return total ** (1.0 / m) if total > 0 else 0.0
-
-
-def osteogenic_index(peak_bw: float, n_cycles: int | float) -> float:
-    """Osteogenic index of one session: OI = peak GRF (BW) × ln(n + 1).
-
-    Parameters
-    ----------
-    peak_bw : float
-        Peak GRF of the session in body weights (or the proxy, peak acceleration in g).
-    n_cycles : int
-        Number of loading cycles in the session.
-
-    References
-    ----------
-    .. [1] Turner CH, Robling AG (2003) Designing exercise regimens to increase bone strength.
-       Exerc Sport Sci Rev 31(1):45–50. doi:10.1097/00003677-200301000-00009
-
-    Examples
-    --------
-    >>> round(osteogenic_index(1.40, 4194), 2)
-    11.68
-    """
-    if n_cycles < 0:
-        raise DataError(f"number of loading cycles must be >= 0, got {n_cycles}")
-    if n_cycles == 0 or not math.isfinite(peak_bw):
-        return 0.0
-    return float(peak_bw) * math.log(n_cycles + 1.0)
-
-
-def apparent_frequency_hz(frequency_hz: Any, sample_rate_hz: float) -> np.ndarray:
-    """Frequency at which a sinusoid appears after sampling (aliasing), in Hz.
-
-    ``f_a = |f − fs · round(f / fs)|``: a vibration plate above the Nyquist frequency shows up
-    folded below it, and a plate at exactly ``fs`` appears at 0 Hz (a constant offset, undetectable).
-    [D, science.md §6] Whether a device filters before sampling is device-specific.
-
-    Parameters
-    ----------
-    frequency_hz : array_like
-        True frequency (Hz).
-    sample_rate_hz : float
-        Sampling rate (Hz).
-
-    Examples
-    --------
-    >>> apparent_frequency_hz([30, 35, 50, 90], 50).tolist()
-    [20.0, 15.0, 0.0, 10.0]
-    """
-    f = np.asarray(frequency_hz, dtype=np.float64)
-    if not sample_rate_hz > 0:
-        raise DataError(f"sample rate must be positive, got {sample_rate_hz!r}")
-    return np.abs(f - sample_rate_hz * np.floor(f / sample_rate_hz + 0.5))
-
 
 def sine_rms_g(amplitude_g: Any, *, peak_to_peak: bool = False) -> np.ndarray:
     """RMS (g) of a sinusoid of peak amplitude ``amplitude_g`` (or of that peak-to-peak): A/√2. [D]
@@ -399,29 +270,6 @@ def landing_speed_ms(drop_height_m: Any) -> np.ndarray:
     """
     h = np.asarray(drop_height_m, dtype=np.float64)
     return np.sqrt(2.0 * GRAVITY_MS2 * h)
-
-
-@dataclass(frozen=True)
-class LoadingSettings:
-    """Inputs of the loading stage.
-
-    Attributes
-    ----------
-    body_mass_kg : float or None
-        Body mass (kg); None uses the acceleration proxy for the indices and predicts no GRF.
-    vest_mass_kg : float
-        Weighted-vest mass (kg) added to body mass for impacts in ``vest_walk`` sessions (an
-        extension: Newton's law, never validated by Veras et al. [P]).
-    placement : {"hip", "back", "ankle"}
-        Accelerometer placement for the equations (impactlab records at the hip).
-    m : float
-        Daily stress stimulus exponent (4).
-    """
-
-    body_mass_kg: float | None = None
-    vest_mass_kg: float = 0.0
-    placement: str = "hip"
-    m: float = DSS_EXPONENT
 
 
 def add_loading(
@@ -535,172 +383,3 @@ def add_loading(
     return out
 
 
-def loading_indices(
-    impacts: pd.DataFrame,
-    *,
-    tz: str,
-    days: pd.Series | None = None,
-    sessions: pd.DataFrame | None = None,
-    m: float = DSS_EXPONENT,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Daily stress stimulus and osteogenic index per day (and per session).
-
-    Parameters
-    ----------
-    impacts : pandas.DataFrame
-        Impacts with ``time``, ``peak_g``, ``session_id`` and, when body mass was known, ``grf_bw``
-        (from :func:`add_loading`).
-    tz : str
-        IANA zone whose midnights cut the days.
-    days : pandas.Series, optional
-        Dates (local midnight, tz-naive) to report; default the days with impacts.
-    sessions : pandas.DataFrame, optional
-        Sessions table; gets ``dss``, ``oi``, ``peak_grf_bw`` columns.
-    m : float, default 4
-        DSS exponent.
-
-    Returns
-    -------
-    (pandas.DataFrame, pandas.DataFrame or None)
-        Per day: ``date``, ``dss``, ``oi``, ``peak_grf_bw_max`` (NaN without body mass),
-        ``load_basis`` (``grf_bw`` | ``acc_g``); and the sessions table with its indices added.
-
-    Notes
-    -----
-    σ of an impact is ``grf_bw`` when every impact has one (body mass known), else the
-    gravity-included peak acceleration ``peak_g + 1`` in g (the proxy). A day's DSS is over all
-    its impacts (each one cycle). A day's OI is the sum of its sessions' OI plus the OI of its
-    impacts outside sessions taken as one bout [P: how OI combines over a day is U in the
-    literature]; a session's OI uses its peak σ and its number of impacts.
-    """
-    n = len(impacts)
-    grf_bw = impacts["grf_bw"].to_numpy(np.float64) if "grf_bw" in impacts.columns else np.full(n, np.nan)
-    use_grf = n > 0 and bool(np.isfinite(grf_bw).all())
-    if n == 0:
-        use_grf = "grf_bw" in impacts.columns
-    sigma = grf_bw if use_grf else impacts["peak_g"].to_numpy(np.float64) + 1.0
-    basis = "grf_bw" if use_grf else "acc_g"
-    if n:
-        day = impacts["time"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None).dt.as_unit("ns").to_numpy()
-    else:
-        day = np.empty(0, "datetime64[ns]")
-    sid = impacts["session_id"] if "session_id" in impacts.columns else pd.Series(pd.NA, index=impacts.index, dtype="Int64")
-    in_session = sid.notna().to_numpy()
-    frame = pd.DataFrame({"day": day, "s4": sigma**m, "sigma": sigma, "grf_bw": grf_bw, "in": in_session,
-                          "sid": sid.to_numpy(dtype="float64", na_value=np.nan)})
-    by_day = frame.groupby("day")
-    dss = by_day["s4"].sum() ** (1.0 / m)
-    peak_bw = by_day["grf_bw"].max()
-    # OI per session, and per day's loose impacts as one bout
-    sess_oi = pd.Series(dtype="float64")
-    sess_tab = None
-    if in_session.any():
-        g = frame[frame["in"]].groupby("sid")
-        sess_peak = g["sigma"].max()
-        sess_n = g["sigma"].size()
-        sess_oi = sess_peak * np.log(sess_n + 1.0)
-        sess_day = g["day"].min()
-    loose = frame[~frame["in"]].groupby("day")
-    loose_oi = loose["sigma"].max() * np.log(loose["sigma"].size() + 1.0)
-    oi = loose_oi.reindex(dss.index, fill_value=0.0)
-    if len(sess_oi):
-        oi = oi.add(sess_oi.groupby(sess_day).sum(), fill_value=0.0)
-    if sessions is not None:
-        sess_tab = sessions.copy()
-        ids = sess_tab["session_id"].astype("float64") if len(sess_tab) else pd.Series([], dtype="float64")
-        if len(sess_oi):
-            s4 = frame[frame["in"]].groupby("sid")["s4"].sum() ** (1.0 / m)
-            sess_tab["dss"] = ids.map(s4).fillna(0.0).to_numpy()
-            sess_tab["oi"] = ids.map(sess_oi).fillna(0.0).to_numpy()
-            sess_tab["peak_grf_bw"] = ids.map(frame[frame["in"]].groupby("sid")["grf_bw"].max()).to_numpy(np.float64)
-        else:
-            sess_tab["dss"] = 0.0
-            sess_tab["oi"] = 0.0
-            sess_tab["peak_grf_bw"] = np.nan
-        sess_tab["load_basis"] = basis
-    index = pd.DatetimeIndex(days.to_numpy() if days is not None else dss.index).as_unit("ns")
-    res = pd.DataFrame({
-        "date": index,
-        "dss": dss.reindex(index).fillna(0.0).to_numpy(np.float64),
-        "oi": oi.reindex(index).fillna(0.0).to_numpy(np.float64),
-        "peak_grf_bw_max": peak_bw.reindex(index).to_numpy(np.float64),
-        "load_basis": basis,
-    })
-    return res, sess_tab
-
-
-def impact_loading(
-    impacts: pd.DataFrame, sessions: pd.DataFrame, *, tz: str, detection: DetectionConfig, settings: LoadingSettings,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """The loading stage over finished impacts and sessions.
-
-    Parameters
-    ----------
-    impacts, sessions : pandas.DataFrame
-        IMPACTS and SESSIONS tables (:mod:`impactlab.schema`).
-    tz : str
-        IANA zone of the recording (sessions are summed per local day).
-    detection : DetectionConfig
-        The preset: its ``vector`` selects the coefficient set, its rate is named in the notes.
-    settings : LoadingSettings
-        Body mass (kg), vest mass (kg), placement and the DSS exponent.
-
-    Returns
-    -------
-    impacts : pandas.DataFrame
-        With the per-impact GRF (N, BW), loading rate (N/s), model and ``outside_calibration``.
-    sessions : pandas.DataFrame
-        With ``dss``, ``oi``, ``peak_grf_bw`` and ``load_basis`` per session.
-    info : dict
-        The ``loading`` section of the JSON and Info.json (basis, models, notes).
-    """
-    st = settings
-    if st.placement not in PLACEMENTS:
-        raise ConfigError(f"unknown placement {st.placement!r}", key="placement", hint=f"Use one of: {', '.join(PLACEMENTS)}")
-    if st.body_mass_kg is not None:
-        _check_mass(st.body_mass_kg)
-    imp = add_loading(
-        impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=st.vest_mass_kg,
-        placement=st.placement, vector=detection.vector,  # type: ignore[arg-type]
-    )
-    _, sess = loading_indices(imp, tz=tz, sessions=sessions, m=st.m)
-    basis = "grf_bw" if st.body_mass_kg is not None else "acc_g"
-    notes = []
-    if st.body_mass_kg is None:
-        notes.append("no body mass: DSS and OI use peak acceleration (g, gravity included) as the stimulus")
-    if detection.target_rate_hz is not None:
-        notes.append(
-            f"peaks were found at {detection.target_rate_hz:g} Hz; the Veras equations were calibrated on "
-            "100 Hz peaks (--preset veras2020), so predictions here run low"
-        )
-    if st.vest_mass_kg > 0:
-        notes.append(f"vest mass {st.vest_mass_kg:g} kg added to body mass in vest walks (extension, not validated)")
-    info = {
-        "body_mass_kg": st.body_mass_kg, "vest_mass_kg": st.vest_mass_kg, "placement": st.placement,
-        "vector": detection.vector, "basis": basis, "dss_exponent": st.m,
-        "models": {k: CALIBRATION[k] for k in MODELS},
-        "outside_calibration": int(imp["outside_calibration"].sum()) if len(imp) else 0,
-        "notes": notes,
-    }
-    return imp, sess if sess is not None else sessions, info
-
-
-def daily_loading(daily: pd.DataFrame, impacts: pd.DataFrame, *, tz: str, m: float = DSS_EXPONENT) -> pd.DataFrame:
-    """Add ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis`` to a DailyLoad table.
-
-    Parameters
-    ----------
-    daily : pandas.DataFrame
-        The DAILY table.
-    impacts : pandas.DataFrame
-        Impacts with the loading columns of :func:`impact_loading`.
-    tz : str
-        IANA zone of the days.
-    m : float
-        Daily stress stimulus exponent.
-    """
-    res, _ = loading_indices(impacts, tz=tz, days=daily["date"], m=m)
-    out = daily.copy()
-    for c in ("dss", "oi", "peak_grf_bw_max", "load_basis"):
-        out[c] = res[c].to_numpy()
-    return out

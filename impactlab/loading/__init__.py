@@ -1,0 +1,173 @@
+"""Ground reaction force, loading rate and bone-loading indices from impacts (DESIGN §7).
+
+Per impact, from its gravity-included peak acceleration (``peak_g + 1``, g), its peak acceleration
+rate (``peak_rate_gps``, g/s) and body mass (kg):
+
+* peak vertical or resultant ground reaction force (GRF, N and body weights) and peak loading rate
+  (LR, N/s) with the fixed-effect equations of Veras et al.: walking (2020) for walking bouts,
+  jumping (2023) for jump sessions, walking/running (2022) otherwise;
+* per session and per day: the daily stress stimulus ψ = (Σ σᵢ^m)^(1/m) with m = 4
+  (Carter; Whalen et al. 1988) and the osteogenic index OI = peak GRF (BW) × ln(n + 1)
+  (Turner & Robling 2003), with σ the predicted GRF in body weights when body mass is known,
+  else the gravity-included peak acceleration in g (the proxy; every output says which).
+
+Everything is vectorised over impacts. :func:`impactlab.analyze` calls :func:`impact_loading` after
+the sessions are found and :func:`daily_loading` after the DailyLoad table is built;
+``analyze(..., body_mass_kg=78)`` turns on the GRF prediction.
+
+Status of each number: see ``docs/method.md`` and ``research/science.md`` §3–4, §9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..config import DSS_EXPONENT, PLACEMENTS, DetectionConfig
+from ..errors import ConfigError
+from ..sessions.vibration import apparent_frequency_hz
+from .indices import daily_stress_stimulus, loading_indices, osteogenic_index
+from .models import (
+    CALIBRATION,
+    GRAVITY_MS2,
+    GRF_COEFFICIENTS,
+    LR_COEFFICIENTS,
+    MODELS,
+    _check_mass,
+    add_loading,
+    fall_time_s,
+    flight_time_s,
+    landing_speed_ms,
+    model_for_kind,
+    predict_grf,
+    predict_lr,
+    sine_rms_g,
+)
+
+__all__ = [
+    "DSS_EXPONENT",
+    "GRAVITY_MS2",
+    "GRF_COEFFICIENTS",
+    "LR_COEFFICIENTS",
+    "MODELS",
+    "PLACEMENTS",
+    "daily_loading",
+    "impact_loading",
+    "CALIBRATION",
+    "LoadingSettings",
+    "add_loading",
+    "apparent_frequency_hz",
+    "daily_stress_stimulus",
+    "fall_time_s",
+    "flight_time_s",
+    "landing_speed_ms",
+    "loading_indices",
+    "model_for_kind",
+    "osteogenic_index",
+    "predict_grf",
+    "predict_lr",
+    "sine_rms_g",
+]
+
+
+@dataclass(frozen=True)
+class LoadingSettings:
+    """Inputs of the loading stage.
+
+    Attributes
+    ----------
+    body_mass_kg : float or None
+        Body mass (kg); None uses the acceleration proxy for the indices and predicts no GRF.
+    vest_mass_kg : float
+        Weighted-vest mass (kg) added to body mass for impacts in ``vest_walk`` sessions (an
+        extension: Newton's law, never validated by Veras et al. [P]).
+    placement : {"hip", "back", "ankle"}
+        Accelerometer placement for the equations (impactlab records at the hip).
+    m : float
+        Daily stress stimulus exponent (4).
+    """
+
+    body_mass_kg: float | None = None
+    vest_mass_kg: float = 0.0
+    placement: str = "hip"
+    m: float = DSS_EXPONENT
+
+
+
+def impact_loading(
+    impacts: pd.DataFrame, sessions: pd.DataFrame, *, tz: str, detection: DetectionConfig, settings: LoadingSettings,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The loading stage over finished impacts and sessions.
+
+    Parameters
+    ----------
+    impacts, sessions : pandas.DataFrame
+        IMPACTS and SESSIONS tables (:mod:`impactlab.schema`).
+    tz : str
+        IANA zone of the recording (sessions are summed per local day).
+    detection : DetectionConfig
+        The preset: its ``vector`` selects the coefficient set, its rate is named in the notes.
+    settings : LoadingSettings
+        Body mass (kg), vest mass (kg), placement and the DSS exponent.
+
+    Returns
+    -------
+    impacts : pandas.DataFrame
+        With the per-impact GRF (N, BW), loading rate (N/s), model and ``outside_calibration``.
+    sessions : pandas.DataFrame
+        With ``dss``, ``oi``, ``peak_grf_bw`` and ``load_basis`` per session.
+    info : dict
+        The ``loading`` section of the JSON and Info.json (basis, models, notes).
+    """
+    st = settings
+    if st.placement not in PLACEMENTS:
+        raise ConfigError(f"unknown placement {st.placement!r}", key="placement", hint=f"Use one of: {', '.join(PLACEMENTS)}")
+    if st.body_mass_kg is not None:
+        _check_mass(st.body_mass_kg)
+    imp = add_loading(
+        impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=st.vest_mass_kg,
+        placement=st.placement, vector=detection.vector,  # type: ignore[arg-type]
+    )
+    _, sess = loading_indices(imp, tz=tz, sessions=sessions, m=st.m)
+    basis = "grf_bw" if st.body_mass_kg is not None else "acc_g"
+    notes = []
+    if st.body_mass_kg is None:
+        notes.append("no body mass: DSS and OI use peak acceleration (g, gravity included) as the stimulus")
+    if detection.target_rate_hz is not None:
+        notes.append(
+            f"peaks were found at {detection.target_rate_hz:g} Hz; the Veras equations were calibrated on "
+            "100 Hz peaks (--preset veras2020), so predictions here run low"
+        )
+    if st.vest_mass_kg > 0:
+        notes.append(f"vest mass {st.vest_mass_kg:g} kg added to body mass in vest walks (extension, not validated)")
+    info = {
+        "body_mass_kg": st.body_mass_kg, "vest_mass_kg": st.vest_mass_kg, "placement": st.placement,
+        "vector": detection.vector, "basis": basis, "dss_exponent": st.m,
+        "models": {k: CALIBRATION[k] for k in MODELS},
+        "outside_calibration": int(imp["outside_calibration"].sum()) if len(imp) else 0,
+        "notes": notes,
+    }
+    return imp, sess if sess is not None else sessions, info
+
+
+def daily_loading(daily: pd.DataFrame, impacts: pd.DataFrame, *, tz: str, m: float = DSS_EXPONENT) -> pd.DataFrame:
+    """Add ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis`` to a DailyLoad table.
+
+    Parameters
+    ----------
+    daily : pandas.DataFrame
+        The DAILY table.
+    impacts : pandas.DataFrame
+        Impacts with the loading columns of :func:`impact_loading`.
+    tz : str
+        IANA zone of the days.
+    m : float
+        Daily stress stimulus exponent.
+    """
+    res, _ = loading_indices(impacts, tz=tz, days=daily["date"], m=m)
+    out = daily.copy()
+    for c in ("dss", "oi", "peak_grf_bw_max", "load_basis"):
+        out[c] = res[c].to_numpy()
+    return out
