@@ -130,19 +130,20 @@ def test_cli_import_twice_and_convert(tmp_path: Path, capsys: pytest.CaptureFixt
 _KILL_SCRIPT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
+    import impactlab.store
     from impactlab.store import Store
     from impactlab.io import open_recording
 
     store, rec, flag = sys.argv[1:4]
-    orig = Store._add_sessions
+    orig = impactlab.store.add_sessions
 
-    def stall(self, *a, **k):
-        n = orig(self, *a, **k)
+    def stall(*a, **k):
+        n = orig(*a, **k)
         Path(flag).write_text("inside the transaction")
         time.sleep(120)
         return n
 
-    Store._add_sessions = stall
+    impactlab.store.add_sessions = stall
     with Store(store) as st:
         st.import_recording("c01", open_recording(rec))
 """)

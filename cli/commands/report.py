@@ -55,7 +55,12 @@ def run(args: argparse.Namespace) -> int:
                 raise ImpactlabError(f"client {args.client!r} has no data yet", key="week",
                                      hint="Import a recording first, or give --week YYYY-Www")
             week = iso_week(dt.date.fromisoformat(info.last_date))
-        rep = weekly_report(st, args.client, week)
+        tables = st.week_tables(args.client, week)
+        try:
+            plan = st.client_plan(args.client)
+        except ImpactlabError:  # a stored plan that no longer parses still leaves its checks readable
+            plan = None
+        rep = weekly_report(tables, plan)
     if args.html or args.pdf:
         from impactlab.report.html import render_weekly_html, write_html
 

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..daily import weekly_summary
 from . import DailySummary, WeeklyReport, _fmt
 

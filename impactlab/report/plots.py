@@ -18,6 +18,8 @@ from markupsafe import escape
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
     from . import WeeklyReport
 
 __all__ = ["daily_bands_svg", "timeline_svg", "trend_svg"]
@@ -26,7 +28,7 @@ __all__ = ["daily_bands_svg", "timeline_svg", "trend_svg"]
 BAND_COLORS = {"low": "#56B4E9", "medium": "#E69F00", "high": "#D55E00"}
 KIND_COLORS = {"jumps": "#D55E00", "brisk_walk": "#009E73", "walk": "#56B4E9", "vest_walk": "#CC79A7",
                "vibration": "#E69F00"}
-_RC = {"svg.hashsalt": "impactlab", "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
+_RC: dict[RcKeyType, Any] = {"svg.hashsalt": "impactlab", "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False}
 
 
