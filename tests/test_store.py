@@ -310,7 +310,7 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
     db.execute("INSERT INTO daily_loads VALUES ('c08', '2026-02-02', 11.0, 1, 10, 2, 1, 0, 0, 0, 0, 0, 0)")
     db.commit()
     db.close()
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4  # 4: plan_versions (plans over time)
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION
         cols = {r[1]: r[2] for r in st.db.execute("PRAGMA table_info(daily_loads)")}
@@ -325,3 +325,57 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
         for c in ("dss", "oi", "peak_grf_bw_max"):
             np.testing.assert_allclose(new[c].to_numpy(), ref[c].to_numpy(), rtol=1e-9)
         assert st.daily("c08", "2026-02-02", "2026-02-02")["wear_h"].tolist() == [11.0]
+
+
+def test_three_clients_import_their_own_plain_files_into_one_store(tmp_path: Path) -> None:
+    """A Parquet file has no serial: it carries no device, so clients never collide on a pseudo-device."""
+    store = tmp_path / "s.sqlite"
+    for i, client in enumerate(["c1", "c2", "c3"]):
+        f = tmp_path / f"{client}.parquet"
+        write_parquet(_rec(seed=20 + i), f)
+        assert main(["import", str(f), "--client", client, "--store", str(store), "-q"]) == 0
+    with Store(store) as st:
+        assert [c.client_id for c in st.clients()] == ["c1", "c2", "c3"]
+        assert all(c.n_recordings == 1 for c in st.clients())
+        assert st.counts()["devices"] == 0
+        assert st.db.execute("SELECT count(*) FROM recordings WHERE device_id IS NULL").fetchone()[0] == 3
+        assert st.plan_history("c1") == []
+
+
+def test_refused_import_leaves_no_client_behind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.sqlite"
+    f = tmp_path / "a.parquet"
+    write_parquet(_rec(seed=31), f)
+    assert main(["import", str(f), "--client", "c1", "--device", "S1", "--store", str(store), "-q"]) == 0
+    g = tmp_path / "b.parquet"
+    write_parquet(_rec(seed=32, start="2026-03-03 09:00"), g)
+    assert main(["import", str(g), "--client", "c2", "--device", "S1", "--store", str(store), "-q"]) == 1
+    assert "belongs to client 'c1'" in capsys.readouterr().err
+    with Store(store) as st:
+        assert [c.client_id for c in st.clients()] == ["c1"]
+
+
+def test_plan_set_from_wednesday_checks_monday_tuesday_against_the_old_plan(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite"
+    old, new = tmp_path / "old.toml", tmp_path / "new.toml"
+    old.write_text("schema = 1\nname = \"old\"\n[targets.jumps]\nper_day = 2\n")
+    new.write_text("schema = 1\nname = \"new\"\n[targets.jumps]\nper_day = 50\n")
+    cfg = DetectionConfig(wear=WearConfig(valid_day_h=0.5))
+    with Store(store) as st:
+        for k, day in enumerate(["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]):
+            st.import_recording("c1", _rec(seed=40 + k, start=f"{day} 09:00"), config=cfg,
+                                plan=load_plan_file(old) if k == 0 else None)
+        before = st.plan_checks("c1")
+        assert list(before["status"]) == ["met"] * 4
+    bad = tmp_path / "bad.toml"
+    bad.write_text("schema = 1\n[targets.jumps]\nper_dya = 5\n")
+    assert main(["plan", "set", str(bad), "--client", "c1", "--store", str(store)]) == 1
+    assert main(["-q", "plan", "set", str(new), "--client", "c1", "--from", "2026-03-04", "--store", str(store)]) == 0
+    with Store(store) as st:
+        chk = st.plan_checks("c1")
+        assert [d.strftime("%a") for d in chk["date"]] == ["Mon", "Tue", "Wed", "Thu"]
+        assert list(chk["required"]) == [2.0, 2.0, 50.0, 50.0]
+        assert list(chk["status"]) == ["met", "met", "not met", "not met"]
+        assert [v for v, _ in st.plan_history("c1")] == ["0000-01-01", "2026-03-04"]
+        # future or pre-data dates are stored with a note
+        assert "before the client's first data" in (st.set_plan("c1", load_plan_file(new), valid_from="2026-01-01") or "")

@@ -118,11 +118,17 @@ def _import(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     digest = file_sha256(args.file)
     with Store(args.store) as st:
+        existed = st.has_client(args.client)
         st.add_client(args.client, name=args.name, body_mass_kg=getattr(args, "body_mass", None), note=args.note)
-        with progress_bar(src.n_rows_hint, f"importing {Path(args.file).name}", quiet=args.quiet) as update:
-            res = st.import_recording(args.client, src, config=cfg, device_id=args.device, file_sha256=digest,
-                                      plan=kwargs.pop("plan", None), markers=kwargs.pop("markers", None),
-                                      progress=update, **kwargs)
+        try:
+            with progress_bar(src.n_rows_hint, f"importing {Path(args.file).name}", quiet=args.quiet) as update:
+                res = st.import_recording(args.client, src, config=cfg, device_id=args.device, file_sha256=digest,
+                                          plan=kwargs.pop("plan", None), markers=kwargs.pop("markers", None),
+                                          progress=update, **kwargs)
+        except BaseException:
+            if not existed:  # a refused import leaves no client behind
+                st.forget_empty_client(args.client)
+            raise
         summary = daily_summary(st, res)
     if args.html:
         from impactlab.report.html import render_daily_html, write_html

@@ -25,12 +25,13 @@ from .._version import __version__
 from ..daily import weekly_summary
 from ..plan import Plan
 from ..schema import DAILY, PLAN_CHECK
+from .adherence import adherence
 from .tables import WeekTables, iso_week, parse_week
 
 if TYPE_CHECKING:
     from ..store import ImportResult, Store
 
-__all__ = ["DailySummary", "GridCell", "WeekTables", "WeeklyReport", "daily_summary", "iso_week", "parse_week",
+__all__ = ["DailySummary", "adherence", "GridCell", "WeekTables", "WeeklyReport", "daily_summary", "iso_week", "parse_week",
            "weekly_report"]
 
 STATUS = ("met", "not met", "no data")
@@ -86,7 +87,8 @@ class WeeklyReport:
         Data-quality flags (gaps, clipping, tilt, low wear) of the recordings in the week.
     trend : list of dict
         The last 8 weeks (oldest first): ``week``, ``valid_days``, ``low``, ``medium``, ``high`` per
-        week (mean per valid day × 7) and ``targets_met``/``targets_checked``.
+        week (mean per valid day × 7), ``targets_met``, ``targets_checked`` (met + not met),
+        ``targets_no_data`` and ``adherence`` (met ÷ checked, :func:`adherence`).
     method : dict
         ``preset``, ``settings`` (short text), ``conventions``, ``impactlab_version``.
     timezone : str
@@ -134,6 +136,7 @@ class WeeklyReport:
             "days": days,
             "plan_check": plan_check,
             "grid": {t: [c.status for c in cells] for t, cells in self.grid.items()},
+            "adherence": dict(adherence(self.plan_check)),
             "weekly": weekly_summary(self.daily),
             "sessions": [{k: _jsonable(v) for k, v in r.items()} for r in self.sessions.to_dict("records")],
             "flags": list(self.flags),
@@ -277,10 +280,10 @@ def _trend(daily: pd.DataFrame, checks: pd.DataFrame, monday: dt.date) -> list[d
         dd = daily[(daily["date"] >= s) & (daily["date"] < e)]
         cc = checks[(checks["date"] >= s) & (checks["date"] < e)]
         w = weekly_summary(dd)
-        met = cc["met"].dropna()
+        a = adherence(cc)
         out.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
-                    "medium": w["medium"], "high": w["high"], "targets_met": int(met.sum()),
-                    "targets_checked": len(met)})
+                    "medium": w["medium"], "high": w["high"], "targets_met": a["met"],
+                    "targets_checked": a["checked"], "targets_no_data": a["no_data"], "adherence": a["rate"]})
     return out
 
 

@@ -130,14 +130,14 @@ def trend_svg(rep: WeeklyReport) -> tuple[str, str]:
         ax1.set_xticks(range(8), labels, fontsize=7)
         ax1.set_ylim(0, max(max(high) * 1.15, 1.0))
         ax1.set_title("high impacts per week (valid-day mean x 7)")
-        share = [100 * t["targets_met"] / t["targets_checked"] if t["targets_checked"] else float("nan") for t in tr]
+        share = [100 * t["adherence"] if t["adherence"] is not None else float("nan") for t in tr]
         ax2.plot(range(8), share, marker="o", color="#0072B2")
         if not any(t["targets_checked"] for t in tr):
             ax2.text(3.5, 50, "no targets checked", ha="center", va="center", fontsize=8, color="#555555")
         ax2.set_xlim(-0.5, 7.5)
         ax2.set_ylim(0, 105)
         ax2.set_xticks(range(8), labels, fontsize=7)
-        ax2.set_title("targets met (% of checks with data)")
+        ax2.set_title("adherence: % met of targets met or not met")
         fig.tight_layout()
     parts = []
     for t in tr:

@@ -74,7 +74,7 @@ from . import journal
 from .db import MIGRATIONS, SCHEMA_VERSION, clean_temp_files, connect, default_store_path, migrate, now, transaction
 from .ingest import add_blocks, add_impacts, add_sessions
 from .raw import RawWriter, chunks_of, file_sha256, jsonable
-from .rebuild import DAILY_COLS, LOADING_COLS, rebuild_weeks, sessions_frame
+from .rebuild import DAILY_COLS, FROM_START, LOADING_COLS, plan_versions, rebuild_weeks, sessions_frame
 
 if TYPE_CHECKING:
     from ..pipeline import Analysis
@@ -267,6 +267,19 @@ class Store:
         return ClientInfo(cid, name, mass, ppath, ptoml, tz, note, created, n_recordings=int(n), first_date=d0,
                           last_date=d1)
 
+    def has_client(self, client_id: str) -> bool:
+        """Whether ``client_id`` is stored."""
+        return self.db.execute("SELECT 1 FROM clients WHERE client_id = ?", (client_id,)).fetchone() is not None
+
+    def forget_empty_client(self, client_id: str) -> bool:
+        """Delete a client that holds no recording and no sync packet (after a refused import); True if deleted."""
+        with transaction(self.db, self.path) as db:
+            cur = db.execute(
+                "DELETE FROM clients WHERE client_id = ? AND NOT EXISTS (SELECT 1 FROM recordings WHERE client_id = ?) "
+                "AND NOT EXISTS (SELECT 1 FROM sync_packets WHERE client_id = ?) "
+                "AND NOT EXISTS (SELECT 1 FROM devices WHERE client_id = ?)", (client_id,) * 4)
+            return cur.rowcount > 0
+
     def clients(self) -> list[ClientInfo]:
         """All clients, by id."""
         ids = [r[0] for r in self.db.execute("SELECT client_id FROM clients ORDER BY client_id")]
@@ -318,7 +331,8 @@ class Store:
         config : DetectionConfig, optional
             Method preset (default ``hannam2017``).
         device_id : str, optional
-            Device identifier (default: the recording's serial, else its device kind).
+            Device identifier (default: the recording's serial; a file without one carries no device,
+            so any number of clients can import such files).
         origin : str
             ``"file"`` or ``"ble"``.
         file_sha256 : str, optional
@@ -342,7 +356,8 @@ class Store:
         _check_client_id(client_id)
         config = config or DetectionConfig()
         meta = source.meta
-        device_id = device_id or meta.serial or meta.device or "unknown"
+        # a file without a serial carries no device (never a shared pseudo-device such as 'table')
+        device_id = device_id or meta.serial or ((meta.device or "unknown") if origin == "ble" else None)
         if file_sha256:
             row = self.db.execute(
                 "SELECT recording_id, content_hash, raw_path, start_ns, end_ns, timezone FROM recordings "
@@ -387,10 +402,15 @@ class Store:
             if remembered is not None:
                 db.execute("UPDATE clients SET plan_toml = ?, plan_path = ? WHERE client_id = ?",
                            (remembered[0], remembered[1], client_id))
+            if plan_changed and remembered is not None:  # a plan given at import is in force from the start
+                db.execute("DELETE FROM plan_versions WHERE client_id = ?", (client_id,))
+                db.execute("INSERT INTO plan_versions VALUES (?, ?, ?, ?, NULL, ?)",
+                           (client_id, FROM_START, remembered[0], remembered[1], now()))
             tz_row = db.execute("SELECT timezone FROM clients WHERE client_id = ?", (client_id,)).fetchone()
             tz = str(tz_row[0] or meta.timezone)  # days are cut at the recording's midnight, as analyze does
             db.execute("UPDATE clients SET timezone = ? WHERE client_id = ?", (tz, client_id))
-            self._ensure_device(db, client_id, device_id, meta.device, meta.serial)
+            if device_id is not None:
+                self._ensure_device(db, client_id, device_id, meta.device, meta.serial)
             cur = db.execute(
                 "INSERT INTO recordings (client_id, device_id, content_hash, file_sha256, origin, source, device, "
                 "sample_rate_hz, timezone, vertical_axis, start_ns, end_ns, n_samples, raw_path, preset, "
@@ -423,6 +443,66 @@ class Store:
         if not row or not row[0]:
             return None
         return _plan_from_text(row[0], row[1] or f"{client_id}-plan.toml")
+
+    def set_plan(self, client_id: str, plan: Plan, *, valid_from: str | None = None,
+                 today: dt.date | None = None) -> str | None:
+        """Store a new plan version for ``client_id``, in force from ``valid_from`` (default: today).
+
+        Every stored week is checked again: each day against the version in force that day.
+
+        Parameters
+        ----------
+        client_id : str
+            An existing client.
+        plan : Plan
+            A plan parsed from text (:func:`impactlab.plan.load_plan`; its ``source_text`` is stored).
+        valid_from : str, optional
+            First local day ``YYYY-MM-DD`` the version is in force.
+        today : datetime.date, optional
+            The current date (for the future-date note; default the system date).
+
+        Returns
+        -------
+        str or None
+            A note when ``valid_from`` is before the client's first data or in the future (stored anyway).
+
+        Raises
+        ------
+        StoreError
+            Unknown client, a plan without its text, or a malformed date.
+        """
+        info = self.client(client_id)
+        if not plan.source_text:
+            raise StoreError("the plan has no source text to store", key="plan",
+                             hint="Load it from its file with impactlab.plan.load_plan")
+        today = today or dt.date.today()
+        try:
+            start = dt.date.fromisoformat(valid_from) if valid_from else today
+        except ValueError:
+            raise StoreError(f"--from {valid_from!r} is not a date", key="from",
+                             hint="Write it as YYYY-MM-DD, e.g. --from 2026-03-04") from None
+        note = None
+        if info.first_date and start < dt.date.fromisoformat(info.first_date):
+            note = f"the plan is in force from {start}, before the client's first data ({info.first_date})"
+        elif start > today:
+            note = f"the plan is in force from {start}, a date in the future"
+        with transaction(self.db, self.path) as db:
+            db.execute("INSERT OR REPLACE INTO plan_versions VALUES (?, ?, ?, ?, ?, ?)",
+                       (client_id, start.isoformat(), plan.source_text, plan.path, note, now()))
+            db.execute("UPDATE clients SET plan_toml = ?, plan_path = ? WHERE client_id = ?",
+                       (plan.source_text, plan.path, client_id))
+            span = db.execute("SELECT min(start_ns), max(end_ns) FROM recordings WHERE client_id = ?",
+                              (client_id,)).fetchone()
+            if span[0] is not None:
+                rec = db.execute("SELECT settings_json FROM recordings WHERE client_id = ? ORDER BY start_ns DESC "
+                                 "LIMIT 1", (client_id,)).fetchone()
+                cfg = _config_from_settings(json.loads(rec[0]))
+                rebuild_weeks(db, client_id, int(span[0]), int(span[1]), info.timezone or "UTC", cfg, plan)
+        return note
+
+    def plan_history(self, client_id: str) -> list[tuple[str, Plan]]:
+        """The client's plan versions as (first day ``YYYY-MM-DD`` or ``0000-01-01`` for "from the start", plan)."""
+        return plan_versions(self.db, client_id)
 
     def body_mass_kg(self, client_id: str) -> float | None:
         """The client's stored body mass in kg (None when not stored, or no such client)."""
@@ -462,7 +542,8 @@ class Store:
             return empty(PLAN_CHECK)
         df = pd.DataFrame(rows, columns=cols)
         df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
-        df["met"] = pd.array([None if m is None else bool(m) for m in df["met"]], dtype="boolean")
+        df["met"] = pd.array([bool(m) if m is not None and st in ("met", "not met") else None
+                              for m, st in zip(df["met"], df["status"], strict=True)], dtype="boolean")
         df["partial"] = df["partial"].astype(bool)
         return coerce(df, PLAN_CHECK)
 
@@ -571,6 +652,18 @@ def _check_client_id(client_id: str) -> None:
     if not ok:
         raise StoreError(f"client id {client_id!r} is not a short identifier", key="client",
                          hint="Use letters, digits, '-', '_' or '.', at most 64 characters (e.g. c01)")
+
+
+def _config_from_settings(settings: dict[str, Any]) -> DetectionConfig:
+    """The DetectionConfig a recording was analysed with (from its stored settings)."""
+    from ..config import WearConfig
+
+    fields = {f for f in DetectionConfig.__dataclass_fields__}
+    kw: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in settings.items()
+                          if k in fields and k != "wear"}
+    wear = settings.get("wear") or {}
+    wfields = {f for f in WearConfig.__dataclass_fields__}
+    return DetectionConfig(**kw, wear=WearConfig(**{k: v for k, v in wear.items() if k in wfields}))
 
 
 def _dates(first_ns: int | None, last_ns: int | None, tz: str) -> list[str]:

@@ -153,6 +153,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "ALTER TABLE impacts ADD COLUMN session_kind TEXT",
         "ALTER TABLE impacts ADD COLUMN session_start_ns INTEGER",
     ),
+    # version 4: plans over time: each version is in force from its first day (local date) until the next
+    (
+        """CREATE TABLE plan_versions (
+            client_id TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+            valid_from TEXT NOT NULL,
+            plan_toml TEXT NOT NULL,
+            plan_path TEXT,
+            note TEXT,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (client_id, valid_from))""",
+        "INSERT INTO plan_versions SELECT client_id, '0000-01-01', plan_toml, plan_path, NULL, created_at "
+        "FROM clients WHERE plan_toml IS NOT NULL",
+    ),
 ]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -25,16 +25,66 @@ from ..loading import DSS_EXPONENT, add_loading, loading_indices
 from ..plan import Plan, check_plan
 from ..schema import DAILY, SESSIONS, coerce, empty
 
-__all__ = ["DAILY_COLS", "LOADING_COLS", "daily_from_facts", "num", "rebuild_weeks", "sessions_frame", "text_or_none"]
+__all__ = ["DAILY_COLS", "FROM_START", "LOADING_COLS", "check_versions", "daily_from_facts", "num", "plan_versions",
+           "rebuild_weeks", "sessions_frame", "text_or_none"]
 
 DAILY_COLS = list(DAILY)
 #: Loading-index columns of ``daily_loads`` (schema 3; NULL for days built before).
 LOADING_COLS = ["dss", "oi", "peak_grf_bw_max", "load_basis"]
 
 
+#: ``valid_from`` of a plan version in force from the start (a plan given at import)
+FROM_START = "0000-01-01"
+
+
+def plan_versions(db: sqlite3.Connection, client_id: str) -> list[tuple[str, Plan]]:
+    """The client's plan versions as (first day ``YYYY-MM-DD``, plan), oldest first."""
+    from ..plan import parse_plan
+
+    rows = db.execute("SELECT valid_from, plan_toml, plan_path FROM plan_versions WHERE client_id = ? "
+                      "ORDER BY valid_from", (client_id,)).fetchall()
+    return [(str(v), parse_plan(str(t), path=p or f"{client_id}-plan.toml")) for v, t, p in rows]
+
+
+def check_versions(daily: pd.DataFrame, versions: Sequence[tuple[str, Plan]],
+                   unobservable: Sequence[str] = ()) -> pd.DataFrame:
+    """PLAN_CHECK rows with each day checked against the plan version in force that day.
+
+    A weekly target's row (dated the week's Monday) comes from the version in force on that Monday,
+    over the days of the week that version covers; a first version starting mid-week judges its week.
+    """
+    starts = [pd.Timestamp("1900-01-01") if v == FROM_START else pd.Timestamp(v) for v, _ in versions]
+    dates = pd.to_datetime(daily["date"])
+
+    def _owner(monday: pd.Timestamp) -> int:
+        in_force = [i for i, s0 in enumerate(starts) if s0 <= monday]
+        if in_force:
+            return in_force[-1]
+        return min(i for i, s0 in enumerate(starts) if s0 < monday + pd.Timedelta(days=7)) if any(
+            s0 < monday + pd.Timedelta(days=7) for s0 in starts) else -1
+
+    parts = []
+    for i, (_, plan) in enumerate(versions):
+        end = starts[i + 1] if i + 1 < len(starts) else pd.Timestamp("2999-12-31")
+        sel = ((dates >= starts[i]) & (dates < end)).to_numpy()
+        if not sel.any():
+            continue
+        chk = check_plan(daily[sel].reset_index(drop=True), plan, unobservable=unobservable)
+        keep = [(p != "week") or _owner(pd.Timestamp(d)) == i for p, d in zip(chk["period"], chk["date"], strict=True)]
+        parts.append(chk[np.asarray(keep, dtype=bool)])
+    if not parts:
+        return check_plan(daily.iloc[:0], versions[0][1])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["date", "period", "target"], kind="stable").reset_index(drop=True)
+
+
 def rebuild_weeks(db: sqlite3.Connection, client_id: str, first_ns: int, last_ns: int, tz: str,
                   config: DetectionConfig, plan: Plan | None) -> None:
-    """Recompute daily loads and plan checks for the ISO weeks touched by [first_ns, last_ns]."""
+    """Recompute daily loads and plan checks for the ISO weeks touched by [first_ns, last_ns].
+
+    ``plan`` (the latest version) gives the vest mass for the loading indices; the checks use the
+    client's stored plan versions, each day against the version in force.
+    """
     d0 = pd.Timestamp(first_ns, tz="UTC").tz_convert(tz).normalize()
     d1 = pd.Timestamp(last_ns, tz="UTC").tz_convert(tz).normalize()
     w0 = (d0 - pd.Timedelta(days=d0.weekday())).tz_localize(None)
@@ -57,11 +107,12 @@ def rebuild_weeks(db: sqlite3.Connection, client_id: str, first_ns: int, last_ns
     for (qc_json,) in db.execute("SELECT qc_json FROM recordings WHERE client_id = ? AND end_ns >= ? AND start_ns < ?",
                                  (client_id, lo, hi)):
         skip.update(json.loads(qc_json).get("plan_unobservable", []))
-    check = check_plan(daily, plan, unobservable=sorted(skip))
+    versions = plan_versions(db, client_id) or [(FROM_START, plan)]
+    check = check_versions(daily, versions, sorted(skip))
     db.executemany("INSERT INTO plan_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [(client_id, pd.Timestamp(r["date"]).strftime("%Y-%m-%d"), str(r["target"]), str(r["period"]),
                      num(r["required"]), num(r["achieved"]), text_or_none(r["unit"]),
-                     None if r["met"] is pd.NA or r["met"] is None else int(bool(r["met"])), str(r["status"]),
+                     _met(r["met"], str(r["status"])), str(r["status"]),
                      int(bool(r["partial"])), text_or_none(r.get("detail"))) for r in check.to_dict("records")])
 
 
@@ -114,6 +165,13 @@ def sessions_frame(db: sqlite3.Connection, client_id: str, lo: int, hi: int, tz:
         if c not in df.columns:
             df[c] = 0 if dtype == "int64" else (np.nan if dtype == "float64" else pd.NA)
     return coerce(df, SESSIONS, tz=tz)
+
+
+def _met(met: Any, status: str) -> int | None:
+    """1/0 for a judged check; NULL whenever the status is not ``met``/``not met`` (no data, not scheduled)."""
+    if status not in ("met", "not met") or met is None or met is pd.NA:
+        return None
+    return int(status == "met")
 
 
 def num(v: Any) -> float | None:
