@@ -379,3 +379,27 @@ def test_plan_set_from_wednesday_checks_monday_tuesday_against_the_old_plan(tmp_
         assert [v for v, _ in st.plan_history("c1")] == ["0000-01-01", "2026-03-04"]
         # future or pre-data dates are stored with a note
         assert "before the client's first data" in (st.set_plan("c1", load_plan_file(new), valid_from="2026-01-01") or "")
+
+
+def test_device_assign_moves_a_sensor_and_empty_week_report_exits_1(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.sqlite"
+    f, g = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    write_parquet(_rec(seed=51), f)
+    write_parquet(_rec(seed=52, start="2026-03-03 09:00"), g)
+    assert main(["import", str(f), "--client", "c1", "--device", "S9", "--store", str(store), "-q"]) == 0
+    with Store(store) as st:
+        st.add_client("c2")
+    assert main(["device", "assign", "S9", "--client", "c2", "--store", str(store)]) == 0
+    assert "S9: c1 -> c2" in capsys.readouterr().err
+    assert main(["import", str(g), "--client", "c2", "--device", "S9", "--store", str(store), "-q"]) == 0
+    with Store(store) as st:
+        assert st.client("c1").n_recordings == 1 and st.client("c2").n_recordings == 1
+    assert main(["device", "assign", "NOPE", "--client", "c2", "--store", str(store)]) == 1
+    assert "no sensor 'NOPE'" in capsys.readouterr().err
+    assert main(["device", "assign", "S9", "--client", "zz", "--store", str(store)]) == 1
+    assert "no client 'zz'" in capsys.readouterr().err
+    assert main(["report", "--client", "c1", "--week", "2026-W20", "--store", str(store), "--format", "json"]) == 1
+    assert "no data in week 2026-W20" in capsys.readouterr().err
+    assert main(["report", "--client", "c1", "--week", "2026-W20", "--store", str(store), "--format", "json",
+                 "--allow-empty"]) == 0

@@ -41,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--html", metavar="OUT.html", help="write the report as one HTML file")
     p.add_argument("--pdf", metavar="OUT.pdf", help="also print it to PDF (needs Chromium)")
     add_store_option(p)
+    p.add_argument("--allow-empty", action="store_true", help="write the report even when the week has no data")
     p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     p.set_defaults(func=run)
 
@@ -56,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
                                      hint="Import a recording first, or give --week YYYY-Www")
             week = iso_week(dt.date.fromisoformat(info.last_date))
         tables = st.week_tables(args.client, week)
+        if not len(tables.daily) and not args.allow_empty:
+            raise ImpactlabError(f"client {args.client!r} has no data in week {tables.week}", key="week",
+                                 hint="Pick a week with data (see 'impactlab history'), or pass --allow-empty")
         try:
             plan = st.client_plan(args.client)
         except ImpactlabError:  # a stored plan that no longer parses still leaves its checks readable

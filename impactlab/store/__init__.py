@@ -292,6 +292,26 @@ class Store:
             return None
         return _plan_from_text(info.plan_toml, info.plan_path or f"{client_id}-plan.toml")
 
+    def assign_device(self, device_id: str, client_id: str) -> str | None:
+        """Give a known sensor to another known client; returns the previous owner.
+
+        Data already stored stay with the client they were recorded for; packets and recordings
+        from this sensor are filed under ``client_id`` from now on.
+
+        Raises
+        ------
+        StoreError
+            Unknown sensor or unknown client (one line naming it).
+        """
+        self.client(client_id)
+        row = self.db.execute("SELECT client_id FROM devices WHERE device_id = ?", (device_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no sensor {device_id!r} in the store", path=self.path,
+                             hint="Sensors are added by their first import or sync; see 'impactlab clients'")
+        with transaction(self.db, self.path) as db:
+            db.execute("UPDATE devices SET client_id = ? WHERE device_id = ?", (client_id, device_id))
+        return str(row[0])
+
     def _ensure_device(self, db: sqlite3.Connection, client_id: str, device_id: str, kind: str | None = None,
                        serial: str | None = None) -> None:
         row = db.execute("SELECT client_id FROM devices WHERE device_id = ?", (device_id,)).fetchone()
@@ -299,7 +319,8 @@ class Store:
             db.execute("INSERT INTO devices VALUES (?, ?, ?, ?, ?)", (device_id, client_id, kind, serial, now()))
         elif row[0] != client_id:
             raise StoreError(f"device {device_id!r} belongs to client {row[0]!r}, not {client_id!r}",
-                             path=self.path, hint="Check the --client, or give the device to the new client first")
+                             path=self.path, hint=f"Check the --client, or give the sensor to the new client first: "
+                                  f"impactlab device assign {device_id} --client {client_id}")
 
     # -- import ----------------------------------------------------------------------------------
     def import_recording(
