@@ -403,3 +403,47 @@ def test_device_assign_moves_a_sensor_and_empty_week_report_exits_1(tmp_path: Pa
     assert "no data in week 2026-W20" in capsys.readouterr().err
     assert main(["report", "--client", "c1", "--week", "2026-W20", "--store", str(store), "--format", "json",
                  "--allow-empty"]) == 0
+
+
+def test_caseload_for_three_clients_renders_in_chromium(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from impactlab.report.browser import find_chromium, render_page
+
+    store = tmp_path / "s.sqlite"
+    plan = tmp_path / "plan.toml"
+    plan.write_text("schema = 1\nname = \"p\"\n[targets.jumps]\nper_day = 2\n")
+    for i, client in enumerate(["c1", "c2", "c3"]):
+        f = tmp_path / f"{client}.parquet"
+        write_parquet(_rec(seed=60 + i, start=f"2026-03-0{2 + i} 09:00"), f)
+        extra = ["--plan", str(plan)] if client != "c3" else []
+        assert main(["import", str(f), "--client", client, "--store", str(store), "-q", *extra]) == 0
+    capsys.readouterr()
+    assert main(["report", "--all", "--week", "2026-W10", "--store", str(store), "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [r["client"]["id"] for r in got["clients"]] == ["c1", "c2", "c3"]
+    c3 = got["clients"][2]
+    assert "no plan" in c3["flags"] and c3["adherence"]["rate"] is None
+    # the store's adherence equals the weekly report's and history's for each client
+    for r in got["clients"][:2]:
+        assert main(["report", "--client", r["client"]["id"], "--week", "2026-W10", "--store", str(store),
+                     "--format", "json"]) == 0
+        rep = json.loads(capsys.readouterr().out)
+        assert rep["adherence"]["rate"] == r["adherence"]["rate"]
+        assert all(row["met"] is None for row in rep["plan_check"] if row["status"] not in ("met", "not met"))
+        assert main(["history", "--client", r["client"]["id"], "--store", str(store), "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["weeks"][-1]["adherence"] == r["adherence"]["rate"]
+    page = tmp_path / "caseload.html"
+    assert main(["report", "--all", "--week", "2026-W10", "--store", str(store), "--html", str(page), "-q"]) == 0
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600 and (tmp_path / "c1-2026-W10.html").exists()
+    if find_chromium() is None:
+        return
+    shot = tmp_path / "caseload.png"
+    run = render_page(page, screenshot=shot, window=(1280, 800))
+    assert run.console == [], run.console
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+    dom = render_page(page).stdout
+    assert dom.count('<tr><th scope="row">') == 3 and 'href="c2-2026-W10.html"' in dom
+    empty = tmp_path / "empty.sqlite"
+    with Store(empty):
+        pass
+    assert main(["report", "--all", "--week", "2026-W10", "--store", str(empty)]) == 1
+    assert "no clients" in capsys.readouterr().err
