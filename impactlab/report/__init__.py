@@ -174,7 +174,7 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
     plan_name, targets = _plan_summary(plan, checks)
     grid = _grid(checks, days, targets)
     wear = _wear_by_day(tables.wear_blocks, tz, days)
-    flags = _flags(tables.recordings, daily)
+    flags = _flags(tables.recordings, daily) + _hints(daily, tables.sessions, plan, tables.body_mass_kg)
     hist_d = tables.history_daily if tables.history_daily is not None else daily
     hist_c = tables.history_plan_check if tables.history_plan_check is not None else checks
     trend = _trend(hist_d, hist_c, monday)
@@ -268,6 +268,21 @@ def _flags(recs: list[dict[str, Any]], daily: pd.DataFrame) -> list[str]:
     if short:
         flags.append(f"Days with less than the valid-day wear time (not counted in weekly figures): {', '.join(short)}")
     return flags
+
+
+def _hints(daily: pd.DataFrame, sessions: pd.DataFrame, plan: Plan | None, body_mass_kg: float | None) -> list[str]:
+    """What the therapist can add to get more from the data: a body mass (GRF), vest-walk markers."""
+    out = []
+    if body_mass_kg is None and len(daily):
+        out.append("No body mass is stored: DSS and OI use peak acceleration (g) as a proxy. Add it with "
+                   "--body-mass KG on the next import to get peak GRF in body weights.")
+    if plan is not None and plan.targets.vest_walk is not None and len(daily):
+        marked = float(daily["vest_walk_min"].sum()) if "vest_walk_min" in daily.columns else 0.0
+        walks = int((sessions["kind"].astype(str).isin(["brisk_walk", "walk"])).sum()) if len(sessions) else 0
+        if marked == 0 and walks:
+            out.append(f"No vest walk is marked this week ({walks} walk(s) counted as walking): walks with a vest "
+                       "need a marker (impactlab mark, or --markers CSV on import).")
+    return out
 
 
 def _trend(daily: pd.DataFrame, checks: pd.DataFrame, monday: dt.date) -> list[dict[str, Any]]:
