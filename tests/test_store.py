@@ -447,3 +447,26 @@ def test_caseload_for_three_clients_renders_in_chromium(tmp_path: Path, capsys: 
         pass
     assert main(["report", "--all", "--week", "2026-W10", "--store", str(empty)]) == 1
     assert "no clients" in capsys.readouterr().err
+
+
+def test_today_answer_counts_targets_and_says_what_is_missing(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from impactlab.report.today import today_answer
+
+    store = tmp_path / "s.sqlite"
+    plan = tmp_path / "plan.toml"
+    plan.write_text("schema = 1\n[targets.jumps]\nper_day = 50\n[targets.high_impacts]\nper_day = 1\n")
+    with Store(store) as st:
+        st.import_recording("c1", _rec(seed=70), config=DetectionConfig(wear=WearConfig(valid_day_h=0.5)),
+                            plan=load_plan_file(plan))
+        ans = today_answer(st, "c1")
+    by = {r["target"]: r for r in ans.rows}
+    assert by["jumps"]["status"] == "not met" and by["high_impacts"]["status"] == "met"
+    missing = 50 - by["jumps"]["achieved"]
+    assert ans.sentence() == f"1 of 2 targets met on Mon 02 Mar; {missing:.0f} more jumps reach 50."
+    assert ans.week["rate"] == 0.5
+    html = tmp_path / "today.html"
+    capsys.readouterr()
+    assert main(["today", "--client", "c1", "--store", str(store), "--html", str(html)]) == 0
+    assert "1 of 2 targets met" in capsys.readouterr().out
+    assert stat.S_IMODE(html.stat().st_mode) == 0o600 and "1 of 2 targets met" in html.read_text()

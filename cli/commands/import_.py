@@ -130,6 +130,9 @@ def _import(args: argparse.Namespace) -> int:
                 st.forget_empty_client(args.client)
             raise
         summary = daily_summary(st, res)
+        from impactlab.report.today import today_answer
+
+        answer = today_answer(st, args.client)
     if args.html:
         from impactlab.report.html import render_daily_html, write_html
 
@@ -141,11 +144,16 @@ def _import(args: argparse.Namespace) -> int:
                "already_imported": res.already_imported,
                "added": {"impacts": res.n_impacts_added, "sessions": res.n_sessions_added,
                          "wear_blocks": res.n_blocks_added},
-               "dates": res.dates, "summary": summary.lines()}
+               "dates": res.dates, "summary": summary.lines(),
+               "today": {"day": str(answer.day) if answer.day else None, "sentence": answer.sentence(),
+                         "targets": answer.rows, "week": answer.week}}
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
+        from .today import print_answer
+
         print_summary(summary, res)
+        print_answer(answer)
     return 0
 
 
