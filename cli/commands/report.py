@@ -112,7 +112,8 @@ def print_week(rep: object) -> None:
             t.add_row(escape(target.replace("_", " ")), *(texts if len(texts) == 7 else [f"week: {texts[0]}"] + [""] * 6))
         con.print(t)
     else:
-        con.print("No plan stored for this client: no targets to check.")
+        con.print("No plan stored for this client: no targets to check. Add one with: "
+                  f"impactlab plan set --client {escape(r.client_id)} PLAN.toml")  # type: ignore[attr-defined]
     t = Table(title="Days", title_justify="left")
     for col in ("day", "worn h", "valid", "low", "medium", "high", "jumps"):
         t.add_column(col, justify="left" if col == "day" else "right")
