@@ -179,6 +179,8 @@ class Plan:
         File schema version (1).
     path : str or None
         The file it was read from.
+    source_text : str or None
+        The TOML text it was parsed from (kept so a store can save and re-read the plan).
     """
 
     name: str
@@ -186,6 +188,7 @@ class Plan:
     timezone: str | None = None
     schema: int = SCHEMA_VERSION
     path: str | None = field(default=None, compare=False)
+    source_text: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def vest_mass_kg(self) -> float | None:
@@ -268,23 +271,33 @@ def _days(v: Any, path: str, key: str) -> tuple[str, ...]:
     return tuple(d for d in DAY_NAMES if d in out)
 
 
-def parse_plan(data: Mapping[str, Any], *, path: str | os.PathLike[str] = "<plan>") -> Plan:
-    """Validate a plan already parsed from TOML into a :class:`Plan`.
+def parse_plan(data: str | Mapping[str, Any], *, path: str | os.PathLike[str] = "<plan>") -> Plan:
+    """Validate a plan (TOML text, or a TOML document already parsed into a dict) into a :class:`Plan`.
 
     Parameters
     ----------
-    data : mapping
-        The TOML document as a dict.
+    data : str or mapping
+        The TOML text (kept as ``Plan.source_text``), or the TOML document as a dict.
     path : str or os.PathLike
         File name used in error messages.
 
     Raises
     ------
     ConfigError
-        Missing or unsupported ``schema``, unknown keys or targets, wrong types, negative numbers,
-        an unknown time zone, no targets.
+        Not valid TOML (with the line), missing or unsupported ``schema``, unknown keys or targets,
+        wrong types, negative numbers, an unknown time zone, no targets.
     """
     p = os.fspath(path)
+    if isinstance(data, str):
+        text = data
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
+            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
+            raise ConfigError(f"not valid TOML: {msg}" + (f" (column {m.group(2)})" if m else ""), path=p,
+                              line=int(m.group(1)) if m else None, hint="Check quotes, brackets and '=' on that line") from None
+        return dataclasses.replace(parse_plan(doc, path=p), source_text=text)
     unknown = [k for k in data if k not in _TOP]
     if unknown:
         k = unknown[0]
@@ -376,18 +389,15 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     """
     p = os.fspath(path)
     try:
-        with open(p, "rb") as fh:
-            data = tomllib.load(fh)
+        with open(p, encoding="utf-8") as fh:
+            text = fh.read()
     except FileNotFoundError:
         raise ConfigError("plan file not found", path=p, hint="Check the path (see sample_data/plan.toml)") from None
-    except tomllib.TOMLDecodeError as err:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
-        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
-        raise ConfigError(f"not valid TOML: {msg}" + (f" (column {m.group(2)})" if m else ""), path=p,
-                          line=int(m.group(1)) if m else None, hint="Check quotes, brackets and '=' on that line") from None
+    except UnicodeDecodeError:
+        raise ConfigError("not valid TOML: the file is not UTF-8 text", path=p, hint="Save the plan as UTF-8") from None
     except OSError as err:
         raise ConfigError(f"cannot read the plan ({err.strerror})", path=p) from None
-    return parse_plan(data, path=p)
+    return parse_plan(text, path=p)
 
 
 # ------------------------------------------------------------------------------------------ checking

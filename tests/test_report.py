@@ -67,7 +67,7 @@ def week(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for i in range(len(DAYS)):
             res = st.import_recording("c01", _recording(i), config=CONFIG, plan=plan)
             analyses.append(res.analysis)
-        rep = weekly_report(st, "c01", "2026-W10")
+        rep = weekly_report(st.week_tables("c01", "2026-W10"), st.client_plan("c01"))
     html = d / "week.html"
     write_html(render_weekly_html(rep), html)
     return {"dir": d, "store": store, "report": rep, "html": html, "analyses": analyses, "plan": plan_path}

@@ -130,19 +130,20 @@ def test_cli_import_twice_and_convert(tmp_path: Path, capsys: pytest.CaptureFixt
 _KILL_SCRIPT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
+    import impactlab.store
     from impactlab.store import Store
     from impactlab.io import open_recording
 
     store, rec, flag = sys.argv[1:4]
-    orig = Store._add_sessions
+    orig = impactlab.store.add_sessions
 
-    def stall(self, *a, **k):
-        n = orig(self, *a, **k)
+    def stall(*a, **k):
+        n = orig(*a, **k)
         Path(flag).write_text("inside the transaction")
         time.sleep(120)
         return n
 
-    Store._add_sessions = stall
+    impactlab.store.add_sessions = stall
     with Store(store) as st:
         st.import_recording("c01", open_recording(rec))
 """)
@@ -309,7 +310,7 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
     db.execute("INSERT INTO daily_loads VALUES ('c08', '2026-02-02', 11.0, 1, 10, 2, 1, 0, 0, 0, 0, 0, 0)")
     db.commit()
     db.close()
-    assert SCHEMA_VERSION == 3
+    assert SCHEMA_VERSION == 4  # 4: plan_versions (plans over time)
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION
         cols = {r[1]: r[2] for r in st.db.execute("PRAGMA table_info(daily_loads)")}
@@ -324,3 +325,148 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
         for c in ("dss", "oi", "peak_grf_bw_max"):
             np.testing.assert_allclose(new[c].to_numpy(), ref[c].to_numpy(), rtol=1e-9)
         assert st.daily("c08", "2026-02-02", "2026-02-02")["wear_h"].tolist() == [11.0]
+
+
+def test_three_clients_import_their_own_plain_files_into_one_store(tmp_path: Path) -> None:
+    """A Parquet file has no serial: it carries no device, so clients never collide on a pseudo-device."""
+    store = tmp_path / "s.sqlite"
+    for i, client in enumerate(["c1", "c2", "c3"]):
+        f = tmp_path / f"{client}.parquet"
+        write_parquet(_rec(seed=20 + i), f)
+        assert main(["import", str(f), "--client", client, "--store", str(store), "-q"]) == 0
+    with Store(store) as st:
+        assert [c.client_id for c in st.clients()] == ["c1", "c2", "c3"]
+        assert all(c.n_recordings == 1 for c in st.clients())
+        assert st.counts()["devices"] == 0
+        assert st.db.execute("SELECT count(*) FROM recordings WHERE device_id IS NULL").fetchone()[0] == 3
+        assert st.plan_history("c1") == []
+
+
+def test_refused_import_leaves_no_client_behind(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.sqlite"
+    f = tmp_path / "a.parquet"
+    write_parquet(_rec(seed=31), f)
+    assert main(["import", str(f), "--client", "c1", "--device", "S1", "--store", str(store), "-q"]) == 0
+    g = tmp_path / "b.parquet"
+    write_parquet(_rec(seed=32, start="2026-03-03 09:00"), g)
+    assert main(["import", str(g), "--client", "c2", "--device", "S1", "--store", str(store), "-q"]) == 1
+    assert "belongs to client 'c1'" in capsys.readouterr().err
+    with Store(store) as st:
+        assert [c.client_id for c in st.clients()] == ["c1"]
+
+
+def test_plan_set_from_wednesday_checks_monday_tuesday_against_the_old_plan(tmp_path: Path) -> None:
+    store = tmp_path / "s.sqlite"
+    old, new = tmp_path / "old.toml", tmp_path / "new.toml"
+    old.write_text("schema = 1\nname = \"old\"\n[targets.jumps]\nper_day = 2\n")
+    new.write_text("schema = 1\nname = \"new\"\n[targets.jumps]\nper_day = 50\n")
+    cfg = DetectionConfig(wear=WearConfig(valid_day_h=0.5))
+    with Store(store) as st:
+        for k, day in enumerate(["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"]):
+            st.import_recording("c1", _rec(seed=40 + k, start=f"{day} 09:00"), config=cfg,
+                                plan=load_plan_file(old) if k == 0 else None)
+        before = st.plan_checks("c1")
+        assert list(before["status"]) == ["met"] * 4
+    bad = tmp_path / "bad.toml"
+    bad.write_text("schema = 1\n[targets.jumps]\nper_dya = 5\n")
+    assert main(["plan", "set", str(bad), "--client", "c1", "--store", str(store)]) == 1
+    assert main(["-q", "plan", "set", str(new), "--client", "c1", "--from", "2026-03-04", "--store", str(store)]) == 0
+    with Store(store) as st:
+        chk = st.plan_checks("c1")
+        assert [d.strftime("%a") for d in chk["date"]] == ["Mon", "Tue", "Wed", "Thu"]
+        assert list(chk["required"]) == [2.0, 2.0, 50.0, 50.0]
+        assert list(chk["status"]) == ["met", "met", "not met", "not met"]
+        assert [v for v, _ in st.plan_history("c1")] == ["0000-01-01", "2026-03-04"]
+        # future or pre-data dates are stored with a note
+        assert "before the client's first data" in (st.set_plan("c1", load_plan_file(new), valid_from="2026-01-01") or "")
+
+
+def test_device_assign_moves_a_sensor_and_empty_week_report_exits_1(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "s.sqlite"
+    f, g = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    write_parquet(_rec(seed=51), f)
+    write_parquet(_rec(seed=52, start="2026-03-03 09:00"), g)
+    assert main(["import", str(f), "--client", "c1", "--device", "S9", "--store", str(store), "-q"]) == 0
+    with Store(store) as st:
+        st.add_client("c2")
+    assert main(["device", "assign", "S9", "--client", "c2", "--store", str(store)]) == 0
+    assert "S9: c1 -> c2" in capsys.readouterr().err
+    assert main(["import", str(g), "--client", "c2", "--device", "S9", "--store", str(store), "-q"]) == 0
+    with Store(store) as st:
+        assert st.client("c1").n_recordings == 1 and st.client("c2").n_recordings == 1
+    assert main(["device", "assign", "NOPE", "--client", "c2", "--store", str(store)]) == 1
+    assert "no sensor 'NOPE'" in capsys.readouterr().err
+    assert main(["device", "assign", "S9", "--client", "zz", "--store", str(store)]) == 1
+    assert "no client 'zz'" in capsys.readouterr().err
+    assert main(["report", "--client", "c1", "--week", "2026-W20", "--store", str(store), "--format", "json"]) == 1
+    assert "no data in week 2026-W20" in capsys.readouterr().err
+    assert main(["report", "--client", "c1", "--week", "2026-W20", "--store", str(store), "--format", "json",
+                 "--allow-empty"]) == 0
+
+
+def test_caseload_for_three_clients_renders_in_chromium(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from impactlab.report.browser import find_chromium, render_page
+
+    store = tmp_path / "s.sqlite"
+    plan = tmp_path / "plan.toml"
+    plan.write_text("schema = 1\nname = \"p\"\n[targets.jumps]\nper_day = 2\n")
+    for i, client in enumerate(["c1", "c2", "c3"]):
+        f = tmp_path / f"{client}.parquet"
+        write_parquet(_rec(seed=60 + i, start=f"2026-03-0{2 + i} 09:00"), f)
+        extra = ["--plan", str(plan)] if client != "c3" else []
+        assert main(["import", str(f), "--client", client, "--store", str(store), "-q", *extra]) == 0
+    capsys.readouterr()
+    assert main(["report", "--all", "--week", "2026-W10", "--store", str(store), "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [r["client"]["id"] for r in got["clients"]] == ["c1", "c2", "c3"]
+    c3 = got["clients"][2]
+    assert "no plan" in c3["flags"] and c3["adherence"]["rate"] is None
+    # the store's adherence equals the weekly report's and history's for each client
+    for r in got["clients"][:2]:
+        assert main(["report", "--client", r["client"]["id"], "--week", "2026-W10", "--store", str(store),
+                     "--format", "json"]) == 0
+        rep = json.loads(capsys.readouterr().out)
+        assert rep["adherence"]["rate"] == r["adherence"]["rate"]
+        assert all(row["met"] is None for row in rep["plan_check"] if row["status"] not in ("met", "not met"))
+        assert main(["history", "--client", r["client"]["id"], "--store", str(store), "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["weeks"][-1]["adherence"] == r["adherence"]["rate"]
+    page = tmp_path / "caseload.html"
+    assert main(["report", "--all", "--week", "2026-W10", "--store", str(store), "--html", str(page), "-q"]) == 0
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600 and (tmp_path / "c1-2026-W10.html").exists()
+    if find_chromium() is None:
+        return
+    shot = tmp_path / "caseload.png"
+    run = render_page(page, screenshot=shot, window=(1280, 800))
+    assert run.console == [], run.console
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+    dom = render_page(page).stdout
+    assert dom.count('<tr><th scope="row">') == 3 and 'href="c2-2026-W10.html"' in dom
+    empty = tmp_path / "empty.sqlite"
+    with Store(empty):
+        pass
+    assert main(["report", "--all", "--week", "2026-W10", "--store", str(empty)]) == 1
+    assert "no clients" in capsys.readouterr().err
+
+
+def test_today_answer_counts_targets_and_says_what_is_missing(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from impactlab.report.today import today_answer
+
+    store = tmp_path / "s.sqlite"
+    plan = tmp_path / "plan.toml"
+    plan.write_text("schema = 1\n[targets.jumps]\nper_day = 50\n[targets.high_impacts]\nper_day = 1\n")
+    with Store(store) as st:
+        st.import_recording("c1", _rec(seed=70), config=DetectionConfig(wear=WearConfig(valid_day_h=0.5)),
+                            plan=load_plan_file(plan))
+        ans = today_answer(st, "c1")
+    by = {r["target"]: r for r in ans.rows}
+    assert by["jumps"]["status"] == "not met" and by["high_impacts"]["status"] == "met"
+    missing = 50 - by["jumps"]["achieved"]
+    assert ans.sentence() == f"1 of 2 targets met on Mon 02 Mar; {missing:.0f} more jumps reach 50."
+    assert ans.week["rate"] == 0.5
+    html = tmp_path / "today.html"
+    capsys.readouterr()
+    assert main(["today", "--client", "c1", "--store", str(store), "--html", str(html)]) == 0
+    assert "1 of 2 targets met" in capsys.readouterr().out
+    assert stat.S_IMODE(html.stat().st_mode) == 0o600 and "1 of 2 targets met" in html.read_text()

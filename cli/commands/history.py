@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import sys
 
-from impactlab.report import iso_week, parse_week
+from impactlab.report import adherence, iso_week, parse_week
 from impactlab.store import Store
 
 from .._common import stdout_console
@@ -52,6 +52,7 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
     first = last - dt.timedelta(weeks=max(1, n) - 1)
     daily = st.daily(client_id, first.isoformat(), (last + dt.timedelta(days=6)).isoformat())
     checks = st.plan_checks(client_id, first.isoformat(), (last + dt.timedelta(days=6)).isoformat())
+    versions = st.plan_history(client_id)
     rows: list[dict[str, object]] = []
     prev = None
     for k in range(max(1, n)):
@@ -60,7 +61,7 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
         dd = daily[(daily["date"] >= s) & (daily["date"] < e)]
         if dd.empty:
             continue
-        cc = checks[(checks["date"] >= s) & (checks["date"] < e)]["met"].dropna()
+        a = adherence(checks[(checks["date"] >= s) & (checks["date"] < e)])
         w = weekly_summary(dd)
         trend = None
         if w["high"] is not None and prev is not None:
@@ -69,9 +70,18 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
         if w["high"] is not None:
             prev = w["high"]
         rows.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
-                     "medium": w["medium"], "high": w["high"], "targets_met": int(cc.sum()), "targets_checked": len(cc),
-                     "trend": trend})
+                     "medium": w["medium"], "high": w["high"], "targets_met": a["met"], "targets_checked": a["checked"],
+                     "targets_no_data": a["no_data"], "adherence": a["rate"],
+                     "trend": trend, **_plan_in_week(versions, m)})
     return rows
+
+
+def _plan_in_week(versions: list[tuple[str, object]], monday: dt.date) -> dict[str, object]:
+    """Name of the plan in force at the week's end and whether a new version started in the week."""
+    sunday = (monday + dt.timedelta(days=6)).isoformat()
+    in_force = [p for v, p in versions if v <= sunday]
+    changed = any(monday.isoformat() <= v <= sunday for v, _ in versions)
+    return {"plan": getattr(in_force[-1], "name", None) if in_force else None, "plan_changed": changed}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,13 +101,15 @@ def run(args: argparse.Namespace) -> int:
         con.print(f"No data stored for {escape(info.name or info.client_id)} yet.")
         return 0
     t = Table(title=f"{escape(info.name or info.client_id)}: weeks (per valid day x 7)", title_justify="left")
-    for col in ("week", "days", "valid", "low", "medium", "high", "targets met", "trend"):
+    for col in ("week", "days", "valid", "low", "medium", "high", "targets met", "trend", "plan"):
         t.add_column(col, justify="left" if col in ("week", "trend") else "right")
     arrows = {"up": "up", "down": "down", "same": "same", None: ""}
     for r in rows:
         t.add_row(str(r["week"]), str(r["days_recorded"]), str(r["valid_days"]),
                   *("-" if r[b] is None else f"{r[b]:g}" for b in ("low", "medium", "high")),
-                  f"{r['targets_met']} of {r['targets_checked']}" if r["targets_checked"] else "-",
-                  arrows[r["trend"]])  # type: ignore[index]
+                  f"{r['targets_met']} of {r['targets_checked']} ({100 * r['adherence']:.0f} %)"  # type: ignore[operator]
+                  if r["targets_checked"] else "-",
+                  arrows[r["trend"]],  # type: ignore[index]
+                  escape(str(r["plan"] or "")) + (" (changed)" if r["plan_changed"] else ""))
     con.print(t)
     return 0

@@ -101,12 +101,21 @@ def _import(args: argparse.Namespace) -> int:
     cfg = analysis_config(args)
     digest = file_sha256(args.file)
     with Store(args.store) as st:
+        existed = st.has_client(args.client)
         st.add_client(args.client, name=args.name, body_mass_kg=getattr(args, "body_mass", None), note=args.note)
-        with progress_bar(src.n_rows_hint, f"importing {Path(args.file).name}", quiet=args.quiet) as update:
-            res = st.import_recording(args.client, src, config=cfg, device_id=args.device, file_sha256=digest,
-                                      plan=kwargs.pop("plan", None), markers=kwargs.pop("markers", None),
-                                      progress=update, **kwargs)
+        try:
+            with progress_bar(src.n_rows_hint, f"importing {Path(args.file).name}", quiet=args.quiet) as update:
+                res = st.import_recording(args.client, src, config=cfg, device_id=args.device, file_sha256=digest,
+                                          plan=kwargs.pop("plan", None), markers=kwargs.pop("markers", None),
+                                          progress=update, **kwargs)
+        except BaseException:
+            if not existed:  # a refused import leaves no client behind
+                st.forget_empty_client(args.client)
+            raise
         summary = daily_summary(st, res)
+        from impactlab.report.today import today_answer
+
+        answer = today_answer(st, args.client)
     if args.html:
         from impactlab.report.html import render_daily_html, write_html
 
@@ -118,11 +127,16 @@ def _import(args: argparse.Namespace) -> int:
                "already_imported": res.already_imported,
                "added": {"impacts": res.n_impacts_added, "sessions": res.n_sessions_added,
                          "wear_blocks": res.n_blocks_added},
-               "dates": res.dates, "summary": summary.lines()}
+               "dates": res.dates, "summary": summary.lines(),
+               "today": {"day": str(answer.day) if answer.day else None, "sentence": answer.sentence(),
+                         "targets": answer.rows, "week": answer.week}}
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
+        from .today import print_answer
+
         print_summary(summary, res)
+        print_answer(answer)
     return 0
 
 

@@ -42,6 +42,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c.add_argument("plan", help="plan file (TOML)")
     c.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     c.set_defaults(func=run)
+    st = psub.add_parser("set", help="store a new plan version for a client (each day is checked against "
+                         "the version in force that day)")
+    st.add_argument("plan", help="plan file (TOML)")
+    st.add_argument("--client", metavar="ID", required=True, help="client id")
+    st.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD", help="first day in force (default today)")
+    from .clients import add_store_option
+
+    add_store_option(st)
+    st.set_defaults(func=run_set)
 
 
 def _days(days: tuple[str, ...]) -> str:
@@ -89,4 +98,20 @@ def run(args: argparse.Namespace) -> int:
         t.add_row(*row)
     con.print(t)
     con.print("[dim]A day with less than 10 h wear is 'no data', not 'not met'.[/dim]")
+    return 0
+
+
+def run_set(args: argparse.Namespace) -> int:
+    """``plan set``: validate the plan (nothing stored when invalid), store it as a new version."""
+    from impactlab.store import Store
+
+    plan = load_plan(args.plan)
+    with Store(args.store) as st:
+        note = st.set_plan(args.client, plan, valid_from=args.valid_from)
+        versions = st.plan_history(args.client)
+    if not args.quiet:
+        print(f"{args.client}: plan '{plan.name}' stored, in force from {args.valid_from or 'today'} "
+              f"({len(versions)} version(s)); stored weeks checked again", file=sys.stderr)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     return 0

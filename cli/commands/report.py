@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from impactlab.errors import ImpactlabError
-from impactlab.report import iso_week, weekly_report
+from impactlab.report import iso_week, parse_week, weekly_report
 from impactlab.store import Store
 
 from .._common import stdout_console
@@ -36,17 +36,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("report", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--client", metavar="ID", required=True, help="client id")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--client", metavar="ID", help="client id")
+    who.add_argument("--all", action="store_true", help="caseload overview: one row per client (needs --week); "
+                     "with --html, each client's weekly report is written beside the page")
     p.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: the client's last week with data)")
     p.add_argument("--html", metavar="OUT.html", help="write the report as one HTML file")
     p.add_argument("--pdf", metavar="OUT.pdf", help="also print it to PDF (needs Chromium)")
     add_store_option(p)
+    p.add_argument("--allow-empty", action="store_true", help="write the report even when the week has no data")
     p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write or print one client's weekly report; returns the exit code."""
+    """Write or print one client's weekly report (or the caseload); returns the exit code."""
+    if args.all:
+        return _run_all(args)
     with Store(args.store) as st:
         info = st.client(args.client)
         week = args.week
@@ -55,7 +61,15 @@ def run(args: argparse.Namespace) -> int:
                 raise ImpactlabError(f"client {args.client!r} has no data yet", key="week",
                                      hint="Import a recording first, or give --week YYYY-Www")
             week = iso_week(dt.date.fromisoformat(info.last_date))
-        rep = weekly_report(st, args.client, week)
+        tables = st.week_tables(args.client, week)
+        if not len(tables.daily) and not args.allow_empty:
+            raise ImpactlabError(f"client {args.client!r} has no data in week {tables.week}", key="week",
+                                 hint="Pick a week with data (see 'impactlab history'), or pass --allow-empty")
+        try:
+            plan = st.client_plan(args.client)
+        except ImpactlabError:  # a stored plan that no longer parses still leaves its checks readable
+            plan = None
+        rep = weekly_report(tables, plan)
     if args.html or args.pdf:
         from impactlab.report.html import render_weekly_html, write_html
 
@@ -98,7 +112,8 @@ def print_week(rep: object) -> None:
             t.add_row(escape(target.replace("_", " ")), *(texts if len(texts) == 7 else [f"week: {texts[0]}"] + [""] * 6))
         con.print(t)
     else:
-        con.print("No plan stored for this client: no targets to check.")
+        con.print("No plan stored for this client: no targets to check. Add one with: "
+                  f"impactlab plan set --client {escape(r.client_id)} PLAN.toml")  # type: ignore[attr-defined]
     t = Table(title="Days", title_justify="left")
     for col in ("day", "worn h", "valid", "low", "medium", "high", "jumps"):
         t.add_column(col, justify="left" if col == "day" else "right")
@@ -110,3 +125,52 @@ def print_week(rep: object) -> None:
             t.add_row(f"{d:%a %d %b}", f"{row['wear_h']:.1f}", "yes" if row["valid"] else "no", str(row["n_low"]),
                       str(row["n_medium"]), str(row["n_high"]), str(row["n_jumps"]))
     con.print(t)
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    """``report --all --week W``: the caseload overview as HTML (with each client's report) or JSON."""
+    import os
+
+    from impactlab.report.caseload import caseload, render_caseload_html
+    from impactlab.report.html import render_weekly_html, write_html
+
+    if not args.week:
+        raise ImpactlabError("--all needs --week", key="week", hint="e.g. impactlab report --all --week 2026-W10")
+    with Store(args.store) as st:
+        if not st.clients():
+            raise ImpactlabError("no clients in the store", path=st.path,
+                                 hint="Import a recording with --client ID first")
+        rows = caseload(st, args.week)
+        week = iso_week(parse_week(args.week))
+        reports = []
+        if args.html:
+            for r in rows:
+                tables = st.week_tables(r.client_id, week)
+                try:
+                    plan = st.client_plan(r.client_id)
+                except ImpactlabError:
+                    plan = None
+                reports.append((r.report_file, render_weekly_html(weekly_report(tables, plan))))
+    if args.html:
+        out = Path(args.html)
+        for name, html in reports:
+            write_html(html, out.parent / name)
+        write_html(render_caseload_html(rows, week), out)
+        for f in [out, *(out.parent / n for n, _ in reports)]:
+            os.chmod(f, 0o600)  # client data: owner-only, like the store
+        if not args.quiet:
+            print(f"wrote {out} and {len(reports)} weekly report(s) beside it", file=sys.stderr)
+    if args.format == "json":
+        json.dump({"week": week, "clients": [r.to_json_dict() for r in rows]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif not args.html:
+        from rich.table import Table
+
+        t = Table(title=f"Caseload, week {week}", title_justify="left")
+        for col in ("client", "adherence", "valid days", "flags"):
+            t.add_column(col)
+        for r in rows:
+            rate = "-" if r.rate is None else f"{100 * r.rate:.0f} % ({r.met} of {r.checked})"
+            t.add_row(r.client_id, rate, f"{r.valid_days} of {r.days_recorded}", "; ".join(r.flags))
+        stdout_console().print(t)
+    return 0

@@ -1,7 +1,8 @@
 """Reports for therapists (weekly, per client) and clients (daily summary after an import).
 
-Data first, presentation second: :func:`weekly_report` reads a client's stored days, plan checks,
-sessions, wear blocks and recordings for one ISO week into a :class:`WeeklyReport`;
+Data first, presentation second: :func:`weekly_report` turns one client's ISO week of tables
+(:class:`~impactlab.report.tables.WeekTables`: built by :meth:`impactlab.store.Store.week_tables`,
+from an ``Analysis`` or from a batch folder) into a :class:`WeeklyReport`;
 :func:`impactlab.report.html.render_weekly_html` turns it into one self-contained HTML file
 (plots inline as SVG, no network), :func:`impactlab.report.browser.print_pdf` prints that HTML to
 PDF with headless Chromium, and :meth:`WeeklyReport.to_json_dict` gives the same rows as JSON with
@@ -14,47 +15,26 @@ day, or no recording that day).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .._version import __version__
 from ..daily import weekly_summary
-from ..errors import StoreError
+from ..plan import Plan
 from ..schema import DAILY, PLAN_CHECK
+from .adherence import adherence
+from .tables import WeekTables, iso_week, parse_week
 
-__all__ = ["DailySummary", "GridCell", "WeeklyReport", "daily_summary", "parse_week", "weekly_report"]
+if TYPE_CHECKING:
+    from ..store import ImportResult, Store
 
-_WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+__all__ = ["DailySummary", "adherence", "GridCell", "WeekTables", "WeeklyReport", "daily_summary", "iso_week", "parse_week",
+           "weekly_report"]
+
 STATUS = ("met", "not met", "no data")
-
-
-def parse_week(week: str) -> dt.date:
-    """Monday of an ISO week written ``YYYY-Www`` (e.g. ``2026-W10``).
-
-    Raises
-    ------
-    StoreError
-        Not an ISO week.
-    """
-    m = _WEEK_RE.match(str(week).strip())
-    if not m:
-        raise StoreError(f"week {week!r} is not an ISO week", key="week",
-                         hint="Write it as YYYY-Www, e.g. --week 2026-W10")
-    try:
-        return dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
-    except ValueError:
-        raise StoreError(f"week {week!r} does not exist", key="week",
-                         hint="ISO weeks run from W01 to W52 or W53") from None
-
-
-def iso_week(d: dt.date) -> str:
-    """``YYYY-Www`` of a date."""
-    y, w, _ = d.isocalendar()
-    return f"{y}-W{w:02d}"
 
 
 @dataclass(frozen=True)
@@ -107,7 +87,8 @@ class WeeklyReport:
         Data-quality flags (gaps, clipping, tilt, low wear) of the recordings in the week.
     trend : list of dict
         The last 8 weeks (oldest first): ``week``, ``valid_days``, ``low``, ``medium``, ``high`` per
-        week (mean per valid day × 7) and ``targets_met``/``targets_checked``.
+        week (mean per valid day × 7), ``targets_met``, ``targets_checked`` (met + not met),
+        ``targets_no_data`` and ``adherence`` (met ÷ checked, :func:`adherence`).
     method : dict
         ``preset``, ``settings`` (short text), ``conventions``, ``impactlab_version``.
     timezone : str
@@ -155,6 +136,7 @@ class WeeklyReport:
             "days": days,
             "plan_check": plan_check,
             "grid": {t: [c.status for c in cells] for t, cells in self.grid.items()},
+            "adherence": dict(adherence(self.plan_check)),
             "weekly": weekly_summary(self.daily),
             "sessions": [{k: _jsonable(v) for k, v in r.items()} for r in self.sessions.to_dict("records")],
             "flags": list(self.flags),
@@ -169,71 +151,50 @@ def _fmt(v: float | None) -> str:
     return f"{v:.0f}" if float(v).is_integer() or abs(v) >= 10 else f"{v:.1f}"
 
 
-def weekly_report(store: Any, client_id: str, week: str) -> WeeklyReport:
-    """Collect one client's ISO week from the store.
+def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
+    """Everything the weekly report shows for one client's ISO week.
 
     Parameters
     ----------
-    store : Store
-        An open :class:`impactlab.store.Store`.
-    client_id : str
-        The client.
-    week : str
-        ISO week ``YYYY-Www``.
+    tables : WeekTables
+        The week's tables (:meth:`impactlab.store.Store.week_tables`, :meth:`WeekTables.from_analysis`
+        or :meth:`WeekTables.from_batch_folder`).
+    plan : Plan or None
+        The plan in force (its targets' settings are listed; None without a plan).
 
     Returns
     -------
     WeeklyReport
         Everything the weekly report shows.
-
-    Raises
-    ------
-    StoreError
-        Unknown client or malformed week.
     """
-    info = store.client(client_id)
-    monday = parse_week(week)
-    week = iso_week(monday)
+    monday = tables.monday
     days = [monday + dt.timedelta(days=i) for i in range(7)]
-    tz = info.timezone or "UTC"
-    sunday = days[-1].isoformat()
-    daily = store.daily(client_id, monday.isoformat(), sunday)
-    checks = store.plan_checks(client_id, monday.isoformat(), sunday)
-    lo = pd.Timestamp(monday).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").value
-    hi = pd.Timestamp(monday + dt.timedelta(days=7)).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").value
-    sessions = store.sessions(client_id, lo, hi)
-    recs = store.recordings(client_id, lo, hi)
-    plan = None
-    try:
-        plan = store.client_plan(client_id)
-    except Exception:  # a stored plan that no longer parses still leaves its checks readable
-        plan = None
+    tz = tables.timezone
+    daily, checks = tables.daily, tables.plan_check
     plan_name, targets = _plan_summary(plan, checks)
     grid = _grid(checks, days, targets)
-    wear = _wear_by_day(store, client_id, lo, hi, tz, days)
-    flags = _flags(recs, daily)
-    trend = _trend(store, client_id, monday)
-    method = _method(recs)
-    loading = _loading_method(daily, info.body_mass_kg)
+    wear = _wear_by_day(tables.wear_blocks, tz, days)
+    flags = _flags(tables.recordings, daily) + _hints(daily, tables.sessions, plan, tables.body_mass_kg)
+    hist_d = tables.history_daily if tables.history_daily is not None else daily
+    hist_c = tables.history_plan_check if tables.history_plan_check is not None else checks
+    trend = _trend(hist_d, hist_c, monday)
+    method = _method(tables.recordings)
+    loading = _loading_method(daily, tables.body_mass_kg)
     if loading is not None:
         method["loading"] = loading
     return WeeklyReport(
-        client_id=client_id, client_name=info.name, client_note=info.note, week=week, monday=monday, days=days,
-        daily=daily, plan_check=checks, plan_name=plan_name, plan_targets=targets, grid=grid, sessions=sessions,
-        wear=wear, flags=flags, trend=trend, method=method, timezone=tz, recordings=recs,
+        client_id=tables.client_id, client_name=tables.client_name, client_note=tables.client_note,
+        week=tables.week, monday=monday, days=days, daily=daily, plan_check=checks, plan_name=plan_name,
+        plan_targets=targets, grid=grid, sessions=tables.sessions, wear=wear, flags=flags, trend=trend, method=method,
+        timezone=tz, recordings=tables.recordings,
     )
 
 
-def _plan_summary(plan: Any, checks: pd.DataFrame) -> tuple[str | None, list[dict[str, Any]]]:
-    name = getattr(plan, "name", None)
+def _plan_summary(plan: Plan | None, checks: pd.DataFrame) -> tuple[str | None, list[dict[str, Any]]]:
+    name = plan.name if plan is not None else None
     targets: list[dict[str, Any]] = []
     seen: set[str] = set()
-    spec: dict[str, Any] = {}
-    if plan is not None and hasattr(plan, "to_dict"):
-        try:
-            spec = dict(plan.to_dict().get("targets", {}))
-        except Exception:
-            spec = {}
+    spec: dict[str, Any] = dict(plan.to_dict().get("targets", {})) if plan is not None else {}
     for r in checks.drop_duplicates("target").to_dict("records"):
         t = str(r["target"])
         seen.add(t)
@@ -273,10 +234,7 @@ def _cell(r: dict[str, Any] | None) -> GridCell:
                     bool(r["partial"]))
 
 
-def _wear_by_day(store: Any, client_id: str, lo: int, hi: int, tz: str, days: list[dt.date]) -> list[list[tuple[float, float]]]:
-    rows = store.db.execute(
-        "SELECT block_start_ns, wear_s FROM wear_blocks WHERE client_id = ? AND block_start_ns >= ? AND block_start_ns < ? "
-        "AND nonwear = 0 AND wear_s > 0 ORDER BY block_start_ns", (client_id, lo, hi)).fetchall()
+def _wear_by_day(rows: list[tuple[int, float]], tz: str, days: list[dt.date]) -> list[list[tuple[float, float]]]:
     out: list[list[tuple[float, float]]] = [[] for _ in days]
     index = {d: i for i, d in enumerate(days)}
     for start_ns, wear_s in rows:
@@ -312,10 +270,23 @@ def _flags(recs: list[dict[str, Any]], daily: pd.DataFrame) -> list[str]:
     return flags
 
 
-def _trend(store: Any, client_id: str, monday: dt.date) -> list[dict[str, Any]]:
+def _hints(daily: pd.DataFrame, sessions: pd.DataFrame, plan: Plan | None, body_mass_kg: float | None) -> list[str]:
+    """What the therapist can add to get more from the data: a body mass (GRF), vest-walk markers."""
+    out = []
+    if body_mass_kg is None and len(daily):
+        out.append("No body mass is stored: DSS and OI use peak acceleration (g) as a proxy. Add it with "
+                   "--body-mass KG on the next import to get peak GRF in body weights.")
+    if plan is not None and plan.targets.vest_walk is not None and len(daily):
+        marked = float(daily["vest_walk_min"].sum()) if "vest_walk_min" in daily.columns else 0.0
+        walks = int((sessions["kind"].astype(str).isin(["brisk_walk", "walk"])).sum()) if len(sessions) else 0
+        if marked == 0 and walks:
+            out.append(f"No vest walk is marked this week ({walks} walk(s) counted as walking): walks with a vest "
+                       "need a marker (impactlab mark, or --markers CSV on import).")
+    return out
+
+
+def _trend(daily: pd.DataFrame, checks: pd.DataFrame, monday: dt.date) -> list[dict[str, Any]]:
     first = monday - dt.timedelta(weeks=7)
-    daily = store.daily(client_id, first.isoformat(), (monday + dt.timedelta(days=6)).isoformat())
-    checks = store.plan_checks(client_id, first.isoformat(), (monday + dt.timedelta(days=6)).isoformat())
     out = []
     for k in range(8):
         m = first + dt.timedelta(weeks=k)
@@ -324,18 +295,19 @@ def _trend(store: Any, client_id: str, monday: dt.date) -> list[dict[str, Any]]:
         dd = daily[(daily["date"] >= s) & (daily["date"] < e)]
         cc = checks[(checks["date"] >= s) & (checks["date"] < e)]
         w = weekly_summary(dd)
-        met = cc["met"].dropna()
+        a = adherence(cc)
         out.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
-                    "medium": w["medium"], "high": w["high"], "targets_met": int(met.sum()),
-                    "targets_checked": len(met)})
+                    "medium": w["medium"], "high": w["high"], "targets_met": a["met"],
+                    "targets_checked": a["checked"], "targets_no_data": a["no_data"], "adherence": a["rate"]})
     return out
 
 
 def _method(recs: list[dict[str, Any]]) -> dict[str, Any]:
     from ..config import DetectionConfig
 
+    cfg: dict[str, Any]  # a stored settings dict (JSON)
     if not recs:
-        cfg = DetectionConfig().to_dict()
+        cfg = dict(DetectionConfig().to_dict().items())
         versions = [__version__]
     else:
         cfg = recs[-1]["settings"]
@@ -416,7 +388,7 @@ class DailySummary:
         return out
 
 
-def daily_summary(store: Any, result: Any) -> DailySummary:
+def daily_summary(store: Store, result: ImportResult) -> DailySummary:
     """Summary of the days an :class:`~impactlab.store.ImportResult` touched, read from the store."""
     info = store.client(result.client_id)
     dates = result.dates

@@ -16,6 +16,7 @@ import pandas as pd
 from .._version import __version__
 from ..daily import weekly_summary
 from . import DailySummary, WeeklyReport, _fmt
+from .adherence import adherence
 
 __all__ = ["render_daily_html", "render_weekly_html", "write_html"]
 
@@ -53,7 +54,6 @@ def render_weekly_html(rep: WeeklyReport) -> str:
     """The weekly therapist report as one HTML document (str)."""
     from .plots import figure_data
 
-    checks = [c for cells in rep.grid.values() for c in cells]
     sessions = []
     for r in rep.sessions.to_dict("records"):
         sessions.append({"start": r["start"].tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
@@ -71,9 +71,18 @@ def render_weekly_html(rep: WeeklyReport) -> str:
     return _env().get_template("weekly.html.j2").render(
         rep=rep, figures=figure_data(rep), sessions=sessions, recordings=recordings, loading=rep.method.get("loading"),
         weekly=weekly_summary(rep.daily), trend_text=_trend_text(rep.trend),
-        n_met=sum(c.status == "met" for c in checks), n_not_met=sum(c.status == "not met" for c in checks),
-        n_no_data=sum(c.status == "no data" for c in checks),
+        adherence=_adherence_text(rep),
     )
+
+
+def _adherence_text(rep: WeeklyReport) -> str:
+    """The grid's summary line: met ÷ (met + not met), with no-data and unscheduled cells beside it."""
+    a = adherence(rep.plan_check)
+    cells = sum(len(c) for c in rep.grid.values())
+    unscheduled = a["not_scheduled"] + max(0, cells - len(rep.plan_check))  # grid cells without a check row
+    rate = f"{100 * a['rate']:.0f} % adherence" if a["rate"] is not None else "no target could be judged"
+    return (f"{a['met']} of {a['checked']} checks met ({rate}); {a['no_data']} without data and "
+            f"{unscheduled} not scheduled are not counted.")
 
 
 def render_daily_html(summary: DailySummary) -> str:

@@ -18,6 +18,8 @@ from markupsafe import escape
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
     from . import WeeklyReport
 
 __all__ = ["daily_bands_svg", "timeline_svg", "trend_svg"]
@@ -26,7 +28,7 @@ __all__ = ["daily_bands_svg", "timeline_svg", "trend_svg"]
 BAND_COLORS = {"low": "#56B4E9", "medium": "#E69F00", "high": "#D55E00"}
 KIND_COLORS = {"jumps": "#D55E00", "brisk_walk": "#009E73", "walk": "#56B4E9", "vest_walk": "#CC79A7",
                "vibration": "#E69F00"}
-_RC = {"svg.hashsalt": "impactlab", "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
+_RC: dict[RcKeyType, Any] = {"svg.hashsalt": "impactlab", "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False}
 
 
@@ -128,14 +130,14 @@ def trend_svg(rep: WeeklyReport) -> tuple[str, str]:
         ax1.set_xticks(range(8), labels, fontsize=7)
         ax1.set_ylim(0, max(max(high) * 1.15, 1.0))
         ax1.set_title("high impacts per week (valid-day mean x 7)")
-        share = [100 * t["targets_met"] / t["targets_checked"] if t["targets_checked"] else float("nan") for t in tr]
+        share = [100 * t["adherence"] if t["adherence"] is not None else float("nan") for t in tr]
         ax2.plot(range(8), share, marker="o", color="#0072B2")
         if not any(t["targets_checked"] for t in tr):
             ax2.text(3.5, 50, "no targets checked", ha="center", va="center", fontsize=8, color="#555555")
         ax2.set_xlim(-0.5, 7.5)
         ax2.set_ylim(0, 105)
         ax2.set_xticks(range(8), labels, fontsize=7)
-        ax2.set_title("targets met (% of checks with data)")
+        ax2.set_title("adherence: % met of targets met or not met")
         fig.tight_layout()
     parts = []
     for t in tr:

@@ -1,0 +1,40 @@
+"""``impactlab device assign SENSOR --client ID``: give a sensor to another client."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from impactlab.store import Store
+
+from .clients import add_store_option
+
+HELP = "manage sensors: give one to another client"
+EPILOG = """\
+examples:
+  impactlab device assign F0:1A:2B:3C:4D:5E --client c02
+Data already stored stay with the client they were recorded for; what the sensor records and
+syncs from now on is filed under the new client.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the subcommand."""
+    p = sub.add_parser("device", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    dsub = p.add_subparsers(dest="device_command", metavar="ACTION", required=True)
+    a = dsub.add_parser("assign", help="give a sensor to another client", epilog=EPILOG,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("sensor", help="sensor id as stored (serial, or BLE device id)")
+    a.add_argument("--client", metavar="ID", required=True, help="the new client")
+    add_store_option(a)
+    a.set_defaults(func=run_assign)
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    """Move the sensor; returns the exit code."""
+    with Store(args.store) as st:
+        before = st.assign_device(args.sensor, args.client)
+    if not args.quiet:
+        print(f"sensor {args.sensor}: {before} -> {args.client}", file=sys.stderr)
+    return 0

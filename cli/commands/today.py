@@ -1,0 +1,52 @@
+"""``impactlab today --client ID [--html OUT]``: the client's answer for the last synced day."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from impactlab.report.today import render_today_html, today_answer
+from impactlab.store import Store
+
+from .._common import stdout_console
+from .clients import add_store_option
+
+HELP = "the client's answer for the last day with data: each target, achieved / needed, one sentence"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the subcommand."""
+    p = sub.add_parser("today", help=HELP, description=HELP)
+    p.add_argument("--client", metavar="ID", required=True, help="client id")
+    p.add_argument("--html", metavar="OUT.html", help="also write it as a small HTML page (owner-only)")
+    add_store_option(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print (and optionally write) the answer; returns the exit code."""
+    with Store(args.store) as st:
+        ans = today_answer(st, args.client)
+    if args.html:
+        from impactlab.report.html import write_html
+
+        write_html(render_today_html(ans), args.html)
+        os.chmod(args.html, 0o600)
+        if not args.quiet:
+            print(f"wrote {args.html}", file=sys.stderr)
+    print_answer(ans)
+    return 0
+
+
+def print_answer(ans: object) -> None:
+    """The answer panel (rich)."""
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    a = ans  # TodayAnswer
+    lines = [f"{escape(r['target'].replace('_', ' '))}: {r['achieved'] if r['achieved'] is not None else '-':g} of "
+             f"{r['required']:g}{' min' if r['unit'] == 'min' else ''}: {r['status']}"
+             for r in a.rows]  # type: ignore[attr-defined]
+    body = "\n".join([escape(a.sentence()), *lines])  # type: ignore[attr-defined]
+    stdout_console().print(Panel(body, title=escape(a.client_name or a.client_id)))  # type: ignore[attr-defined]

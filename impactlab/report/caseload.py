@@ -1,0 +1,86 @@
+"""The caseload overview: one row per client for one ISO week (``impactlab report --all``).
+
+Each row: this week's adherence (:func:`~impactlab.report.adherence.adherence`) and the week
+before's, days with valid data, flags (short wear, no plan, sensor not synced for N days, plan
+changed this week) and the file name of the client's weekly report written beside the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .adherence import adherence
+from .tables import iso_week, parse_week
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["CaseloadRow", "caseload", "render_caseload_html"]
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    """One client in the caseload overview (``rate``/``rate_before``: met ÷ (met + not met), or None)."""
+
+    client_id: str
+    client_name: str | None
+    rate: float | None
+    rate_before: float | None
+    met: int
+    checked: int
+    no_data: int
+    valid_days: int
+    days_recorded: int
+    flags: list[str]
+    report_file: str
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The row as JSON-ready values."""
+        return {"client": {"id": self.client_id, "name": self.client_name},
+                "adherence": {"rate": self.rate, "met": self.met, "checked": self.checked, "no_data": self.no_data,
+                              "rate_week_before": self.rate_before},
+                "valid_days": self.valid_days, "days_recorded": self.days_recorded, "flags": list(self.flags),
+                "report": self.report_file}
+
+
+def caseload(store: Store, week: str, *, today: dt.date | None = None) -> list[CaseloadRow]:
+    """One :class:`CaseloadRow` per stored client for ISO week ``week``."""
+    monday = parse_week(week)
+    wk = iso_week(monday)
+    sunday = monday + dt.timedelta(days=6)
+    before = monday - dt.timedelta(days=7)
+    today = today or dt.date.today()
+    rows = []
+    for info in store.clients():
+        cid = info.client_id
+        daily = store.daily(cid, monday.isoformat(), sunday.isoformat())
+        a = adherence(store.plan_checks(cid, monday.isoformat(), sunday.isoformat()))
+        b = adherence(store.plan_checks(cid, before.isoformat(), (monday - dt.timedelta(days=1)).isoformat()))
+        flags = []
+        short = int((~daily["valid"].astype(bool)).sum()) if len(daily) else 0
+        if short:
+            flags.append(f"short wear on {short} day(s)")
+        versions = store.plan_history(cid)
+        if not versions and not info.plan_toml:
+            flags.append("no plan")
+        if any(monday.isoformat() <= v <= sunday.isoformat() for v, _ in versions):
+            flags.append("plan changed this week")
+        if info.last_date:
+            gap = (min(today, sunday) - dt.date.fromisoformat(info.last_date)).days
+            if gap > 0:
+                flags.append(f"sensor not synced for {gap} day(s)")
+        else:
+            flags.append("no data yet")
+        rows.append(CaseloadRow(cid, info.name, a["rate"], b["rate"], a["met"], a["checked"], a["no_data"],
+                                int(daily["valid"].astype(bool).sum()) if len(daily) else 0, len(daily), flags,
+                                f"{cid}-{wk}.html"))
+    return rows
+
+
+def render_caseload_html(rows: list[CaseloadRow], week: str) -> str:
+    """The caseload page as one self-contained HTML document (no script, no network)."""
+    from .html import _env
+
+    return _env().get_template("caseload.html.j2").render(rows=rows, week=week)

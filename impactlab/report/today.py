@@ -1,0 +1,69 @@
+"""The client's answer for one day: each target with achieved/required and a verdict, and one sentence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .adherence import adherence
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+__all__ = ["TodayAnswer", "today_answer"]
+
+_UNIT = {"count": "", "min": " min"}
+_NOUN = {"jumps": "jumps", "high_impacts": "high impacts", "brisk_walk": "min of brisk walking",
+         "vest_walk": "min of vest walking", "vibration": "min on the plate"}
+
+
+@dataclass(frozen=True)
+class TodayAnswer:
+    """The last day with data (``day``), its target rows and the week so far (``week``: adherence)."""
+
+    client_id: str
+    client_name: str | None
+    day: dt.date | None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    week: dict[str, Any] = field(default_factory=dict)
+
+    def sentence(self) -> str:
+        """One plain sentence, e.g. ``2 of 3 targets met today; 20 more jumps reach 50.``"""
+        if self.day is None:
+            return "No data yet."
+        judged = [r for r in self.rows if r["status"] in ("met", "not met")]
+        if not self.rows:
+            return f"{self.day:%a %d %b}: no target to check."
+        if not judged:
+            return f"{self.day:%a %d %b}: not enough wear time to judge the targets."
+        met = sum(r["status"] == "met" for r in judged)
+        text = f"{met} of {len(judged)} targets met on {self.day:%a %d %b}"
+        short = [r for r in judged if r["status"] == "not met" and r["achieved"] is not None]
+        if short:
+            r = short[0]
+            gap = max(0.0, float(r["required"]) - float(r["achieved"]))
+            text += f"; {gap:.0f} more {_NOUN.get(r['target'], r['target'])} reach {float(r['required']):.0f}"
+        return text + "."
+
+
+def today_answer(store: Store, client_id: str) -> TodayAnswer:
+    """The answer for the client's last day with data (and its ISO week so far)."""
+    info = store.client(client_id)
+    if not info.last_date:
+        return TodayAnswer(client_id, info.name, None)
+    day = dt.date.fromisoformat(info.last_date)
+    monday = day - dt.timedelta(days=day.weekday())
+    checks = store.plan_checks(client_id, day.isoformat(), day.isoformat())
+    checks = checks[checks["period"] == "day"]
+    rows = [{"target": str(r["target"]), "required": r["required"], "achieved": r["achieved"],
+             "unit": str(r["unit"]), "status": str(r["status"])} for r in checks.to_dict("records")]
+    week = dict(adherence(store.plan_checks(client_id, monday.isoformat(), day.isoformat())))
+    return TodayAnswer(client_id, info.name, day, rows, week)
+
+
+def render_today_html(ans: TodayAnswer) -> str:
+    """The answer as a small self-contained HTML page."""
+    from .html import _env
+
+    return _env().get_template("today.html.j2").render(a=ans, sentence=ans.sentence(), unit=_UNIT)

@@ -1,0 +1,246 @@
+"""Days and plan checks rebuilt from the stored facts.
+
+``daily_loads`` and ``plan_checks`` are rebuilt for every ISO week an import touches, by running
+:func:`impactlab.daily.daily_load` (and :func:`impactlab.plan.check_plan` when the client has a
+plan) over the union of the stored facts. Re-importing a file, or importing overlapping data,
+therefore never counts an impact or a minute twice. The rebuilt days also get the bone-loading
+indices ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis``, computed from the stored impacts
+and sessions as ``analyze`` does (``add_loading`` then ``loading_indices``), with the client's
+stored body mass (GRF in body weights) or, without one, the acceleration proxy.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import DetectionConfig
+from ..daily import daily_load
+from ..loading import DSS_EXPONENT, add_loading, loading_indices
+from ..plan import Plan, check_plan
+from ..schema import DAILY, SESSIONS, coerce, empty
+
+__all__ = ["DAILY_COLS", "FROM_START", "LOADING_COLS", "check_versions", "daily_from_facts", "num", "plan_versions",
+           "rebuild_weeks", "sessions_frame", "text_or_none"]
+
+DAILY_COLS = list(DAILY)
+#: Loading-index columns of ``daily_loads`` (schema 3; NULL for days built before).
+LOADING_COLS = ["dss", "oi", "peak_grf_bw_max", "load_basis"]
+
+
+#: ``valid_from`` of a plan version in force from the start (a plan given at import)
+FROM_START = "0000-01-01"
+
+
+def plan_versions(db: sqlite3.Connection, client_id: str) -> list[tuple[str, Plan]]:
+    """The client's plan versions as (first day ``YYYY-MM-DD``, plan), oldest first."""
+    from ..plan import parse_plan
+
+    rows = db.execute("SELECT valid_from, plan_toml, plan_path FROM plan_versions WHERE client_id = ? "
+                      "ORDER BY valid_from", (client_id,)).fetchall()
+    return [(str(v), parse_plan(str(t), path=p or f"{client_id}-plan.toml")) for v, t, p in rows]
+
+
+def check_versions(daily: pd.DataFrame, versions: Sequence[tuple[str, Plan]],
+                   unobservable: Sequence[str] = ()) -> pd.DataFrame:
+    """PLAN_CHECK rows with each day checked against the plan version in force that day.
+
+    A weekly target's row (dated the week's Monday) comes from the version in force on that Monday,
+    over the days of the week that version covers; a first version starting mid-week judges its week.
+    """
+    starts = [pd.Timestamp("1900-01-01") if v == FROM_START else pd.Timestamp(v) for v, _ in versions]
+    dates = pd.to_datetime(daily["date"])
+
+    def _owner(monday: pd.Timestamp) -> int:
+        in_force = [i for i, s0 in enumerate(starts) if s0 <= monday]
+        if in_force:
+            return in_force[-1]
+        return min(i for i, s0 in enumerate(starts) if s0 < monday + pd.Timedelta(days=7)) if any(
+            s0 < monday + pd.Timedelta(days=7) for s0 in starts) else -1
+
+    parts = []
+    for i, (_, plan) in enumerate(versions):
+        end = starts[i + 1] if i + 1 < len(starts) else pd.Timestamp("2999-12-31")
+        sel = ((dates >= starts[i]) & (dates < end)).to_numpy()
+        if not sel.any():
+            continue
+        chk = check_plan(daily[sel].reset_index(drop=True), plan, unobservable=unobservable)
+        keep = [(p != "week") or _owner(pd.Timestamp(d)) == i for p, d in zip(chk["period"], chk["date"], strict=True)]
+        parts.append(chk[np.asarray(keep, dtype=bool)])
+    if not parts:
+        return check_plan(daily.iloc[:0], versions[0][1])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["date", "period", "target"], kind="stable").reset_index(drop=True)
+
+
+def rebuild_weeks(db: sqlite3.Connection, client_id: str, first_ns: int, last_ns: int, tz: str,
+                  config: DetectionConfig, plan: Plan | None) -> None:
+    """Recompute daily loads and plan checks for the ISO weeks touched by [first_ns, last_ns].
+
+    ``plan`` (the latest version) gives the vest mass for the loading indices; the checks use the
+    client's stored plan versions, each day against the version in force.
+    """
+    d0 = pd.Timestamp(first_ns, tz="UTC").tz_convert(tz).normalize()
+    d1 = pd.Timestamp(last_ns, tz="UTC").tz_convert(tz).normalize()
+    w0 = (d0 - pd.Timedelta(days=d0.weekday())).tz_localize(None)
+    w1 = (d1 + pd.Timedelta(days=7 - d1.weekday())).tz_localize(None)  # exclusive
+    lo = pd.Timestamp(w0).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").value
+    hi = pd.Timestamp(w1).tz_localize(tz, ambiguous=False, nonexistent="shift_forward").value
+    spans = db.execute("SELECT start_ns, end_ns FROM recordings WHERE client_id = ? AND end_ns >= ? AND start_ns < ?",
+                       (client_id, lo, hi)).fetchall()
+    daily = daily_from_facts(db, client_id, spans, lo, hi, tz, config, plan)
+    db.execute("DELETE FROM daily_loads WHERE client_id = ? AND date >= ? AND date < ?",
+               (client_id, w0.strftime("%Y-%m-%d"), w1.strftime("%Y-%m-%d")))
+    cols = ["client_id", *DAILY_COLS, *LOADING_COLS]
+    db.executemany(f"INSERT INTO daily_loads ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                   [(client_id, *_daily_row(r)) for r in daily.to_dict("records")])
+    db.execute("DELETE FROM plan_checks WHERE client_id = ? AND date >= ? AND date < ?",
+               (client_id, w0.strftime("%Y-%m-%d"), w1.strftime("%Y-%m-%d")))
+    if plan is None:
+        return
+    skip: set[str] = set()
+    for (qc_json,) in db.execute("SELECT qc_json FROM recordings WHERE client_id = ? AND end_ns >= ? AND start_ns < ?",
+                                 (client_id, lo, hi)):
+        skip.update(json.loads(qc_json).get("plan_unobservable", []))
+    versions = plan_versions(db, client_id) or [(FROM_START, plan)]
+    check = check_versions(daily, versions, sorted(skip))
+    db.executemany("INSERT INTO plan_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(client_id, pd.Timestamp(r["date"]).strftime("%Y-%m-%d"), str(r["target"]), str(r["period"]),
+                     num(r["required"]), num(r["achieved"]), text_or_none(r["unit"]),
+                     _met(r["met"], str(r["status"])), str(r["status"]),
+                     int(bool(r["partial"])), text_or_none(r.get("detail"))) for r in check.to_dict("records")])
+
+
+def daily_from_facts(db: sqlite3.Connection, client_id: str, spans: Sequence[tuple[int, int]], lo: int, hi: int,
+                     tz: str, config: DetectionConfig, plan: Plan | None = None) -> pd.DataFrame:
+    """DAILY rows (with loading indices) of the days in [lo, hi) that a recording in ``spans`` covers."""
+    if not spans:
+        return empty(DAILY)
+    imp = pd.DataFrame(db.execute(
+        "SELECT time_ns, peak_g, clipped, session_kind, session_start_ns FROM impacts WHERE client_id = ? "
+        "AND time_ns >= ? AND time_ns < ? ORDER BY time_ns",
+        (client_id, lo, hi)).fetchall(), columns=["time_ns", "peak_g", "clipped", "session_kind", "session_start_ns"],
+        dtype=object)  # object: ns session starts must stay exact ints beside NULLs
+    impacts = pd.DataFrame({
+        "time": pd.DatetimeIndex(imp["time_ns"].to_numpy(dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC"),
+        "peak_g": imp["peak_g"].to_numpy(dtype=np.float64)})
+    blocks = pd.DataFrame(db.execute(
+        "SELECT block_start_ns, n, wear_s, nonwear FROM wear_blocks WHERE client_id = ? AND block_start_ns >= ? "
+        "AND block_start_ns < ? ORDER BY block_start_ns", (client_id, lo, hi)).fetchall(),
+        columns=["start_ns", "n", "wear_s", "nonwear"])
+    sessions = sessions_frame(db, client_id, lo, hi, tz)
+    first = max(lo, min(s for s, _ in spans))
+    last = min(hi - 1, max(e for _, e in spans))
+    daily = daily_load(impacts, blocks, tz=tz, first_ns=first, last_ns=last, config=config,
+                       sessions=sessions if len(sessions) else None)
+    covered: set[pd.Timestamp] = set()
+    for s, e in spans:
+        a = pd.Timestamp(max(s, lo), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+        b = pd.Timestamp(min(e, hi - 1), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+        covered.update(pd.date_range(a, b, freq="D"))
+    daily = _add_loading_indices(db, client_id, daily, impacts, imp, sessions, tz, config, plan)
+    return daily[daily["date"].isin(covered)].reset_index(drop=True)
+
+
+def sessions_frame(db: sqlite3.Connection, client_id: str, lo: int, hi: int, tz: str) -> pd.DataFrame:
+    """Stored sessions starting in [lo, hi) as a SESSIONS table in zone ``tz``."""
+    rows = db.execute(
+        "SELECT kind, start_ns, end_ns, duration_s, n_impacts, n_low, n_medium, n_high, fields_json FROM sessions "
+        "WHERE client_id = ? AND start_ns >= ? AND start_ns < ? ORDER BY start_ns, kind", (client_id, lo, hi)).fetchall()
+    if not rows:
+        return empty(SESSIONS, tz=tz)
+    recs = []
+    for i, (kind, s, e, dur, n, nl, nm, nh, fj) in enumerate(rows):
+        rec = {"session_id": i, "kind": kind, "start": pd.Timestamp(s, tz="UTC"), "end": pd.Timestamp(e, tz="UTC"),
+               "duration_s": dur, "n_impacts": n, "n_low": nl, "n_medium": nm, "n_high": nh}
+        rec.update(json.loads(fj))
+        recs.append(rec)
+    df = pd.DataFrame(recs)
+    for c, dtype in SESSIONS.items():  # columns added to the schema after a session was stored
+        if c not in df.columns:
+            df[c] = 0 if dtype == "int64" else (np.nan if dtype == "float64" else pd.NA)
+    return coerce(df, SESSIONS, tz=tz)
+
+
+def _met(met: Any, status: str) -> int | None:
+    """1/0 for a judged check; NULL whenever the status is not ``met``/``not met`` (no data, not scheduled)."""
+    if status not in ("met", "not met") or met is None or met is pd.NA:
+        return None
+    return int(status == "met")
+
+
+def num(v: Any) -> float | None:
+    """A finite float, or None (NA, None, NaN, inf)."""
+    if v is None or v is pd.NA:
+        return None
+    f = float(v)
+    return None if not np.isfinite(f) else f
+
+
+def text_or_none(v: Any) -> str | None:
+    """``str(v)``, or None for None/NA."""
+    return None if v is None or v is pd.NA else str(v)
+
+
+def _daily_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for c in DAILY_COLS:
+        v = r[c]
+        if c == "date":
+            out.append(pd.Timestamp(v).strftime("%Y-%m-%d"))
+        elif c == "valid":
+            out.append(int(bool(v)))
+        elif DAILY[c] == "int64":
+            out.append(int(v))
+        else:
+            out.append(float(v))
+    for c in LOADING_COLS:
+        v = r.get(c)
+        out.append(text_or_none(v) if c == "load_basis" else num(v))
+    return tuple(out)
+
+
+def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataFrame, impacts: pd.DataFrame,
+                         stored: pd.DataFrame, sessions: pd.DataFrame, tz: str, config: DetectionConfig,
+                         plan: Plan | None) -> pd.DataFrame:
+    """``daily`` with the loading indices computed as the pipeline's loading stage does.
+
+    The stored impacts get back the session analyze put them in (by its natural key; a session since
+    replaced by a longer one of the same kind is found by time) and go through ``add_loading`` then
+    ``loading_indices``, with the client's stored body mass (None: the acceleration proxy) and the
+    plan's vest mass.
+    """
+    sid = pd.array([pd.NA] * len(impacts), dtype="Int64")
+    if len(sessions) and len(impacts):
+        by_key = {(str(k), pd.Timestamp(s).value): int(i)
+                  for i, k, s in zip(sessions["session_id"], sessions["kind"].astype(str), sessions["start"], strict=True)}
+        starts = sessions["start"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+        ends = sessions["end"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+        kinds = sessions["kind"].astype(str).to_numpy()
+        ids = sessions["session_id"].to_numpy(dtype=np.int64)
+        for j, (t, k, s) in enumerate(zip(stored["time_ns"], stored["session_kind"], stored["session_start_ns"],
+                                          strict=True)):
+            if k is None or s is None:
+                continue
+            hit = by_key.get((str(k), int(s)))
+            if hit is None:  # replaced by an overlapping longer session of the same kind
+                inside = np.flatnonzero((kinds == str(k)) & (starts <= int(t)) & (ends >= int(t)))
+                hit = int(ids[inside[0]]) if inside.size else None
+            if hit is not None:
+                sid[j] = hit
+    row = db.execute("SELECT body_mass_kg FROM clients WHERE client_id = ?", (client_id,)).fetchone()
+    mass = float(row[0]) if row is not None and row[0] is not None else None
+    imp = impacts.assign(session_id=sid, clipped=stored["clipped"].to_numpy(dtype=bool))
+    vest = plan.vest_mass_kg if plan is not None else None
+    imp = add_loading(imp, sessions=sessions, body_mass_kg=mass, vest_mass_kg=float(vest or 0.0),
+                      placement="hip", vector=config.vector, range_note=False)
+    res, _ = loading_indices(imp, tz=tz, days=daily["date"], m=DSS_EXPONENT)
+    out = daily.copy()
+    for c in LOADING_COLS:
+        out[c] = res[c].to_numpy()
+    return out
