@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import time
 import traceback
 import warnings
 from collections.abc import Sequence
@@ -27,7 +29,7 @@ def _epilog() -> str:
                 lines.append(f"              e.g. {c.example}")
     lines.append("")
     lines.append("Exit codes: 0 ok, 1 impactlab error (message names the file, line or key), 2 usage, "
-                 "70 internal error, 130 interrupted.")
+                 "70 internal error (a crash report is written to $XDG_STATE_HOME/impactlab), 130 interrupted.")
     return "\n".join(lines) + "\n"
 
 
@@ -110,6 +112,22 @@ def build_parser(command: str | None = None) -> _Parser:
     return p
 
 
+def _crash_report(err: BaseException, argv: Sequence[str] | None) -> str | None:
+    """Write the traceback to ``$XDG_STATE_HOME/impactlab`` (default ``~/.local/state/impactlab``), 0600."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    folder = os.path.join(base, "impactlab")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        path = os.path.join(folder, f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.txt")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"impactlab {__version__}\nargv: {list(argv) if argv is not None else sys.argv}\n\n")
+            fh.write("".join(traceback.format_exception(type(err), err, err.__traceback__)))
+        return path
+    except OSError:
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = _join_axis_values(list(sys.argv[1:] if argv is None else argv))
@@ -150,6 +168,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as err:  # a bug, or an input a reader did not foresee: one line, report on disk
+        if args.debug:
+            traceback.print_exc()
+        report = _crash_report(err, argv)
+        files = [a for a in (argv if argv is not None else sys.argv[1:]) if os.path.exists(a)]
+        where = f" on {files[0]}" if files else ""
+        saved = f"; a crash report with the traceback was written to {report}" if report else ""
+        print(f"impactlab: internal error{where}: {type(err).__name__}{saved}. Run again with --debug "
+              "to see it, and please report it", file=sys.stderr)
+        return 70
     finally:
         warnings.showwarning = old
 

@@ -21,7 +21,17 @@ import pyarrow.csv as pacsv
 
 from ..errors import ReadError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
-from ._common import RecordingSource, check_units, device_zone, make_chunk, nonfinite_rows, raise_bad_line
+from ._common import (
+    RecordingSource,
+    arrow_input,
+    check_units,
+    clip,
+    device_zone,
+    make_chunk,
+    nonfinite_rows,
+    raise_bad_line,
+    read_lines,
+)
 
 __all__ = ["is_actigraph_csv", "open_actigraph_csv"]
 
@@ -56,7 +66,11 @@ def _parse_header(path: str, lines: list[str]) -> dict[str, object]:
     if not m_rate:
         raise UnsupportedFormatError("the header line has no sample rate ('at N Hz')", path=path, line=1,
                                      hint="Export raw data (not epochs) from ActiLife")
-    info: dict[str, object] = {"rate": float(m_rate.group(1)), "device": (m_dev.group(1).strip() if m_dev else "ActiGraph")}
+    rate = float(m_rate.group(1))
+    if not 1.0 <= rate <= 10_000.0:
+        raise ReadError(f"the header says the sample rate is {rate:g} Hz", path=path, line=1,
+                        hint="Export the file again from ActiLife (the header is damaged)")
+    info: dict[str, object] = {"rate": rate, "device": (m_dev.group(1).strip() if m_dev else "ActiGraph")}
     fmt = _java_to_strptime(m_fmt.group(1)) if m_fmt else "%m/%d/%Y"
     fields = {}
     for ln in clean[1:_HEADER_LINES]:
@@ -72,10 +86,13 @@ def _parse_header(path: str, lines: list[str]) -> dict[str, object]:
                                  + " " + fields.get("Start Time", "")).to_pydatetime()
         except Exception:
             raise ReadError(
-                f"cannot read the start date/time {fields.get('Start Date')!r} {fields.get('Start Time')!r} "
+                f"cannot read the start date/time {clip(fields.get('Start Date'))} {clip(fields.get('Start Time'))} "
                 f"with the header's date format {m_fmt.group(1) if m_fmt else '?'}", path=path, line=4,
                 hint="Check lines 3-4 of the header",
             ) from None
+    if not 1990 <= start.year <= 2100:
+        raise ReadError(f"the start date {clip(fields.get('Start Date'))} reads as the year {start.year}",
+                        path=path, line=4, hint="Check lines 3-4 of the header, or export the file again")
     info["start"] = start
     info["serial"] = fields.get("Serial Number:")
     return info
@@ -109,8 +126,8 @@ def open_actigraph_csv(
         Header only, malformed line (named).
     """
     path = os.fspath(path)
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        head = [fh.readline() for _ in range(_HEADER_LINES + 2)]
+    head = [ln + "\n" for ln in read_lines(path, _HEADER_LINES + 2)]
+    head += [""] * (_HEADER_LINES + 2 - len(head))
     info = _parse_header(path, head)
     colline = head[_HEADER_LINES].rstrip("\r\n")
     names = [c.strip() for c in colline.split(",")]
@@ -123,7 +140,7 @@ def open_actigraph_csv(
             skip = _HEADER_LINES
         else:
             raise UnsupportedFormatError(
-                f"line 11 {colline[:60]!r} has no Accelerometer X/Y/Z columns", path=path, line=11,
+                f"line 11 {clip(colline)} has no Accelerometer X/Y/Z columns", path=path, line=11,
                 hint="Export raw acceleration from ActiLife",
             )
     else:
@@ -145,7 +162,7 @@ def open_actigraph_csv(
     def _reader(block_size: int = 1 << 26) -> pacsv.CSVStreamingReader:
         include = use + ([temp_col] if temp_col else [])
         return pacsv.open_csv(
-            path,
+            arrow_input(path),
             read_options=pacsv.ReadOptions(block_size=block_size, skip_rows=skip, column_names=all_names),
             convert_options=pacsv.ConvertOptions(
                 include_columns=include, column_types={u: pa.float64() for u in include}

@@ -48,8 +48,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
-from ._common import RecordingSource, make_chunk
-from .devices import clock_offset, describe_content, detect_vertical_axis, export_hint, quality_note
+from ._common import RecordingSource, clock_offset, describe_content, detect_vertical_axis, export_hint, make_chunk, quality_note
 
 __all__ = ["BLOCK_DTYPE", "HEADER_DTYPE", "CwaWriter", "open_cwa", "read_cwa", "write_cwa"]
 

@@ -31,8 +31,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
-from ._common import RecordingSource, make_chunk
-from .devices import clock_offset, describe_content, detect_vertical_axis, export_hint, quality_note
+from ._common import RecordingSource, clock_offset, describe_content, detect_vertical_axis, export_hint, make_chunk, quality_note
 
 __all__ = ["open_geneactiv", "read_geneactiv", "read_geneactiv_header"]
 

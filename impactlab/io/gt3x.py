@@ -47,8 +47,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
-from ._common import RecordingSource, make_chunk
-from .devices import clock_offset, describe_content, export_hint, quality_note
+from ._common import RecordingSource, clock_offset, describe_content, export_hint, make_chunk, quality_note
 
 __all__ = ["open_gt3x", "read_gt3x", "read_info"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +25,16 @@ from ..errors import DataError, ReadError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
 from ._common import (
     RecordingSource,
+    arrow_input,
     check_units,
     check_zone,
+    clip,
     device_zone,
     make_chunk,
     nominal_rate,
     nonfinite_rows,
     raise_bad_line,
+    read_lines,
 )
 
 __all__ = ["open_csv", "open_parquet", "write_parquet"]
@@ -47,14 +50,49 @@ BLOCK_BYTES = 1 << 26
 
 
 def _first_lines(path: str, n: int = 3) -> list[str]:
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        out = []
-        for _ in range(n):
-            line = fh.readline()
-            if not line:
-                break
-            out.append(line.rstrip("\r\n"))
-    return out
+    return read_lines(path, n)
+
+
+#: epoch time units told apart by magnitude: (upper bound of |t| for dates up to ~2100, unit, ns per unit)
+_EPOCH_UNITS = ((1e11, "seconds", 1_000_000_000), (1e14, "milliseconds", 1_000_000),
+                (1e17, "microseconds", 1_000), (9.2e18, "nanoseconds", 1))
+
+
+def epoch_unit(t0: float, path: str, line: int) -> tuple[str, int]:
+    """Unit of epoch times from the magnitude of the first one: ``(name, ns per unit)``.
+
+    Seconds, milliseconds, microseconds and nanoseconds since 1970 differ by a factor of 1000, so
+    a date between 1973 and 2286 tells them apart.
+
+    Raises
+    ------
+    ReadError
+        A negative or too large number.
+    """
+    if not np.isfinite(t0) or t0 < 0:
+        raise ReadError(f"the first time {clip(t0)} is not a time since 1970", path=path, line=line,
+                        hint="Give times as ISO 8601 or as seconds, ms, µs or ns since 1970 (UTC)")
+    for bound, name, mult in _EPOCH_UNITS:
+        if t0 < bound:
+            return name, mult
+    raise ReadError(f"the first time {clip(t0)} is too large for a time since 1970 in s, ms, µs or ns",
+                    path=path, line=line, hint="Give times as ISO 8601 or as seconds since 1970 (UTC)")
+
+
+def rate_from_times(t_ns: np.ndarray, path: str, *, unit: str, first: int) -> float:
+    """Nominal sample rate from the first times, with a message that says what is wrong."""
+    if t_ns.size < 2:
+        raise ReadError(f"only {t_ns.size} sample(s) with a time and finite x, y, z at the start; "
+                        "cannot tell the sample rate", path=path,
+                        hint="Check that the file holds a recording (time and numeric x, y, z per row)")
+    d = np.diff(t_ns)
+    if (d <= 0).any():
+        k = int(np.argmax(d <= 0)) + 1
+        what = "repeats the previous time" if d[k - 1] == 0 else "goes back in time"
+        raise DataError(f"{unit} {first + k}: the time {what}", path=path,
+                        line=first + k if unit == "line" else None,
+                        hint="Times must be strictly increasing; remove duplicated rows or re-export the file")
+    return nominal_rate(float(np.median(d)))
 
 
 def _is_float(s: str) -> bool:
@@ -119,7 +157,7 @@ def open_csv(
             cols = {a: next(i for i, c in enumerate(names) if c in _AXIS_NAMES[a]) for a in "xyz"}
         except StopIteration:
             raise UnsupportedFormatError(
-                f"the header {lines[0][:80]!r} has no time and x, y, z columns",
+                f"the header {clip(lines[0])} has no time and x, y, z columns",
                 path=path, line=1, hint="A plain CSV recording needs columns time,x,y,z (g)",
             ) from None
         data_lines = lines[1:]
@@ -137,10 +175,15 @@ def open_csv(
         raise ReadError("the file has a header but no samples", path=path, line=2, hint="Export the recording again")
     t0 = data_lines[0].split(",")[tcol].strip().strip('"')
     notes: list[str] = []
+    epoch_mult = 1
     if _is_float(t0):
-        ttype: pa.DataType = pa.float64()
+        integral = re.fullmatch(r"\d+", t0) is not None
+        ttype: pa.DataType = pa.int64() if integral else pa.float64()
         zone = check_zone(tz, path=path) if tz else "UTC"
         kind = "epoch"
+        unit_name, epoch_mult = epoch_unit(float(t0), path, skip + 1)
+        if unit_name != "seconds":
+            notes.append(f"{path}: times read as {unit_name} since 1970 (UTC), from their magnitude")
     elif _OFFSET_RE.search(t0):
         ttype = pa.timestamp("ns", tz="UTC")
         zone = check_zone(tz, path=path) if tz else _zone_from_offset(t0)
@@ -158,7 +201,7 @@ def open_csv(
 
     def _reader() -> pacsv.CSVStreamingReader:
         return pacsv.open_csv(
-            path,
+            arrow_input(path),
             read_options=pacsv.ReadOptions(
                 block_size=BLOCK_BYTES, column_names=col_names, skip_rows=skip
             ),
@@ -169,13 +212,12 @@ def open_csv(
         )
 
     fs = sample_rate_hz
-    probe = _probe(path, skip, col_names, kinds, use, ttype, kind, _reader)
+    probe = _probe(path, skip, col_names, kinds, use, ttype, kind, _reader, epoch_mult)
     if fs is None:
-        dt = np.diff(probe[0][: 20000])
-        dt = dt[dt > 0]
-        if dt.size == 0:
-            raise ReadError("fewer than two distinct times; cannot tell the sample rate", path=path)
-        fs = nominal_rate(float(np.median(dt)))
+        t_probe = probe[0][:20000]
+        if kind == "iso-naive":
+            t_probe = _localize(t_probe, zone, path, skip + 1)
+        fs = rate_from_times(t_probe, path, unit="line", first=skip + 1)
     xyz_probe = check_units(probe[1], units, path, skip + 1)
     vaxis, note = resolve_vertical_axis(vertical_axis, xyz_probe, default=None)
     if note:
@@ -187,7 +229,7 @@ def open_csv(
         last: int | None = None
         try:
             for batch in _reader():
-                t_ns, xyz = _batch_arrays(batch, use, kind)
+                t_ns, xyz = _batch_arrays(batch, use, kind, epoch_mult)
                 if kind == "iso-naive":
                     t_ns = _localize(t_ns, zone, path, line)
                 bad = nonfinite_rows(xyz)
@@ -205,23 +247,35 @@ def open_csv(
             raise_bad_line(path, skip, col_names, kinds, err)
 
     size = os.path.getsize(path)
+    if data_lines[0] and size and lines and path.lower().endswith(".gz"):
+        size *= 4  # a rough hint only (progress bars)
     row_bytes = max(1, len(data_lines[0]) + 1)
     return RecordingSource(meta=meta, chunks=chunks, n_rows_hint=size // row_bytes, notes=notes)
 
 
-def _localize(t_local_ns: np.ndarray, zone: str, path: str, line: int) -> np.ndarray:
-    """Device-local wall-clock times to UTC ns; times that do not exist or are ambiguous (DST) are refused."""
+def _localize(t_local_ns: np.ndarray, zone: str, path: str, line: int, *, unit: str = "line") -> np.ndarray:
+    """Device-local wall-clock times to UTC ns; times that do not exist or are ambiguous (DST) are refused.
+
+    The error names the line (or row) of the first such time: ``line`` is that of ``t_local_ns[0]``.
+    """
     import pandas as pd
 
     idx = pd.DatetimeIndex(t_local_ns.view("datetime64[ns]"))
-    try:
-        loc = idx.tz_localize(zone, ambiguous="raise", nonexistent="raise")
-    except Exception as err:  # pytz/zoneinfo errors differ between pandas versions
+    amb = idx.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    bad = np.flatnonzero(amb.isna() & ~idx.isna())
+    if bad.size:
+        k = int(bad[0])
+        ts = idx[k]
+        one = pd.DatetimeIndex([ts]).tz_localize(zone, ambiguous=np.array([True]), nonexistent="NaT")
+        why = ("does not exist (the clocks went forward over it)" if one.isna()[0]
+               else "is ambiguous (it occurs twice when the clocks go back)")
+        where = f"row {line + k}: " if unit == "row" else ""
         raise DataError(
-            f"local time {err} cannot be placed in {zone} (daylight-saving change)", path=path, line=line,
-            hint="Export times with a UTC offset, or in UTC with --tz UTC",
-        ) from None
-    return loc.as_unit("ns").asi8
+            f"{where}local time {ts} {why} in {zone}", path=path, line=line + k if unit == "line" else None,
+            hint="Pass --tz with the zone the device clock really kept (e.g. --tz UTC if it never changed), "
+            "or export times with a UTC offset",
+        )
+    return amb.as_unit("ns").asi8
 
 
 def _looks_like_time(s: str) -> bool:
@@ -241,11 +295,18 @@ def _zone_from_offset(t0: str) -> str:
     return f"Etc/GMT{'-' if sign > 0 else '+'}{hh}"  # IANA Etc zones have the sign inverted
 
 
-def _batch_arrays(batch: pa.RecordBatch, use: list[str], kind: str) -> tuple[np.ndarray, np.ndarray]:
+def _batch_arrays(batch: pa.RecordBatch, use: list[str], kind: str, mult: int = 1_000_000_000
+                  ) -> tuple[np.ndarray, np.ndarray]:
     tcol = batch.column(use[0])
     if kind == "epoch":
-        t = tcol.to_numpy(zero_copy_only=False)
-        t_ns = np.rint(np.asarray(t, dtype=np.float64) * 1e9).astype(np.int64)
+        t = np.asarray(tcol.to_numpy(zero_copy_only=False))
+        if t.dtype.kind in "iu":
+            if t.size and int(t.max()) > np.iinfo(np.int64).max // mult:
+                t = np.full(t.shape, -1, np.int64)  # beyond 2262: refused as out of order by make_chunk
+            t_ns = t.astype(np.int64) * mult
+        else:
+            tf = np.asarray(t, dtype=np.float64) * mult
+            t_ns = np.where(np.isfinite(tf) & (np.abs(tf) < 9.2e18), np.rint(tf), 0).astype(np.int64)
     else:
         if tcol.null_count:
             t_ns = np.asarray(tcol.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -260,7 +321,9 @@ def _batch_arrays(batch: pa.RecordBatch, use: list[str], kind: str) -> tuple[np.
     return t_ns, xyz
 
 
-def _probe(path, skip, col_names, kinds, use, ttype, kind, reader_factory):  # type: ignore[no-untyped-def]
+def _probe(path: str, skip: int, col_names: list[str], kinds: list[str], use: list[str], ttype: pa.DataType,
+           kind: str, reader_factory: Callable[[], pacsv.CSVStreamingReader], mult: int = 1_000_000_000
+           ) -> tuple[np.ndarray, np.ndarray]:
     try:
         reader = reader_factory()
         batch = reader.read_next_batch()
@@ -268,8 +331,11 @@ def _probe(path, skip, col_names, kinds, use, ttype, kind, reader_factory):  # t
         raise ReadError("the file has a header but no samples", path=path, hint="Export the recording again") from None
     except pa.ArrowInvalid as err:
         raise_bad_line(path, skip, col_names, kinds, err)
-    t_ns, xyz = _batch_arrays(batch, use, kind)
+    t_ns, xyz = _batch_arrays(batch, use, kind, mult)
     ok = np.isfinite(xyz).all(axis=1)
+    if not ok.any():
+        raise ReadError("no row of the first block has finite x, y, z values", path=path, line=skip + 1,
+                        hint="Check that x, y, z hold numbers in g")
     return t_ns[ok], xyz[ok]
 
 
@@ -325,6 +391,23 @@ def resolve_vertical_axis(spec: str | None, xyz: np.ndarray, *, default: str | N
     return detected, f"vertical axis {detected} detected from the data ({why}); pass --vertical-axis to override"
 
 
+def _time_ns(col: pa.ChunkedArray, naive: bool, path: str, row: int) -> np.ndarray:
+    """Int64 ns since 1970 of a timestamp column in any unit (s, ms, µs, ns), naive or zoned.
+
+    Naive times stay wall-clock (as if UTC); zoned ones become UTC. Casting to the ``ns`` unit
+    first is what makes ms and µs columns (pandas' ``to_parquet`` of local times) read right.
+    """
+    if col.null_count:
+        k = int(np.argmax(np.asarray(col.is_null().to_numpy(zero_copy_only=False))))
+        raise DataError(f"row {row + k}: the time is missing", path=path, hint="Every row needs a time")
+    try:
+        ns = col.cast(pa.timestamp("ns", tz=None if naive else "UTC"))
+    except pa.ArrowInvalid:
+        raise DataError(f"a time in rows {row}.. is outside the years 1677-2262", path=path,
+                        hint="Check the time column") from None
+    return np.asarray(ns.cast(pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def write_parquet(
     rec: Recording, path: str | os.PathLike[str], *, row_group_rows: int = 1_000_000, compression_level: int = 9
 ) -> Path:
@@ -369,10 +452,17 @@ def open_parquet(
     try:
         pf = pq.ParquetFile(path)
     except Exception as err:
-        raise UnsupportedFormatError(f"not a readable Parquet file ({err})", path=path) from None
+        raise UnsupportedFormatError(f"not a readable Parquet file ({clip(str(err).splitlines()[0] if str(err) else err)})",
+                                     path=path, hint="Write the file again, or export the recording as CSV") from None
     schema = pf.schema_arrow
     md = schema.metadata or {}
-    stored = json.loads(md[b"impactlab.meta"]) if b"impactlab.meta" in md else {}
+    try:
+        stored = json.loads(md[b"impactlab.meta"]) if b"impactlab.meta" in md else {}
+        if not isinstance(stored, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        raise ReadError("the impactlab.meta entry of the schema metadata is not valid JSON", path=path,
+                        hint="Write the file again with impactlab convert") from None
     names = set(schema.names)
     if not {"time", "x", "y", "z"} <= names:
         raise UnsupportedFormatError(
@@ -394,15 +484,12 @@ def open_parquet(
     if n_rows == 0:
         raise ReadError("the file has no samples", path=path)
     first = pf.read_row_group(0, columns=["time", "x", "y", "z"])
-    t_first = first.column("time").cast(pa.timestamp("ns", tz=None if naive else "UTC")).cast(pa.int64()).to_numpy()
-    xyz_first = np.column_stack([first.column(a).to_numpy().astype(np.float64) for a in "xyz"])
+    t_first = _time_ns(first.column("time"), naive, path, 0)
+    xyz_first = np.column_stack([first.column(a).to_numpy(zero_copy_only=False).astype(np.float64) for a in "xyz"])
     fs = sample_rate_hz or stored.get("sample_rate_hz")
     if not fs:
-        dt = np.diff(t_first[:20000])
-        dt = dt[dt > 0]
-        if dt.size == 0:
-            raise ReadError("fewer than two distinct times; cannot tell the sample rate", path=path)
-        fs = nominal_rate(float(np.median(dt)))
+        ok = np.isfinite(xyz_first[:20000]).all(axis=1)
+        fs = rate_from_times(t_first[:20000][ok], path, unit="row", first=0)
     check_units(xyz_first[:100000], units, path, 1)
     vaxis, note = resolve_vertical_axis(vertical_axis or stored.get("vertical_axis"), xyz_first, default=None)
     if note:
@@ -418,15 +505,9 @@ def open_parquet(
         last: int | None = None
         for i in range(pf.num_row_groups):
             tab = pf.read_row_group(i, columns=cols)
-            tcol = tab.column("time")
+            t_ns = _time_ns(tab.column("time"), naive, path, row)
             if naive:
-                t_local = tcol.cast(pa.int64()).to_numpy()
-                import pandas as pd
-
-                idx = pd.DatetimeIndex(t_local.view("datetime64[ns]")).tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
-                t_ns = idx.as_unit("ns").asi8
-            else:
-                t_ns = tcol.cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64()).to_numpy()
+                t_ns = _localize(t_ns, zone, path, row, unit="row")
             xyz = np.column_stack([tab.column(a).to_numpy(zero_copy_only=False) for a in "xyz"]).astype(np.float32)
             bad = nonfinite_rows(xyz)
             if bad.size:
