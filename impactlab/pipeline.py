@@ -31,7 +31,7 @@ from .recording import Recording, RecordingMeta
 from .schema import IMPACTS, coerce
 from .sessions import SessionDetector
 from .signal import plan_rate, signal_of_interest
-from .wear import WearAccumulator
+from .wear import WearAccumulator, declared_still_periods
 
 __all__ = ["Analysis", "analyze"]
 
@@ -239,6 +239,11 @@ class _Engine:
         for note in notes:
             warnings.warn(note, DataQualityWarning, stacklevel=3)
         self.win = max(2, int(round(meta.sample_rate_hz)))
+        self.source_extra: dict[str, Any] = {}  # the reader's report, read at finish (declared still spans)
+        self._gap_t0: list[np.ndarray] = []  # last sample time before each gap (UTC ns)
+        self._gap_t1: list[np.ndarray] = []  # first sample time after it
+        self._gap_v: list[np.ndarray] = []  # value (g) of the last sample before it
+        self._last_xyz: np.ndarray | None = None
 
     def update(self, chunk: Recording) -> None:
         data = chunk.data
@@ -261,10 +266,46 @@ class _Engine:
             still = vw.std(axis=1) < 0.05
             self.still_t.append(t[: k * w : w][still])
             self.still_v.append(vw.mean(axis=1)[still])
+        self._note_gaps(t, xyz)
         self.sessions.update(chunk)
         self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
         self.last_ns = int(t[-1])
         self.n += len(data)
+
+    def _note_gaps(self, t: np.ndarray, xyz: np.ndarray) -> None:
+        """Remember where samples stop and resume (with the last value) for declared still spans."""
+        step = 1.5e9 / self.meta.sample_rate_hz
+        if self.last_ns is not None and self._last_xyz is not None and t[0] - self.last_ns > step:
+            self._gap_t0.append(np.array([self.last_ns], np.int64))
+            self._gap_t1.append(t[:1].astype(np.int64))
+            self._gap_v.append(self._last_xyz[None, :].astype(np.float64))
+        k = np.flatnonzero(np.diff(t) > step)
+        if k.size:
+            self._gap_t0.append(t[k].astype(np.int64))
+            self._gap_t1.append(t[k + 1].astype(np.int64))
+            self._gap_v.append(xyz[k].astype(np.float64))
+        self._last_xyz = xyz[-1].copy()
+
+    def _fill_declared_still(self) -> float:
+        """Add the reader-declared still spans to wear as still data at the last value; return their hours."""
+        s, e = declared_still_periods(self.source_extra)
+        if not s.size or self.last_ns is None or self._last_xyz is None:
+            return 0.0
+        dt = int(round(1e9 / self.meta.sample_rate_hz))
+        g0 = np.concatenate([*self._gap_t0, np.array([self.last_ns], np.int64)])
+        g1 = np.concatenate([*self._gap_t1, np.array([np.iinfo(np.int64).max], np.int64)])
+        gv = np.vstack([*self._gap_v, self._last_xyz[None, :].astype(np.float64)])
+        a = g0 + dt  # first missing sample time
+        lo = np.searchsorted(e, a, side="right")  # first period ending after the gap starts
+        hi = np.searchsorted(s, g1, side="left")  # periods starting before the gap ends
+        k = np.maximum(hi - lo, 0)
+        gi = np.repeat(np.arange(g0.size), k)
+        pi = np.repeat(lo, k) + (np.arange(gi.size) - np.repeat(np.cumsum(k) - k, k))
+        fa = np.maximum(s[pi], a[gi])
+        fb = np.minimum(e[pi], g1[gi])
+        ok = fb > fa
+        self.wear.add_still(fa[ok], fb[ok], gv[gi[ok]])
+        return float((fb[ok] - fa[ok]).sum() / 3.6e12)
 
     def warn(self, msg: str) -> None:
         self.warnings.append(msg)
@@ -284,6 +325,7 @@ class _Engine:
         self.parts.append(self.detector.flush())
         impacts = pd.concat([p for p in self.parts if len(p)] or [self.parts[-1]], ignore_index=True)
         impacts = coerce(impacts, {**IMPACTS, "band": impacts["band"].dtype}, tz=meta.timezone)
+        still_h = self._fill_declared_still()
         blocks = self.wear.blocks()
         wear_h = float(blocks["wear_s"].sum() / 3600.0) if len(blocks) else 0.0
         fs_out = plan_rate(meta.sample_rate_hz, cfg)[0]
@@ -347,6 +389,7 @@ class _Engine:
             "gap_list": gap_list,
             "clipped_samples": self.detector.clipped_samples,
             "wear_h": wear_h,
+            **({"declared_still_h": round(still_h, 4)} if still_h else {}),
             "valid_days": valid_days,
             "vertical_still_median_g": None if med is None else round(med, 4),
             "effective_rate_hz": round((self.n - 1 - len(gaps)) / span, 4) if span > 0 else None,
@@ -471,6 +514,8 @@ def analyze(
         done += len(chunk)
         if progress is not None:
             progress(done, total)
+    if isinstance(recording, RecordingSource):
+        engine.source_extra = dict(recording.extra)  # filled while reading (e.g. idle-sleep periods)
     res = engine.finish()
     if source_extra:
         res.extra.update(source_extra)
