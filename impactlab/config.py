@@ -277,6 +277,9 @@ class AnalysisConfig:
         Session detection thresholds (DESIGN §4).
     loading : LoadingConfig
         Loading-index settings (DESIGN §7).
+    range_g : float or None
+        Sensor range (± g) given by the user (``--range-g``); overrides the file's. None: the
+        file's, else inferred from plateaus of identical values at ±2/4/8/16 g.
 
     Examples
     --------
@@ -289,6 +292,7 @@ class AnalysisConfig:
     detection: DetectionConfig = field(default_factory=lambda: DetectionConfig())
     sessions: SessionConfig = field(default_factory=lambda: SessionConfig())
     loading: LoadingConfig = field(default_factory=lambda: LoadingConfig())
+    range_g: float | None = None
 
     @classmethod
     def of(cls, config: AnalysisConfig | DetectionConfig | None) -> AnalysisConfig:

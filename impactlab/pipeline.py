@@ -208,12 +208,26 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+_RANGES = (2.0, 4.0, 8.0, 16.0)  #: usual accelerometer ranges (± g) looked for as plateaus
+_CLIP = 0.995  #: a sample within 0.5 % of the range sits on its plateau (as impacts.py)
+_OVER = 1.001  #: beyond 0.1 % over the range a sample contradicts it
+
+
 class _Engine:
     """Streams chunks through the chunk-wise stages; ``finish`` runs the table stages and builds the Analysis."""
 
     def __init__(self, meta: RecordingMeta, settings: AnalysisConfig, notes: list[str], *,
                  plan: Plan | None, markers: Markers | pd.DataFrame | None, body_mass_kg: float | None) -> None:
         config = settings.detection
+        self.file_range_g = meta.range_g  # what the file declares
+        if settings.range_g is not None:
+            meta = replace(meta, range_g=float(settings.range_g))
+        self.range_known = meta.range_g is not None
+        self.max_abs = 0.0
+        self.over = 0  # samples beyond the known range
+        self.over_row: int | None = None
+        self.plateau = {r: 0 for r in _RANGES}  # samples on a ±r g plateau (identical values at ±r)
+        self.plateau_t: dict[float, list[np.ndarray]] = {r: [] for r in _RANGES}
         self.meta = meta
         self.settings = settings
         self.config = config
@@ -267,6 +281,7 @@ class _Engine:
             self.still_t.append(t[: k * w : w][still])
             self.still_v.append(vw.mean(axis=1)[still])
         self._note_gaps(t, xyz)
+        self._note_range(t, xyz)
         self.sessions.update(chunk)
         self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
         self.last_ns = int(t[-1])
@@ -285,6 +300,57 @@ class _Engine:
             self._gap_t1.append(t[k + 1].astype(np.int64))
             self._gap_v.append(xyz[k].astype(np.float64))
         self._last_xyz = xyz[-1].copy()
+
+    def _note_range(self, t: np.ndarray, xyz: np.ndarray) -> None:
+        """Largest |value|, samples beyond the known range, and plateaus at the usual ranges."""
+        a = np.abs(xyz)
+        m = float(a.max())
+        self.max_abs = max(self.max_abs, m)
+        if self.meta.range_g is not None and m > self.meta.range_g * _OVER:
+            over = (a > self.meta.range_g * _OVER).any(axis=1)
+            if self.over_row is None:
+                self.over_row = self.n + int(np.argmax(over))
+            self.over += int(over.sum())
+        if self.range_known:
+            return
+        for r in _RANGES:
+            if m < r * _CLIP:
+                break
+            on = ((a >= r * _CLIP) & (a <= r * _OVER)).any(axis=1)
+            self.plateau[r] += int(on.sum())
+            self.plateau_t[r].append(t[on])
+
+    def _range_stage(self, impacts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        """Warnings on the range (given, declared, contradicted, inferred); clipped samples, impacts flagged."""
+        src, meta = self.meta.source, self.meta
+        clipped = self.detector.clipped_samples
+        given = self.settings.range_g
+        if given is not None and self.file_range_g is not None and abs(given - self.file_range_g) > 1e-9:
+            self.warn(f"{src}: --range-g {given:g} overrides the file's declared range ±{self.file_range_g:g} g")
+        if self.over and meta.range_g is not None:
+            who = f"--range-g {given:g}" if given is not None else f"the file's declared range ±{meta.range_g:g} g"
+            also = (f" (the file declares ±{self.file_range_g:g} g)"
+                    if given is not None and self.file_range_g is not None else "")
+            self.warn(f"{src}: {self.over} sample(s) exceed {who}{also}, up to {self.max_abs:g} g, the first at "
+                      f"row {self.over_row}; check the range setting")
+        if not self.range_known:
+            found = [r for r in _RANGES if self.plateau[r] >= 2 and self.max_abs <= r * _OVER]
+            if found:
+                r = found[0]
+                ts = np.concatenate(self.plateau_t[r]) if self.plateau_t[r] else np.empty(0, np.int64)
+                clipped = int(ts.size)
+                if len(impacts) and ts.size:
+                    it = impacts["time"].dt.tz_convert("UTC").astype("int64").to_numpy()
+                    win = int(self.config.distance_samples(self.detector.fs_out) / self.detector.fs_out * 1e9)
+                    k = np.searchsorted(ts, it)
+                    near = np.minimum(np.abs(it - ts[np.clip(k, 0, ts.size - 1)]),
+                                      np.abs(it - ts[np.clip(k - 1, 0, ts.size - 1)])) <= win
+                    impacts = impacts.assign(clipped=impacts["clipped"].to_numpy(bool) | near)
+                self.meta = replace(meta, range_g=float(r))
+                self.warn(f"{src}: the sensor range is not in the file; inferred ±{r:g} g from {clipped} sample(s) "
+                          f"on a plateau at ±{r:g} g, which are clipped (give --range-g to set it); "
+                          f"{int(impacts['clipped'].sum()) if len(impacts) else 0} impact(s) touch them")
+        return impacts, clipped
 
     def _fill_declared_still(self) -> float:
         """Add the reader-declared still spans to wear as still data at the last value; return their hours."""
@@ -345,8 +411,10 @@ class _Engine:
                 f"{src}: {len(gaps)} gap(s) in the samples, the longest {(longest[2] - longest[1]) / 1e9:.1f} s from "
                 f"{_iso(longest[1], meta.timezone)} (sample {longest[0]}); gaps are not filled, days with gaps have less wear time"
             )
+        impacts, clipped_samples = self._range_stage(impacts)
+        meta = self.meta
         n_clip = int(impacts["clipped"].sum())
-        if n_clip:
+        if n_clip and self.range_known:
             self.warn(
                 f"{src}: {n_clip} impact(s) reached the sensor range (±{meta.range_g:g} g); "
                 "their heights are lower bounds"
@@ -387,7 +455,10 @@ class _Engine:
             "end": _iso(self.last_ns, meta.timezone),
             "gaps": len(gaps),
             "gap_list": gap_list,
-            "clipped_samples": self.detector.clipped_samples,
+            "clipped_samples": clipped_samples,
+            "range_g": meta.range_g,
+            "range_source": ("option" if self.settings.range_g is not None else "file" if self.range_known
+                             else "inferred" if meta.range_g is not None else None),
             "wear_h": wear_h,
             **({"declared_still_h": round(still_h, 4)} if still_h else {}),
             "valid_days": valid_days,
