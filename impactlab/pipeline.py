@@ -229,6 +229,13 @@ class _Engine:
         self.plateau = {r: 0 for r in _RANGES}  # samples on a ±r g plateau (identical values at ±r)
         self.plateau_t: dict[float, list[np.ndarray]] = {r: [] for r in _RANGES}
         self.meta = meta
+        # beyond this |value| (g) a sample is impossible: twice the range, or 200 g (the largest
+        # wearable accelerometer range, e.g. ADXL377) when the range is unknown
+        self.impossible_g = 2.0 * meta.range_g if meta.range_g else 200.0
+        self.impossible = 0
+        self.impossible_max = 0.0
+        self.impossible_row: int | None = None
+        self.rows_in = 0
         self.settings = settings
         self.config = config
         self.plan = plan
@@ -263,8 +270,44 @@ class _Engine:
         data = chunk.data
         if not len(data):
             return
-        t = data.index.as_unit("ns").asi8
         xyz = data[["x", "y", "z"]].to_numpy()
+        rows0 = self.rows_in
+        self.rows_in += len(data)
+        if not np.isfinite(xyz).all():
+            k0 = int(np.flatnonzero(~np.isfinite(xyz).all(axis=1))[0])
+            raise DataError(f"row {rows0 + k0} ({data.index[k0]}) holds a non-finite value ({xyz[k0].tolist()})",
+                            path=self.meta.source, hint="Remove or repair the row and run again")
+        bound = self.impossible_g
+        bad = (np.abs(xyz) > bound).any(axis=1) if float(np.abs(xyz).max()) > bound else None
+        if bad is not None:
+            bad_idx = np.flatnonzero(bad)
+            self.impossible += int(bad_idx.size)
+            self.impossible_max = max(self.impossible_max, float(np.abs(xyz[bad_idx]).max()))
+            if self.impossible_row is None:
+                self.impossible_row = rows0 + int(bad_idx[0])
+            # runs of at most 2 samples are a short gap, bridged on the sample grid by linear
+            # interpolation (dropping them would put a step in the filtered signal: +0.2 g peaks
+            # on hip-raw.csv); longer runs are dropped and are a gap like any other
+            d = np.diff(np.r_[0, bad.astype(np.int8), 0])
+            a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+            short = np.zeros(bad.size, bool)
+            for s0, s1 in zip(a[(b - a) <= 2], b[(b - a) <= 2], strict=True):  # per run, not per sample
+                short[s0:s1] = True
+            good = np.flatnonzero(~bad)
+            if good.size:
+                xyz = xyz.copy()
+                fill = np.flatnonzero(short)
+                for c in range(3):
+                    xyz[fill, c] = np.interp(fill, good, xyz[good, c])
+                data = data.copy()
+                data[["x", "y", "z"]] = xyz
+            keep = ~bad | short if good.size else ~bad
+            data = data[keep]
+            xyz = xyz[keep]
+            chunk = Recording(data, chunk.meta, validate=False)
+            if not len(data):
+                return
+        t = data.index.as_unit("ns").asi8
         self.parts.append(self.detector.update(data))
         flags = ~data["wear"].to_numpy(dtype=bool) if "wear" in data.columns else None
         self.wear.update(t, xyz, flags)
@@ -411,6 +454,14 @@ class _Engine:
                 f"{src}: {len(gaps)} gap(s) in the samples, the longest {(longest[2] - longest[1]) / 1e9:.1f} s from "
                 f"{_iso(longest[1], meta.timezone)} (sample {longest[0]}); gaps are not filled, days with gaps have less wear time"
             )
+        if self.impossible:
+            self.warn(
+                f"{src}: {self.impossible} sample(s) beyond ±{self.impossible_g:g} g (up to {self.impossible_max:g} g, "
+                f"the first at row {self.impossible_row}) cannot be accelerations of a worn sensor "
+                f"({'twice its range' if self.range_known else 'no wearable sensor reads beyond 200 g'}); their values "
+                "were dropped (runs of 1-2 samples bridged by linear interpolation, longer runs left as gaps), so "
+                "they are never counted as impacts"
+            )
         impacts, clipped_samples = self._range_stage(impacts)
         meta = self.meta
         n_clip = int(impacts["clipped"].sum())
@@ -456,6 +507,7 @@ class _Engine:
             "gaps": len(gaps),
             "gap_list": gap_list,
             "clipped_samples": clipped_samples,
+            "impossible_samples": self.impossible,
             "range_g": meta.range_g,
             "range_source": ("option" if self.settings.range_g is not None else "file" if self.range_known
                              else "inferred" if meta.range_g is not None else None),
