@@ -50,6 +50,9 @@ def add_reading_options(p: argparse.ArgumentParser) -> None:
                    help="method preset (default hannam2017: 50 Hz, 0.5/1.0/1.5 g above gravity)")
     g.add_argument("--native-rate", action="store_true",
                    help="count peaks at the file's own rate instead of resampling to the preset's")
+    g.add_argument("--range-g", type=float, metavar="G", dest="range_g", default=None,
+                   help="sensor range in ± g, for files that do not say it (default: the file's, else "
+                   "inferred from plateaus at ±2/4/8/16 g with a warning); samples at it are clipped")
 
 
 def add_calibrate_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -90,7 +93,7 @@ def detection_config(args: argparse.Namespace) -> DetectionConfig:
 def analysis_config(args: argparse.Namespace) -> AnalysisConfig:
     """Every analysis setting given on the command line."""
     loading = LoadingConfig(vest_mass_kg=getattr(args, "vest_mass", None), placement=getattr(args, "placement", None) or "hip")
-    return AnalysisConfig(detection=detection_config(args), loading=loading)
+    return AnalysisConfig(detection=detection_config(args), loading=loading, range_g=getattr(args, "range_g", None))
 
 
 def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:

@@ -39,6 +39,12 @@ class WearConfig:
     valid_day_h : float
         Wear hours that make a day valid (10 h, the usual convention, e.g. Kocherginsky 2017;
         not confirmed for Hannam 2017). [P]
+    islands : bool
+        Second, plausibility stage as GGIR's ``g.weardec`` applies it by default (van Hees et al.
+        2011 PLoS One 6(7):e22922): a wear period between two non-wear periods becomes non-wear
+        when it lasts < 6 h and < 30 % of the non-wear around it, or < 3 h and < 80 %, or (in the
+        last 24 h) < 3 h after > 1 h of non-wear; two further passes (True). GGIR's edge
+        correction (first/last 3 h) is not applied.
     """
 
     window_min: float = 60.0
@@ -47,6 +53,7 @@ class WearConfig:
     range_g: float = 0.050
     min_axes: int = 2
     valid_day_h: float = 10.0
+    islands: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +277,9 @@ class AnalysisConfig:
         Session detection thresholds (DESIGN §4).
     loading : LoadingConfig
         Loading-index settings (DESIGN §7).
+    range_g : float or None
+        Sensor range (± g) given by the user (``--range-g``); overrides the file's. None: the
+        file's, else inferred from plateaus of identical values at ±2/4/8/16 g.
 
     Examples
     --------
@@ -282,6 +292,7 @@ class AnalysisConfig:
     detection: DetectionConfig = field(default_factory=lambda: DetectionConfig())
     sessions: SessionConfig = field(default_factory=lambda: SessionConfig())
     loading: LoadingConfig = field(default_factory=lambda: LoadingConfig())
+    range_g: float | None = None
 
     @classmethod
     def of(cls, config: AnalysisConfig | DetectionConfig | None) -> AnalysisConfig:

@@ -23,8 +23,9 @@ from .signal import SegmentFilter, signal_of_interest
 
 __all__ = ["ImpactDetector", "classify_impacts", "detect_impacts"]
 
-#: A sample within this fraction of the sensor range counts as clipped.
-_CLIP_FRACTION = 0.999
+#: A sample at or above this fraction of the sensor range counts as clipped (0.5 %: within 2-3 LSB
+#: of full scale at ±16 g, where saturated AX3 samples read 15.94-16 g; GGIR uses range - 0.5 g).
+_CLIP_FRACTION = 0.995
 
 
 def classify_impacts(peak_g: np.ndarray, config: DetectionConfig = DetectionConfig()) -> pd.Categorical:

@@ -31,7 +31,7 @@ from .recording import Recording, RecordingMeta
 from .schema import IMPACTS, SESSION_KINDS, coerce
 from .sessions import SessionDetector
 from .signal import plan_rate, signal_of_interest
-from .wear import WearAccumulator
+from .wear import WearAccumulator, declared_still_periods
 
 __all__ = ["Analysis", "analyze"]
 
@@ -110,8 +110,12 @@ class Analysis:
                 "clipped_impacts": int(self.impacts["clipped"].sum()) if len(self.impacts) else 0,
                 "gap_list": q.get("gap_list", []), "vertical_still_median_g": q.get("vertical_still_median_g"),
                 "analysis_rate_hz": q.get("analysis_rate_hz"), "warnings": q.get("warnings", []),
+                **{k: _jsonable(q[k]) for k in ("range_g", "range_source", "impossible_samples",
+                                                "declared_still_h", "tilt_deg", "comparable_to_hannam") if k in q},
             },
             "impacts": self.band_totals(),
+            **({"high_band": {"comparable_to_hannam": False, "reason": q["comparable_to_hannam"]["reason"]}}
+               if not q.get("comparable_to_hannam", {}).get("high", True) else {}),
             "weekly": self.weekly,
             "sessions": sessions,
             "days": days,
@@ -207,13 +211,34 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+_RANGES = (2.0, 4.0, 8.0, 16.0)  #: usual accelerometer ranges (± g) looked for as plateaus
+_CLIP = 0.995  #: a sample within 0.5 % of the range sits on its plateau (as impacts.py)
+_OVER = 1.001  #: beyond 0.1 % over the range a sample contradicts it
+
+
 class _Engine:
     """Streams chunks through the chunk-wise stages; ``finish`` runs the table stages and builds the Analysis."""
 
     def __init__(self, meta: RecordingMeta, settings: AnalysisConfig, notes: list[str], *,
                  plan: Plan | None, markers: Markers | pd.DataFrame | None, body_mass_kg: float | None) -> None:
         config = settings.detection
+        self.file_range_g = meta.range_g  # what the file declares
+        if settings.range_g is not None:
+            meta = replace(meta, range_g=float(settings.range_g))
+        self.range_known = meta.range_g is not None
+        self.max_abs = 0.0
+        self.over = 0  # samples beyond the known range
+        self.over_row: int | None = None
+        self.plateau = {r: 0 for r in _RANGES}  # samples on a ±r g plateau (identical values at ±r)
+        self.plateau_t: dict[float, list[np.ndarray]] = {r: [] for r in _RANGES}
         self.meta = meta
+        # beyond this |value| (g) a sample is impossible: twice the range, or 200 g (the largest
+        # wearable accelerometer range, e.g. ADXL377) when the range is unknown
+        self.impossible_g = 2.0 * meta.range_g if meta.range_g else 200.0
+        self.impossible = 0
+        self.impossible_max = 0.0
+        self.impossible_row: int | None = None
+        self.rows_in = 0
         self.settings = settings
         self.config = config
         self.plan = plan
@@ -229,6 +254,8 @@ class _Engine:
         self.parts: list[pd.DataFrame] = []
         self.still_t: list[np.ndarray] = []
         self.still_v: list[np.ndarray] = []
+        self.still_g: list[np.ndarray] = []  # mean (x, y, z) of each still 1 s window, g
+        self.tilt_deg: float | None = None
         self.n = 0
         self.first_ns: int | None = None
         self.last_ns: int | None = None
@@ -238,13 +265,54 @@ class _Engine:
         for note in notes:
             warnings.warn(note, DataQualityWarning, stacklevel=3)
         self.win = max(2, int(round(meta.sample_rate_hz)))
+        self.source_extra: dict[str, Any] = {}  # the reader's report, read at finish (declared still spans)
+        self._gap_t0: list[np.ndarray] = []  # last sample time before each gap (UTC ns)
+        self._gap_t1: list[np.ndarray] = []  # first sample time after it
+        self._gap_v: list[np.ndarray] = []  # value (g) of the last sample before it
+        self._last_xyz: np.ndarray | None = None
 
     def update(self, chunk: Recording) -> None:
         data = chunk.data
         if not len(data):
             return
-        t = data.index.as_unit("ns").asi8
         xyz = data[["x", "y", "z"]].to_numpy()
+        rows0 = self.rows_in
+        self.rows_in += len(data)
+        if not np.isfinite(xyz).all():
+            k0 = int(np.flatnonzero(~np.isfinite(xyz).all(axis=1))[0])
+            raise DataError(f"row {rows0 + k0} ({data.index[k0]}) holds a non-finite value ({xyz[k0].tolist()})",
+                            path=self.meta.source, hint="Remove or repair the row and run again")
+        bound = self.impossible_g
+        bad = (np.abs(xyz) > bound).any(axis=1) if float(np.abs(xyz).max()) > bound else None
+        if bad is not None:
+            bad_idx = np.flatnonzero(bad)
+            self.impossible += int(bad_idx.size)
+            self.impossible_max = max(self.impossible_max, float(np.abs(xyz[bad_idx]).max()))
+            if self.impossible_row is None:
+                self.impossible_row = rows0 + int(bad_idx[0])
+            # runs of at most 2 samples are a short gap, bridged on the sample grid by linear
+            # interpolation (dropping them would put a step in the filtered signal: +0.2 g peaks
+            # on hip-raw.csv); longer runs are dropped and are a gap like any other
+            d = np.diff(np.r_[0, bad.astype(np.int8), 0])
+            a, b = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+            short = np.zeros(bad.size, bool)
+            for s0, s1 in zip(a[(b - a) <= 2], b[(b - a) <= 2], strict=True):  # per run, not per sample
+                short[s0:s1] = True
+            good = np.flatnonzero(~bad)
+            if good.size:
+                xyz = xyz.copy()
+                fill = np.flatnonzero(short)
+                for c in range(3):
+                    xyz[fill, c] = np.interp(fill, good, xyz[good, c])
+                data = data.copy()
+                data[["x", "y", "z"]] = xyz
+            keep = ~bad | short if good.size else ~bad
+            data = data[keep]
+            xyz = xyz[keep]
+            chunk = Recording(data, chunk.meta, validate=False)
+            if not len(data):
+                return
+        t = data.index.as_unit("ns").asi8
         self.parts.append(self.detector.update(data))
         flags = ~data["wear"].to_numpy(dtype=bool) if "wear" in data.columns else None
         self.wear.update(t, xyz, flags)
@@ -260,10 +328,99 @@ class _Engine:
             still = vw.std(axis=1) < 0.05
             self.still_t.append(t[: k * w : w][still])
             self.still_v.append(vw.mean(axis=1)[still])
+            self.still_g.append(xyz[: k * w].reshape(k, w, 3)[still].mean(axis=1))
+        self._note_gaps(t, xyz)
+        self._note_range(t, xyz)
         self.sessions.update(chunk)
         self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
         self.last_ns = int(t[-1])
         self.n += len(data)
+
+    def _note_gaps(self, t: np.ndarray, xyz: np.ndarray) -> None:
+        """Remember where samples stop and resume (with the last value) for declared still spans."""
+        step = 1.5e9 / self.meta.sample_rate_hz
+        if self.last_ns is not None and self._last_xyz is not None and t[0] - self.last_ns > step:
+            self._gap_t0.append(np.array([self.last_ns], np.int64))
+            self._gap_t1.append(t[:1].astype(np.int64))
+            self._gap_v.append(self._last_xyz[None, :].astype(np.float64))
+        k = np.flatnonzero(np.diff(t) > step)
+        if k.size:
+            self._gap_t0.append(t[k].astype(np.int64))
+            self._gap_t1.append(t[k + 1].astype(np.int64))
+            self._gap_v.append(xyz[k].astype(np.float64))
+        self._last_xyz = xyz[-1].copy()
+
+    def _note_range(self, t: np.ndarray, xyz: np.ndarray) -> None:
+        """Largest |value|, samples beyond the known range, and plateaus at the usual ranges."""
+        a = np.abs(xyz)
+        m = float(a.max())
+        self.max_abs = max(self.max_abs, m)
+        if self.meta.range_g is not None and m > self.meta.range_g * _OVER:
+            over = (a > self.meta.range_g * _OVER).any(axis=1)
+            if self.over_row is None:
+                self.over_row = self.n + int(np.argmax(over))
+            self.over += int(over.sum())
+        if self.range_known:
+            return
+        for r in _RANGES:
+            if m < r * _CLIP:
+                break
+            on = ((a >= r * _CLIP) & (a <= r * _OVER)).any(axis=1)
+            self.plateau[r] += int(on.sum())
+            self.plateau_t[r].append(t[on])
+
+    def _range_stage(self, impacts: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+        """Warnings on the range (given, declared, contradicted, inferred); clipped samples, impacts flagged."""
+        src, meta = self.meta.source, self.meta
+        clipped = self.detector.clipped_samples
+        given = self.settings.range_g
+        if given is not None and self.file_range_g is not None and abs(given - self.file_range_g) > 1e-9:
+            self.warn(f"{src}: --range-g {given:g} overrides the file's declared range ±{self.file_range_g:g} g")
+        if self.over and meta.range_g is not None:
+            who = f"--range-g {given:g}" if given is not None else f"the file's declared range ±{meta.range_g:g} g"
+            also = (f" (the file declares ±{self.file_range_g:g} g)"
+                    if given is not None and self.file_range_g is not None else "")
+            self.warn(f"{src}: {self.over} sample(s) exceed {who}{also}, up to {self.max_abs:g} g, the first at "
+                      f"row {self.over_row}; check the range setting")
+        if not self.range_known:
+            found = [r for r in _RANGES if self.plateau[r] >= 2 and self.max_abs <= r * _OVER]
+            if found:
+                r = found[0]
+                ts = np.concatenate(self.plateau_t[r]) if self.plateau_t[r] else np.empty(0, np.int64)
+                clipped = int(ts.size)
+                if len(impacts) and ts.size:
+                    it = impacts["time"].dt.tz_convert("UTC").astype("int64").to_numpy()
+                    win = int(self.config.distance_samples(self.detector.fs_out) / self.detector.fs_out * 1e9)
+                    k = np.searchsorted(ts, it)
+                    near = np.minimum(np.abs(it - ts[np.clip(k, 0, ts.size - 1)]),
+                                      np.abs(it - ts[np.clip(k - 1, 0, ts.size - 1)])) <= win
+                    impacts = impacts.assign(clipped=impacts["clipped"].to_numpy(bool) | near)
+                self.meta = replace(meta, range_g=float(r))
+                self.warn(f"{src}: the sensor range is not in the file; inferred ±{r:g} g from {clipped} sample(s) "
+                          f"on a plateau at ±{r:g} g, which are clipped (give --range-g to set it); "
+                          f"{int(impacts['clipped'].sum()) if len(impacts) else 0} impact(s) touch them")
+        return impacts, clipped
+
+    def _fill_declared_still(self) -> float:
+        """Add the reader-declared still spans to wear as still data at the last value; return their hours."""
+        s, e = declared_still_periods(self.source_extra)
+        if not s.size or self.last_ns is None or self._last_xyz is None:
+            return 0.0
+        dt = int(round(1e9 / self.meta.sample_rate_hz))
+        g0 = np.concatenate([*self._gap_t0, np.array([self.last_ns], np.int64)])
+        g1 = np.concatenate([*self._gap_t1, np.array([np.iinfo(np.int64).max], np.int64)])
+        gv = np.vstack([*self._gap_v, self._last_xyz[None, :].astype(np.float64)])
+        a = g0 + dt  # first missing sample time
+        lo = np.searchsorted(e, a, side="right")  # first period ending after the gap starts
+        hi = np.searchsorted(s, g1, side="left")  # periods starting before the gap ends
+        k = np.maximum(hi - lo, 0)
+        gi = np.repeat(np.arange(g0.size), k)
+        pi = np.repeat(lo, k) + (np.arange(gi.size) - np.repeat(np.cumsum(k) - k, k))
+        fa = np.maximum(s[pi], a[gi])
+        fb = np.minimum(e[pi], g1[gi])
+        ok = fb > fa
+        self.wear.add_still(fa[ok], fb[ok], gv[gi[ok]])
+        return float((fb[ok] - fa[ok]).sum() / 3.6e12)
 
     def warn(self, msg: str) -> None:
         self.warnings.append(msg)
@@ -284,13 +441,22 @@ class _Engine:
         self.parts.append(self.detector.flush())
         impacts = pd.concat([p for p in self.parts if len(p)] or [self.parts[-1]], ignore_index=True)
         impacts = coerce(impacts, {**IMPACTS, "band": impacts["band"].dtype}, tz=meta.timezone)
+        still_h = self._fill_declared_still()
         blocks = self.wear.blocks()
         wear_h = float(blocks["wear_s"].sum() / 3600.0) if len(blocks) else 0.0
         fs_out = plan_rate(meta.sample_rate_hz, cfg)[0]
+        comparable: dict[str, Any] = {"high": True, "reason": None}
         if cfg.target_rate_hz and meta.sample_rate_hz < cfg.target_rate_hz * 0.99:
+            skipped = cfg.lowpass_hz is not None and cfg.lowpass_hz >= 0.5 * meta.sample_rate_hz
+            lp = (f"the {cfg.lowpass_hz:g} Hz low-pass was skipped (at or above the Nyquist frequency "
+                  f"{0.5 * meta.sample_rate_hz:g} Hz)" if skipped else "the low-pass was applied")
+            reason = (f"sample rate {meta.sample_rate_hz:g} Hz is below the preset's {cfg.target_rate_hz:g} Hz: "
+                      "short impact peaks are undersampled")
+            comparable = {"high": False, "reason": reason}
             self.warn(
-                f"{src}: sample rate {meta.sample_rate_hz:g} Hz is below the preset's {cfg.target_rate_hz:g} Hz; "
-                "impacts are counted at the native rate and may read lower than Hannam's"
+                f"{src}: {reason}; impacts are counted at the native rate and {lp}. Measured on impactr/hip-raw.csv "
+                "resampled from 100 to 30 Hz: high band 25 -> 3 (-88 %), medium 69 -> 65, low 115 -> 135 (+17 %). "
+                "High-band counts are not comparable with Hannam's norms (comparable_to_hannam: false)"
             )
         gaps = self.detector.gaps
         gap_list = [
@@ -303,8 +469,18 @@ class _Engine:
                 f"{src}: {len(gaps)} gap(s) in the samples, the longest {(longest[2] - longest[1]) / 1e9:.1f} s from "
                 f"{_iso(longest[1], meta.timezone)} (sample {longest[0]}); gaps are not filled, days with gaps have less wear time"
             )
+        if self.impossible:
+            self.warn(
+                f"{src}: {self.impossible} sample(s) beyond ±{self.impossible_g:g} g (up to {self.impossible_max:g} g, "
+                f"the first at row {self.impossible_row}) cannot be accelerations of a worn sensor "
+                f"({'twice its range' if self.range_known else 'no wearable sensor reads beyond 200 g'}); their values "
+                "were dropped (runs of 1-2 samples bridged by linear interpolation, longer runs left as gaps), so "
+                "they are never counted as impacts"
+            )
+        impacts, clipped_samples = self._range_stage(impacts)
+        meta = self.meta
         n_clip = int(impacts["clipped"].sum())
-        if n_clip:
+        if n_clip and self.range_known:
             self.warn(
                 f"{src}: {n_clip} impact(s) reached the sensor range (±{meta.range_g:g} g); "
                 "their heights are lower bounds"
@@ -322,6 +498,13 @@ class _Engine:
                 hint = " The sensor may be tilted on the belt."
             self.warn(
                 f"{src}: at rest the vertical axis ({meta.vertical_axis}) reads {med:.2f} g, outside 0.9-1.1 g.{hint}"
+            )
+        if self.tilt_deg is not None and self.tilt_deg > 15.0 and (med is None or med > 0.5):
+            self.warn(
+                f"{src}: at rest the vertical axis ({meta.vertical_axis}) is {self.tilt_deg:.0f} degrees from gravity "
+                "(over 15); the vertical signal then reads a cos-scaled mix of vertical and horizontal acceleration, "
+                "which moves impacts between bands (a 15-30 degree tilt of a hip run: high -19 % to +9 %, "
+                "low -36 % to +122 %). Straighten the sensor on the belt"
             )
         sessions, impacts, session_info = self.sessions.finish(impacts)
         self.warnings.extend(session_info["notes"])
@@ -345,12 +528,19 @@ class _Engine:
             "end": _iso(self.last_ns, meta.timezone),
             "gaps": len(gaps),
             "gap_list": gap_list,
-            "clipped_samples": self.detector.clipped_samples,
+            "clipped_samples": clipped_samples,
+            "impossible_samples": self.impossible,
+            "range_g": meta.range_g,
+            "range_source": ("option" if self.settings.range_g is not None else "file" if self.range_known
+                             else "inferred" if meta.range_g is not None else None),
             "wear_h": wear_h,
+            **({"declared_still_h": round(still_h, 4)} if still_h else {}),
             "valid_days": valid_days,
             "vertical_still_median_g": None if med is None else round(med, 4),
+            "tilt_deg": None if self.tilt_deg is None else round(self.tilt_deg, 2),
             "effective_rate_hz": round((self.n - 1 - len(gaps)) / span, 4) if span > 0 else None,
             "analysis_rate_hz": fs_out,
+            "comparable_to_hannam": comparable,
             "warnings": self.warnings,
         }
         return Analysis(meta=meta, config=cfg, impacts=impacts, sessions=sessions, daily=daily, qc=qc,
@@ -362,15 +552,24 @@ class _Engine:
             return None
         t = np.concatenate(self.still_t)
         v = np.concatenate(self.still_v)
+        gv = np.concatenate(self.still_g) if self.still_g else np.empty((0, 3))
         if not t.size:
             return None
         if len(blocks):
             sub = self.wear.sub_ns * 2
             worn = set(blocks.loc[~blocks["nonwear"], "start_ns"].to_numpy().tolist())
             keep = np.isin((t // sub) * sub, np.fromiter(worn, np.int64, len(worn)))
-            t, v = t[keep], v[keep]
+            t, v, gv = t[keep], v[keep], gv[keep]
         if v.size < 30:
             return None
+        # tilt: angle between the (signed) vertical axis and the median gravity vector at rest
+        g = np.median(gv, axis=0)
+        axis = self.meta.vertical_axis
+        e = np.zeros(3)
+        e["xyz".index(axis.lstrip("+-"))] = -1.0 if axis.startswith("-") else 1.0
+        norm = float(np.linalg.norm(g))
+        if norm > 0.5:
+            self.tilt_deg = float(np.degrees(np.arccos(np.clip(float(e @ g) / norm, -1.0, 1.0))))
         return float(np.median(v))
 
 
@@ -471,6 +670,8 @@ def analyze(
         done += len(chunk)
         if progress is not None:
             progress(done, total)
+    if isinstance(recording, RecordingSource):
+        engine.source_extra = dict(recording.extra)  # filled while reading (e.g. idle-sleep periods)
     res = engine.finish()
     if source_extra:
         res.extra.update(source_extra)

@@ -8,11 +8,20 @@ chunking. A 60 min window starts at every 15 min boundary; a window whose data h
 two axes, SD < 13 mg and range < 50 mg is non-wear, and every 15 min block it covers is non-wear
 (the union of non-wear windows).
 
+Device-declared still periods (ActiGraph idle sleep: the device stops sampling while still) are
+still data for wear: :meth:`WearAccumulator.add_still` adds them as samples at the last value
+(zero movement), the way ActiLife's CSV export and GGIR see them, while impact detection keeps
+them missing. A second, plausibility stage (GGIR ``g.weardec``, on by default there) turns short
+wear islands between non-wear periods into non-wear (:func:`wear_islands`).
+
 References
 ----------
 .. [1] van Hees VT et al. (2013) Separating movement and gravity components in an acceleration
    signal and implications for the assessment of human daily physical activity. PLoS One
    8(4):e61691.
+.. [2] van Hees VT et al. (2011) Estimation of daily energy expenditure in pregnant and
+   non-pregnant women using a wrist-worn tri-axial accelerometer. PLoS One 6(7):e22922; rules as
+   in GGIR's ``R/g.weardec.R`` (wadpac/GGIR).
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import pandas as pd
 
 from .config import WearConfig
 
-__all__ = ["WearAccumulator"]
+__all__ = ["WearAccumulator", "declared_still_periods", "merge_periods", "wear_islands"]
 
 
 class WearAccumulator:
@@ -66,9 +75,36 @@ class WearAccumulator:
         )
         self._parts.append({"id": ids, "n": cnt, "mean": mean, "m2": m2, "min": mn, "max": mx, "flag": flagged})
 
+    def add_still(self, start_ns: np.ndarray, end_ns: np.ndarray, xyz: np.ndarray) -> None:
+        """Add still data: ``xyz[i]`` (g) held from ``start_ns[i]`` to ``end_ns[i]`` (UTC ns).
+
+        Counted as ``duration × fs`` samples per sub-block with zero spread, without building the
+        samples (a night of idle sleep at 100 Hz would be millions of rows).
+        """
+        a = np.asarray(start_ns, np.int64)
+        b = np.asarray(end_ns, np.int64)
+        keep = b > a
+        a, b, v = a[keep], b[keep], np.asarray(xyz, np.float64).reshape(-1, 3)[keep]
+        if not a.size:
+            return
+        first = a // self.sub_ns
+        last = (b - 1) // self.sub_ns
+        k = (last - first + 1).astype(np.int64)
+        rep = np.repeat(np.arange(a.size), k)
+        ids = first[rep] + (np.arange(rep.size) - np.repeat(np.cumsum(k) - k, k))
+        lo = np.maximum(ids * self.sub_ns, a[rep])
+        hi = np.minimum((ids + 1) * self.sub_ns, b[rep])
+        cnt = (hi - lo) / 1e9 * self.fs
+        val = v[rep]
+        self._parts.append({"id": ids, "n": cnt, "mean": val, "m2": np.zeros_like(val), "min": val.copy(),
+                            "max": val.copy(), "flag": np.zeros(ids.size)})
+
     def _merged(self) -> dict[str, np.ndarray]:
         p = self._parts
         cat = {k: np.concatenate([q[k] for q in p]) for k in p[0]}
+        if (np.diff(cat["id"]) < 0).any():  # still fills come after the samples
+            order = np.argsort(cat["id"], kind="stable")
+            cat = {k: v[order] for k, v in cat.items()}
         ids = cat["id"]
         first = np.flatnonzero(np.r_[True, np.diff(ids) != 0])
         if first.size == ids.size:
@@ -148,6 +184,9 @@ class WearAccumulator:
         for k in range(per_win_blocks):  # a block is non-wear when any window covering it is
             block_nonwear[k:] |= win_nonwear[: nblocks - k]
         bn = n.reshape(-1, step).sum(axis=1) if size % step == 0 else np.add.reduceat(n, starts)
+        if cfg.islands:
+            has0 = bn > 0
+            block_nonwear[has0] = wear_islands(block_nonwear[has0], cfg.step_min)
         bflag = np.add.reduceat(flag, starts)
         wear_s = np.where(block_nonwear, 0.0, (bn - bflag) / self.fs)
         has = bn > 0
@@ -155,3 +194,95 @@ class WearAccumulator:
         return pd.DataFrame(
             {"start_ns": start_ns[has].astype(np.int64), "n": bn[has], "wear_s": wear_s[has], "nonwear": block_nonwear[has]}
         )
+
+
+def wear_islands(nonwear: np.ndarray, step_min: float = 15.0) -> np.ndarray:
+    """GGIR's second, plausibility stage: short wear islands between non-wear become non-wear.
+
+    Rules of GGIR ``g.weardec`` (after van Hees et al. 2011), for a wear period between two
+    non-wear periods, lengths in blocks: non-wear when it lasts < 6 h and is < 0.3 of the non-wear
+    before plus after; or < 3 h and < 0.8 of it; or, when it starts in the last 24 h of the data,
+    < 3 h after more than 1 h of non-wear. The rules run once on the van Hees blocks and twice more
+    on the result. Edge correction (GGIR's ``nonWearEdgeCorrection``) is not applied.
+
+    Parameters
+    ----------
+    nonwear : numpy.ndarray
+        Bool per block (consecutive blocks that hold data), True = non-wear.
+    step_min : float
+        Block length in minutes.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool per block, the van Hees non-wear plus the reclassified islands.
+    """
+    r1 = np.asarray(nonwear, bool)
+    n = r1.size
+    per_h = 60.0 / step_min
+    extra = np.zeros(n, bool)
+
+    def _pass(s1: np.ndarray) -> None:
+        d = np.diff(np.r_[0, s1.astype(np.int8), 0])
+        nw_start = np.flatnonzero(d == 1)  # first block of each non-wear run
+        nw_end = np.flatnonzero(d == -1)  # first block after it
+        if nw_start.size < 2:
+            return
+        wear_len = nw_start[1:] - nw_end[:-1]
+        before = nw_end[:-1] - nw_start[:-1]
+        after = nw_end[1:] - nw_start[1:]
+        ratio = wear_len / (before + after)
+        turn = ((wear_len < 6 * per_h) & (ratio < 0.3)) | ((wear_len < 3 * per_h) & (ratio < 0.8))
+        late = nw_start[:-1] > n - 24 * per_h
+        turn |= late & (wear_len < 3 * per_h) & (before > 1 * per_h)
+        for a, b in zip(nw_end[:-1][turn], nw_start[1:][turn], strict=True):  # per island, not per sample
+            extra[a:b] = True
+
+    _pass(r1)
+    for _ in range(2):
+        _pass(r1 | extra)
+    return r1 | extra
+
+
+def merge_periods(periods: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Sort ``{"start", "end", "duration_s"}`` periods (ISO-8601 times) and merge overlapping ones."""
+    if not periods:
+        return []
+    rows = sorted(periods, key=lambda p: pd.Timestamp(str(p["start"])))
+    out: list[dict[str, object]] = []
+    ends: list[pd.Timestamp] = []
+    for p in rows:
+        a, b = pd.Timestamp(str(p["start"])), pd.Timestamp(str(p["end"]))
+        if out and a <= ends[-1]:
+            if b > ends[-1]:
+                ends[-1] = b
+                out[-1] = {**out[-1], "end": p["end"]}
+            s0 = pd.Timestamp(str(out[-1]["start"]))
+            out[-1]["duration_s"] = float((ends[-1] - s0).total_seconds())
+            continue
+        out.append(dict(p))
+        ends.append(b)
+    return out
+
+
+def declared_still_periods(extra: dict[str, object]) -> tuple[np.ndarray, np.ndarray]:
+    """Reader-declared still spans in a source's ``extra`` as (start_ns, end_ns) int64 UTC arrays.
+
+    Any list under a key ``idle_sleep`` (ActiGraph idle sleep mode) or ``still_periods`` (any
+    reader's "no movement" span), at any depth, of ``{"start", "end"}`` ISO-8601 times.
+    """
+    found: list[dict[str, object]] = []
+
+    def _walk(d: object) -> None:
+        if isinstance(d, dict):
+            for k, v in d.items():
+                if k in ("idle_sleep", "still_periods") and isinstance(v, list):
+                    found.extend(p for p in v if isinstance(p, dict) and "start" in p and "end" in p)
+                else:
+                    _walk(v)
+
+    _walk(extra)
+    merged = merge_periods(found)
+    a = np.array([pd.Timestamp(str(p["start"])).value for p in merged], np.int64)
+    b = np.array([pd.Timestamp(str(p["end"])).value for p in merged], np.int64)
+    return a, b

@@ -47,6 +47,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
+from ..wear import merge_periods
 from ._common import RecordingSource, clock_offset, describe_content, export_hint, make_chunk, quality_note
 
 __all__ = ["open_gt3x", "read_gt3x", "read_info"]
@@ -647,6 +648,7 @@ def _log_chunks(path: str, meta: RecordingMeta, off_ns: int, fs: float, scale: f
         quality_note(f"{path}: log.bin ends inside a record (byte {base}); that record is ignored", [], stacklevel=3)
     if member.problem:
         quality_note(f"{path}: {member.problem}; {n_samples} samples read", [], stacklevel=3)
+    periods = merge_periods(periods)  # an exit event missing and a later one can give overlapping spans
     report["idle_sleep"] = periods
     report["idle_sleep_s"] = float(sum(float(p["duration_s"]) for p in periods))  # type: ignore[arg-type]
     if periods:
