@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from impactlab.io import open_recording
 from impactlab.pipeline import Analysis, analyze
 
 from .._common import add_reading_options, config_from_args, progress_bar, source_from_args, stdout_console
@@ -30,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="recording file")
     add_reading_options(p)
+    p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
+                   "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
     add_analysis_options(p)
     p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     p.add_argument("-o", "--out", metavar="DIR", help="also write <stem>-Impacts.csv, -Daily.csv, "
@@ -49,7 +52,8 @@ def run_analysis(args: argparse.Namespace) -> Analysis:
     """Open, analyse and return (shared with ``import`` and ``batch``)."""
     from impactlab import _hooks
 
-    src = source_from_args(args.file, args)
+    src = (source_from_args(args.file, args) if getattr(args, "profile", None) is None else
+           open_recording(args.file, tz=args.tz, vertical_axis=args.vertical_axis, profile=args.profile))
     for wrap in getattr(_hooks, "SOURCE_HOOKS", []):
         src = wrap(args, src)
     cfg = config_from_args(args)

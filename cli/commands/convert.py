@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from impactlab.calibrate import add_cli_option, wrap_source
 from impactlab.errors import DataError, ReadError
-from impactlab.io import RecordingSource
+from impactlab.io import RecordingSource, open_recording
 
 from .._common import add_reading_options, progress_bar, source_from_args
 
@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--row-group-rows", type=int, default=1_000_000, metavar="N",
                    help="rows per Parquet row group (default 1000000)")
     add_reading_options(p)
+    p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
+                   "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
     add_cli_option(p)
     p.set_defaults(func=run)
 
@@ -104,7 +106,8 @@ def write_parquet_source(
 
 
 def run(args: argparse.Namespace) -> int:
-    src = wrap_source(args, source_from_args(args.file, args))
+    src = wrap_source(args, source_from_args(args.file, args) if getattr(args, "profile", None) is None else
+                      open_recording(args.file, tz=args.tz, vertical_axis=args.vertical_axis, profile=args.profile))
     with progress_bar(src.n_rows_hint, f"converting {Path(args.file).name}", quiet=args.quiet) as update:
         n = write_parquet_source(src, args.out, row_group_rows=args.row_group_rows, progress=update)
     if not args.quiet:

@@ -72,6 +72,7 @@ def open_recording(
     tz: str | None = None,
     vertical_axis: str | None = None,
     units: str = "g",
+    profile: str | None = None,
 ) -> RecordingSource:
     """Open a recording of any supported format for chunked reading.
 
@@ -85,6 +86,8 @@ def open_recording(
         ``"+y"``, ``"-y"``...; default from the device, or detected from the data.
     units : {"g", "ms2"}
         Units of text files.
+    profile : str, optional
+        BLE sensor profile: ``path`` is a raw BLE log (:mod:`impactlab.io.blelog`) decoded with it.
 
     Returns
     -------
@@ -99,6 +102,10 @@ def open_recording(
     p = Path(path)
     if not p.exists():
         raise ReadError("no such file", path=p, hint="Check the path")
+    if profile is not None:
+        from .blelog import open_ble_log
+
+        return open_ble_log(p, profile=profile, tz=tz, vertical_axis=vertical_axis)
     if p.is_dir():
         raise ReadError("this is a folder, not a recording", path=p)
     with open(p, "rb") as fh:
