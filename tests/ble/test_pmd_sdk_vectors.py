@@ -98,3 +98,19 @@ def test_start_response_factor_and_errors() -> None:
         parse_control_response(bytes([0xF0, 0x02, 0x02, 0x08, 0x00]), expect_op=2, expect_type=2)
     with pytest.raises(DecodeError, match="expected 2"):
         parse_control_response(bytes([0xF0, 0x01, 0x02, 0x00, 0x00]), expect_op=2)
+
+
+def test_simulated_polar_frames_decode_by_the_sdk_rules() -> None:
+    # The simulator's 0x80 frames with the FACTOR its START response carries (1e-3) give the
+    # recording's samples to the mG (the sensor's resolution), decoded by the SDK-vector-tested code.
+    from impactlab.ble.profile import load_profile
+    from impactlab.ble.simulator import SimulatedSensor
+    from impactlab.simulate import simulate_recording
+
+    rec = simulate_recording(duration_s=5, fs=52, jumps=[(2.0, 2.0)], seed=1)
+    s = SimulatedSensor(load_profile("polar-verity-sense"), rec, address="F0:1A:B2:00:FF:01")
+    g = np.concatenate([decode_acc_frame(fr, 1e-3).g for fr in s.live])
+    assert all(fr[9] == 0x80 for fr in s.live)
+    want = rec.data[["x", "y", "z"]].to_numpy(np.float64)
+    assert g.shape == want.shape
+    assert np.abs(g - np.clip(want, -32.767, 32.767)).max() <= 0.0005 + 1e-9
