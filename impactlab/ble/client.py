@@ -23,6 +23,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError,
 
 from ..errors import DeviceError, DeviceNotFoundError
 from .profile import SensorProfile
+from .rawlog import current_raw_log
 
 __all__ = ["FoundSensor", "SensorClient", "connect_with_backoff", "find_sensor", "scan"]
 
@@ -225,6 +226,9 @@ class SensorClient:
 
     async def write(self, key: str, data: bytes, *, what: str | None = None) -> None:
         """Write with response to the characteristic with role ``key``."""
+        log = current_raw_log()
+        if log is not None:
+            log.record("tx", self.profile.char(key).uuid, data)
         try:
             async with asyncio.timeout(10):
                 await self.client.write_gatt_char(self.profile.char(key).uuid, data, response=True)
@@ -245,7 +249,16 @@ class SensorClient:
     async def subscribe(self, key: str, sink: Callable[[bytes], Any]) -> None:
         """Start notifications of ``key``; ``sink(bytes)`` is called synchronously for each."""
         try:
-            await self.client.start_notify(self.profile.char(key).uuid, lambda _c, data: sink(bytes(data)))
+            uuid = self.profile.char(key).uuid
+            log = current_raw_log()
+            if log is None:
+                await self.client.start_notify(uuid, lambda _c, data: sink(bytes(data)))
+            else:
+                def _logged(_c: Any, data: bytearray) -> Any:
+                    log.record("rx", uuid, data)
+                    return sink(bytes(data))
+
+                await self.client.start_notify(uuid, _logged)
         except Exception as err:
             raise bleak_error(err, f"subscribe to {key}") from err
 

@@ -14,8 +14,8 @@ For the ``polar-pmd`` protocol the control-point exchange is taken from the log 
 START request (``tx 02 02 …``) gives the sample rate, the START response (``rx F0 02 02 status
 …``) gives the status and the FACTOR (:mod:`impactlab.ble.pmd`). Sample times follow the frame
 timestamps (so drift is corrected) and are anchored to the log's host time at the first frame of
-each run; a run restarts, with a warning, when the device clock goes backwards or disagrees with
-the host clock by more than 2 s. A bad line (not hex, short frame, unknown frame type, error
+each stream (after each START); a run restarts, with a warning, when the device clock goes
+backwards. A bad line (not hex, short frame, unknown frame type, error
 status, delta frame without a FACTOR) gives one warning naming the line and is skipped.
 """
 
@@ -41,7 +41,6 @@ __all__ = ["is_ble_log", "open_ble_log"]
 
 _HEADER = "time,direction,uuid,hex"
 _BASE = "-0000-1000-8000-00805f9b34fb"
-_MAX_CLOCK_DISAGREEMENT_NS = 2 * 10**9
 
 
 def is_ble_log(head: bytes, suffix: str) -> bool:
@@ -147,11 +146,9 @@ def _pmd_frames(path: str, profile: SensorProfile) -> tuple[list[tuple[np.ndarra
         n = f.counts.shape[0]
         fs = rate or profile.sample_rate_hz
         dev_unix = PMD_EPOCH_UNIX_NS + f.timestamp_ns
-        new_run = prev_dev is None or f.timestamp_ns <= prev_dev or offset is None or \
-            abs(host_ns - (dev_unix + offset)) > _MAX_CLOCK_DISAGREEMENT_NS
+        new_run = prev_dev is None or f.timestamp_ns <= prev_dev or offset is None
         if new_run and prev_dev is not None:
-            _warn(path, lineno, "device clock went backwards or disagrees with the host clock; "
-                  "times restart from the host time of this packet (a gap in the recording)")
+            _warn(path, lineno, "device clock went backwards; times restart from the host time of this packet")
         rel = sample_times_ns(f.timestamp_ns, n, None if new_run else prev_dev, fs)
         if new_run:
             offset = host_ns - dev_unix
