@@ -119,8 +119,8 @@ async def scan(
         No adapter, Bluetooth off, no BlueZ.
     """
     try:
-        found = await BleakScanner.discover(timeout=scan_s, return_adv=True,
-                                            service_uuids=[service] if service else None)
+        found = (await BleakScanner.discover(timeout=scan_s, return_adv=True, service_uuids=[service]) if service
+                 else await BleakScanner.discover(timeout=scan_s, return_adv=True))
     except Exception as err:
         raise bleak_error(err, "scan") from err
     out = []
@@ -218,6 +218,9 @@ class SensorClient:
     async def read(self, key: str) -> bytes:
         """Read the characteristic with role ``key`` (``info``, ``battery``, ``control``)."""
         uuid = self.profile.battery_level if key == "battery" else self.profile.char(key).uuid
+        if uuid is None:
+            raise DeviceError(f"the profile {self.profile.id!r} has no battery characteristic",
+                              hint="Add [gatt.battery] to the profile, or do not read the battery")
         try:
             async with asyncio.timeout(10):
                 return bytes(await self.client.read_gatt_char(uuid))
