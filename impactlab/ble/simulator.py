@@ -247,7 +247,7 @@ class SimulatedSensor:
             return bytes([self.battery])
         if key == "control" and self.profile.protocol == "polar-pmd":
             features = 1 << self.profile.options["measurement_type"] | 1 << 9  # ACC and SDK mode
-            return bytes([0x0F]) + features.to_bytes(2, "little")
+            return bytes([0x0F]) + int(features).to_bytes(2, "little")
         raise AttError(0x02)  # read not permitted
 
     def notify_changed(self, key: str, on: bool) -> None:
