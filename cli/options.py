@@ -117,7 +117,11 @@ def open_source(path: str, args: argparse.Namespace) -> RecordingSource:
     if axis:  # "y", "+Y", "-y" -> the canonical "+y" / "-y"
         col, sign = parse_vertical_axis(axis)
         axis = ("-" if sign < 0 else "+") + col
-    src = open_recording(path, tz=args.tz, vertical_axis=axis, units=args.units)
+    profile = getattr(args, "profile", None)
+    if profile is not None:  # a raw BLE log, decoded with the sensor profile
+        src = open_recording(path, tz=args.tz, vertical_axis=axis, profile=profile)
+    else:
+        src = open_recording(path, tz=args.tz, vertical_axis=axis, units=args.units)
     if getattr(args, "calibrate", False):
         from impactlab.calibrate import calibrate_source
 

@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="recording file")
     add_reading_options(p)
+    p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
+                   "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
     add_analysis_options(p)
     p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
     p.add_argument("-o", "--out", metavar="DIR", help="also write <stem>-Impacts.csv, -Daily.csv, "

@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--row-group-rows", type=int, default=1_000_000, metavar="N",
                    help="rows per Parquet row group (default 1000000)")
     add_reading_options(p)
+    p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
+                   "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
     add_calibrate_option(p)
     p.set_defaults(func=run)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from impactlab._version import __version__
 from impactlab.ble.profile import load_profile
+from impactlab.ble.rawlog import raw_log
 from impactlab.ble.stream import LiveStatus, stream_sensor
 
 from .._common import stdout_console
@@ -40,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--duration", metavar="T", help="stop after T of sensor time: 60, 90s, 10m, 1h (default: Ctrl-C)")
     p.add_argument("--out", metavar="FILE.parquet", help="save the raw recording (Parquet) when the stream ends")
     p.add_argument("--format", choices=["table", "json"], default="table", help="final output format (default table)")
+    p.add_argument("--raw-log", metavar="FILE", help="write every GATT write and notification as CSV "
+                   "time,direction,uuid,hex (replay with analyze/convert --profile)")
     add_sensor_options(p)
     add_reading_options(p)
     p.set_defaults(func=run)
@@ -75,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     with maybe_simulate(args, default_speed=1.0 if realtime else 0.0) as sim:
         tz, axis = zone_and_axis(args, sim, profile)
         address = args.address or (sim.address if sim is not None else None)
-        live = asyncio.run(_stream(args, profile, address, tz, axis, cfg, duration))
+        with raw_log(getattr(args, "raw_log", None)):
+            live = asyncio.run(_stream(args, profile, address, tz, axis, cfg, duration))
     st = live.status
     rec = live.recording()
     if args.out and rec is not None:

@@ -8,6 +8,7 @@ import json
 import sys
 
 from impactlab.ble.profile import load_profile
+from impactlab.ble.rawlog import raw_log
 from impactlab.ble.sync import sync_sensor
 
 from .._common import progress_bar, stdout_console
@@ -38,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--client-name", dest="client_display_name", metavar="NAME", help="client's display name")
     add_store_option(g)
     g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    g.add_argument("--raw-log", metavar="FILE", help="write every GATT write and notification as CSV "
+                   "time,direction,uuid,hex (replay with analyze/convert --profile)")
     add_sensor_options(p)
     add_client_analysis_options(p)
     p.set_defaults(func=run)
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         tz, axis = zone_and_axis(args, sim, profile)
         address = args.address or (sim.address if sim is not None else None)
         st.add_client(args.client, name=args.client_display_name, body_mass_kg=getattr(args, "body_mass", None))
-        with progress_bar(10**7, "syncing", quiet=args.quiet) as update:
+        with progress_bar(10**7, "syncing", quiet=args.quiet) as update, raw_log(getattr(args, "raw_log", None)):
             res = asyncio.run(sync_sensor(
                 st, args.client, profile, address=address, name=getattr(args, "sensor_name", None), timezone=tz,
                 vertical_axis=axis, plan=kwargs.pop("plan", None), markers=kwargs.pop("markers", None), config=cfg,

@@ -23,6 +23,7 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError,
 
 from ..errors import DeviceError, DeviceNotFoundError
 from .profile import SensorProfile
+from .rawlog import current_raw_log
 
 __all__ = ["FoundSensor", "SensorClient", "connect_with_backoff", "find_sensor", "scan"]
 
@@ -118,8 +119,8 @@ async def scan(
         No adapter, Bluetooth off, no BlueZ.
     """
     try:
-        found = await BleakScanner.discover(timeout=scan_s, return_adv=True,
-                                            service_uuids=[service] if service else None)
+        found = (await BleakScanner.discover(timeout=scan_s, return_adv=True, service_uuids=[service]) if service
+                 else await BleakScanner.discover(timeout=scan_s, return_adv=True))
     except Exception as err:
         raise bleak_error(err, "scan") from err
     out = []
@@ -217,6 +218,9 @@ class SensorClient:
     async def read(self, key: str) -> bytes:
         """Read the characteristic with role ``key`` (``info``, ``battery``, ``control``)."""
         uuid = self.profile.battery_level if key == "battery" else self.profile.char(key).uuid
+        if uuid is None:
+            raise DeviceError(f"the profile {self.profile.id!r} has no battery characteristic",
+                              hint="Add [gatt.battery] to the profile, or do not read the battery")
         try:
             async with asyncio.timeout(10):
                 return bytes(await self.client.read_gatt_char(uuid))
@@ -225,6 +229,9 @@ class SensorClient:
 
     async def write(self, key: str, data: bytes, *, what: str | None = None) -> None:
         """Write with response to the characteristic with role ``key``."""
+        log = current_raw_log()
+        if log is not None:
+            log.record("tx", self.profile.char(key).uuid, data)
         try:
             async with asyncio.timeout(10):
                 await self.client.write_gatt_char(self.profile.char(key).uuid, data, response=True)
@@ -245,7 +252,16 @@ class SensorClient:
     async def subscribe(self, key: str, sink: Callable[[bytes], Any]) -> None:
         """Start notifications of ``key``; ``sink(bytes)`` is called synchronously for each."""
         try:
-            await self.client.start_notify(self.profile.char(key).uuid, lambda _c, data: sink(bytes(data)))
+            uuid = self.profile.char(key).uuid
+            log = current_raw_log()
+            if log is None:
+                await self.client.start_notify(uuid, lambda _c, data: sink(bytes(data)))
+            else:
+                def _logged(_c: Any, data: bytearray) -> Any:
+                    log.record("rx", uuid, data)
+                    return sink(bytes(data))
+
+                await self.client.start_notify(uuid, _logged)
         except Exception as err:
             raise bleak_error(err, f"subscribe to {key}") from err
 

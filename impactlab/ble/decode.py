@@ -164,7 +164,7 @@ def decode_batch(profile: SensorProfile, payloads: Sequence[bytes]) -> PacketBat
     samples = np.frombuffer(body, profile.sample_dtype)
     errors.sort(key=lambda e: e[0])
     return PacketBatch(
-        index=gi, type=typ[good], n=gn, flags=heads["flags"][good].astype(np.int64) if "flags" in hd.names
+        index=gi, type=typ[good], n=gn, flags=heads["flags"][good].astype(np.int64) if "flags" in (hd.names or ())
         else np.zeros(gn.size, np.int64), seq=heads["seq"][good].astype(np.int64),
         first_sample=heads["first_sample"][good].astype(np.int64), counts=_xyz(samples), errors=errors,
     )
@@ -240,7 +240,7 @@ def encode_packets(
     head = np.zeros(k, profile.header_dtype)
     head["type"] = profile.packet_types[kind]
     head["n"] = ends - starts
-    if "flags" in profile.header_dtype.names:
+    if "flags" in (profile.header_dtype.names or ()):
         head["flags"] = flags
     head["seq"] = first_seq + np.arange(k)
     head["first_sample"] = idx[starts]
@@ -276,7 +276,7 @@ def decode_info(profile: SensorProfile, data: bytes) -> dict[str, int]:
     if len(data) != dt.itemsize:
         raise DecodeError(f"info value of {len(data)} bytes, the profile's layout has {dt.itemsize}")
     rec = np.frombuffer(bytes(data), dt)[0]
-    return {name: int(rec[name]) for name in dt.names}
+    return {name: int(rec[name]) for name in (dt.names or ())}
 
 
 def encode_info(profile: SensorProfile, values: dict[str, int]) -> bytes:
@@ -286,7 +286,7 @@ def encode_info(profile: SensorProfile, values: dict[str, int]) -> bytes:
         raise DecodeError(f"profile {profile.id} has no info layout")
     rec = np.zeros(1, dt)
     for k, v in values.items():
-        if k in dt.names:
+        if k in (dt.names or ()):
             rec[k] = v
     return rec.tobytes()
 

@@ -121,7 +121,7 @@ class PrivateBus:
         conf.write_text(_BUS_CONF.format(socket=sock))
         self.proc = subprocess.Popen(
             [exe, f"--config-file={conf}", "--nofork", "--nopidfile", "--print-address=1"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_pdeathsig(),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=_pdeathsig(), start_new_session=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode().strip()

@@ -314,10 +314,10 @@ def _parse(doc: dict[str, Any], path: str) -> SensorProfile:
     header = r.dtype("packet.header", order)
     sample = r.dtype("packet.sample", order)
     for f in need["header"]:
-        if f not in header.names:
+        if f not in (header.names or ()):
             raise r.err("packet.header", f"has no field {f!r}", hint=f"A {protocol} header needs {', '.join(need['header'])}")
     for f in ("x", "y", "z"):
-        if f not in sample.names:
+        if f not in (sample.names or ()):
             raise r.err("packet.sample", f"has no field {f!r}", hint="A sample needs x, y and z")
     max_samples = r.get("packet.max_samples", int)
     if max_samples < 1:
@@ -333,14 +333,14 @@ def _parse(doc: dict[str, Any], path: str) -> SensorProfile:
     info = r.dtype("info.fields", order) if need["info"] else None
     if info is not None:
         for f in need["info"]:
-            if f not in info.names:
+            if f not in (info.names or ()):
                 raise r.err("info.fields", f"has no field {f!r}", hint=f"info needs {', '.join(need['info'])}")
     marker = None
     labels: dict[int, str] = {}
     if "marker" in chars:
         marker = r.dtype("marker.fields", order)
         for f in ("sample", "code"):
-            if f not in marker.names:
+            if f not in (marker.names or ()):
                 raise r.err("marker.fields", f"has no field {f!r}")
         raw = r.get("marker.labels", dict, {})
         for k, v in raw.items():

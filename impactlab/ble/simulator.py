@@ -247,7 +247,7 @@ class SimulatedSensor:
             return bytes([self.battery])
         if key == "control" and self.profile.protocol == "polar-pmd":
             features = 1 << self.profile.options["measurement_type"] | 1 << 9  # ACC and SDK mode
-            return bytes([0x0F]) + features.to_bytes(2, "little")
+            return bytes([0x0F]) + int(features).to_bytes(2, "little")
         raise AttError(0x02)  # read not permitted
 
     def notify_changed(self, key: str, on: bool) -> None:
@@ -318,8 +318,13 @@ class SimulatedSensor:
             elif op == 3 and self._live_task is not None:
                 self._live_task.cancel()
                 self._live_task = None
+        reply = bytes([0xF0, op, mtype, status, 0])
+        if status == 0 and op == 2 and mtype == p.options["measurement_type"]:
+            # START response carries FACTOR (setting 5, float32), as Polar's sensors do: the
+            # simulated 0x80 delta frames hold mG, i.e. g = count x 0.001 (BlePMDClient/AccData.kt).
+            reply += bytes([5, 1]) + struct.pack("<f", 1e-3)
         if self.link is not None:
-            self.link.notify("control", bytes([0xF0, op, mtype, status, 0]))
+            self.link.notify("control", reply)
 
     # -- data
     async def _send(self, key: str, pkt: bytes, *, seq: int | None) -> bool:

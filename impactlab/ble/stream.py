@@ -26,7 +26,8 @@ from ..impacts import ImpactDetector
 from ..recording import Recording, RecordingMeta
 from .assemble import AssemblyStats, PmdAssembler, SeqAssembler, samples_to_recording
 from .client import SensorClient, find_sensor
-from .decode import DecodeError, decode_info, decode_marker, decode_packet
+from .decode import DecodeError, Packet, decode_info, decode_marker, decode_packet
+from .pmd import PMD_STATUS, decode_acc_frame, parse_control_response
 from .profile import SensorProfile
 
 __all__ = ["LiveCounter", "LiveStatus", "stream_sensor"]
@@ -120,6 +121,8 @@ class LiveCounter:
         self.last_index = -1
         self.done = False
         self._pmd_anchor: int | None = None
+        #: FACTOR from the PMD START response (None until one is seen: delta frames are refused).
+        self.pmd_factor: float | None = None
 
     @property
     def stats(self) -> AssemblyStats:
@@ -131,7 +134,12 @@ class LiveCounter:
         runs: list[tuple[int, np.ndarray]] = []
         for v in values:
             try:
-                pkt = decode_packet(self.profile, v)
+                if self.v1:
+                    pkt = decode_packet(self.profile, v)
+                else:  # Polar PMD per the SDK: FACTOR from START; counts back to the profile's mG
+                    f = decode_acc_frame(v, self.pmd_factor, where="PMD notification")
+                    pkt = Packet(kind="frame", counts=np.rint(f.g * self.profile.counts_per_g).astype(np.int32),
+                                 timestamp_ns=f.timestamp_ns)
             except DecodeError as err:
                 self.status.decode_errors += 1
                 self.status.last_error = str(err)
@@ -359,7 +367,9 @@ async def stream_sensor(
             for cmd in ("start_sdk_mode", "start_stream"):
                 if cmd in profile.commands:
                     await sc.command(cmd)
-                    await _pmd_reply(profile, replies, cmd)
+                    factor = await _pmd_reply(profile, replies, cmd)
+                    if cmd == "start_stream":
+                        live.pmd_factor = factor
         else:
             await sc.command("start_stream")
         last_ui = 0.0
@@ -422,26 +432,28 @@ async def stream_sensor(
         await sc.disconnect()
 
 
-_PMD_STATUS = {
-    1: "invalid op code", 2: "invalid measurement type", 3: "not supported", 4: "invalid length",
-    5: "invalid parameter", 6: "already in state", 7: "invalid resolution", 8: "invalid sample rate",
-    9: "invalid range", 10: "invalid MTU", 11: "invalid number of channels", 12: "invalid state",
-    13: "device in charger",
-}
+async def _pmd_reply(profile: SensorProfile, replies: asyncio.Queue[bytes], cmd: str) -> float | None:
+    """Wait for the PMD control-point response to ``cmd`` (op and type matched); return its FACTOR.
 
-
-async def _pmd_reply(profile: SensorProfile, replies: asyncio.Queue[bytes], cmd: str) -> None:
-    """Wait for the PMD control-point response to ``cmd``; a non-zero status is a DeviceError."""
-    code = int(profile.commands.get("response_code", 0xF0))  # type: ignore[arg-type]
+    A non-zero status (other than 6, already in state) is a DeviceError naming the status.
+    """
+    sent = profile.command(cmd)
+    assert isinstance(sent, bytes)
     try:
         async with asyncio.timeout(5):
             while True:
                 r = await replies.get()
-                if len(r) >= 4 and r[0] == code:
+                if len(r) >= 4 and r[0] == 0xF0 and r[1] == sent[0] and r[2] == sent[1]:
                     break
     except TimeoutError:
         raise DeviceError(f"the sensor did not answer {cmd}", hint="Switch the sensor off and on, then retry") from None
-    status = r[3]
-    if status not in (0, 6):  # 6: already in that state
-        raise DeviceError(f"the sensor refused {cmd}: {_PMD_STATUS.get(status, f'status {status}')}",
+    if r[3] == 6:  # already in that state
+        return None
+    if r[3] != 0:
+        raise DeviceError(f"the sensor refused {cmd}: {PMD_STATUS.get(r[3], 'unknown status')} (status {r[3]})",
                           hint="Check the profile's command bytes against the sensor's firmware (SDK mode, rate, range)")
+    try:
+        return parse_control_response(r, expect_op=sent[0], expect_type=sent[1], where=f"PMD {cmd}").factor
+    except DecodeError as err:
+        raise DeviceError(f"the sensor's answer to {cmd} is malformed: {err}",
+                          hint="Record it with --raw-log and report it") from None

@@ -185,6 +185,7 @@ def open_recording(
     tz: str | None = None,
     vertical_axis: str | None = None,
     units: str = "g",
+    profile: str | None = None,
 ) -> RecordingSource:
     """Open a recording of any supported format for chunked reading.
 
@@ -198,6 +199,8 @@ def open_recording(
         ``"+y"``, ``"-y"``...; default from the device, or detected from the data.
     units : {"g", "ms2"}
         Units of text files.
+    profile : str, optional
+        BLE sensor profile: ``path`` is a raw BLE log (:mod:`impactlab.io.blelog`) decoded with it.
 
     Returns
     -------
@@ -214,6 +217,10 @@ def open_recording(
     """
     p = Path(path)
     st = check_regular_file(p)
+    if profile is not None:
+        from .blelog import open_ble_log
+
+        return open_ble_log(p, profile=profile, tz=tz, vertical_axis=vertical_axis)
     try:
         with open(p, "rb") as fh:
             head = fh.read(1 << 16)
