@@ -82,7 +82,8 @@ def sync_out(files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """A real Dask LocalCluster with two single-threaded worker processes, shared by the module."""
-    distributed = pytest.importorskip("distributed")
+    import distributed  # the [cluster] extra is part of [test]: missing is a failure, not a skip
+
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=logging.ERROR) as c:
         yield c.scheduler_address

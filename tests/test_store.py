@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -282,7 +281,6 @@ def test_ble_import_is_journalled(tmp_path: Path) -> None:
         assert st.recordings("c01")[0]["origin"] == "ble"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("impactlab.plan") is None, reason="impactlab.plan is not in this tree yet")
 def test_new_plan_rechecks_every_stored_week(tmp_path: Path) -> None:
     plan = tmp_path / "plan.toml"
     plan.write_text('schema = 1\nname = "p"\n[targets.high_impacts]\nper_day = 2\nmin_band = "high"\n')

@@ -18,7 +18,7 @@ _addresses = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def fake_bluez() -> Iterator[FakeBluez]:
-    if dbus_daemon_path() is None:
+    if dbus_daemon_path() is None and not os.environ.get("CI"):  # CI installs it: there a missing one fails
         pytest.skip("dbus-daemon is not installed (apt-get install dbus-daemon); the simulated sensor needs it")
     old = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
     with PrivateBus() as bus, FakeBluez(bus.address) as fake:
