@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, TypedDict
 
-from impactlab.config import PLACEMENTS, AnalysisConfig, DetectionConfig, LoadingConfig
-from impactlab.presets import PRESETS, get_preset
+from impactlab import presets
+from impactlab.config import PLACEMENTS, AnalysisConfig, DetectionConfig
+from impactlab.presets import PRESETS
 
 if TYPE_CHECKING:  # the readers, markers and plans load numpy and pandas: imported when a command runs
     from impactlab.io import RecordingSource
@@ -82,18 +83,14 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
 
 def detection_config(args: argparse.Namespace) -> DetectionConfig:
     """The method preset from ``--preset``, ``--native-rate`` and ``--vector``."""
-    cfg = get_preset(args.preset)
-    if getattr(args, "native_rate", False):
-        cfg = cfg.replace(target_rate_hz=None)
-    if getattr(args, "vector", None):
-        cfg = cfg.replace(vector=args.vector)
-    return cfg
+    return analysis_config(args).detection
 
 
 def analysis_config(args: argparse.Namespace) -> AnalysisConfig:
     """Every analysis setting given on the command line."""
-    loading = LoadingConfig(vest_mass_kg=getattr(args, "vest_mass", None), placement=getattr(args, "placement", None) or "hip")
-    return AnalysisConfig(detection=detection_config(args), loading=loading, range_g=getattr(args, "range_g", None))
+    return presets.analysis_config(args.preset, native_rate=getattr(args, "native_rate", False),
+                                   vector=getattr(args, "vector", None), vest_mass_kg=getattr(args, "vest_mass", None),
+                                   placement=getattr(args, "placement", None), range_g=getattr(args, "range_g", None))
 
 
 def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:

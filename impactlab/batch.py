@@ -357,24 +357,18 @@ def _read_info(path: Path) -> dict[str, Any] | None:
 def _run_analysis(path: str, analysis: Mapping[str, Any]) -> Any:
     """Analyse one file with the batch's options, exactly as ``impactlab analyze`` would."""
     from .calibrate import calibrate_source
-    from .config import AnalysisConfig, LoadingConfig
     from .io import open_recording
     from .markers import read_markers
     from .pipeline import analyze
     from .plan import load_plan
-    from .presets import get_preset
+    from .presets import analysis_config
 
     opt = {**ANALYSIS_OPTIONS, **analysis}
     src = open_recording(path, tz=opt["tz"], vertical_axis=opt["vertical_axis"], units=opt["units"])
     if opt["calibrate"]:
         src = calibrate_source(src)
-    detection = get_preset(opt["preset"])
-    if opt["native_rate"]:
-        detection = detection.replace(target_rate_hz=None)
-    if opt["vector"]:
-        detection = detection.replace(vector=opt["vector"])
-    config = AnalysisConfig(detection=detection,
-                            loading=LoadingConfig(vest_mass_kg=opt["vest_mass"], placement=opt["placement"] or "hip"))
+    config = analysis_config(opt["preset"], native_rate=opt["native_rate"], vector=opt["vector"],
+                             vest_mass_kg=opt["vest_mass"], placement=opt["placement"])
     return analyze(src, config=config, plan=load_plan(opt["plan"]) if opt["plan"] else None,
                    markers=read_markers(opt["markers"]) if opt["markers"] else None, body_mass_kg=opt["body_mass"])
 

@@ -10,10 +10,10 @@ gravity-included threshold ``h`` is ``min_height_g = h − 1``.
 
 from __future__ import annotations
 
-from .config import DetectionConfig
+from .config import AnalysisConfig, DetectionConfig, LoadingConfig
 from .errors import ConfigError
 
-__all__ = ["DEERE2012", "HANNAM2017", "OULU", "PRESETS", "VERAS2020", "get_preset"]
+__all__ = ["DEERE2012", "HANNAM2017", "OULU", "PRESETS", "VERAS2020", "analysis_config", "get_preset"]
 
 #: Hannam K et al. (2017) Osteoporos Int 28:1001–1011: the default (see :class:`DetectionConfig`).
 HANNAM2017 = DetectionConfig()
@@ -111,3 +111,38 @@ def get_preset(name: str) -> DetectionConfig:
         raise ConfigError(
             f"unknown preset {name!r}", key="preset", hint=f"Use one of: {', '.join(sorted(PRESETS))}"
         ) from None
+
+
+def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, vector: str | None = None,
+                    vest_mass_kg: float | None = None, placement: str | None = None,
+                    range_g: float | None = None) -> AnalysisConfig:
+    """The settings of a run from the method choices a user makes (what ``impactlab analyze``'s flags name).
+
+    Parameters
+    ----------
+    preset : str
+        Method preset name (:data:`PRESETS`).
+    native_rate : bool
+        Count peaks at the input's own rate instead of the preset's (no resampling).
+    vector : {"vertical", "resultant"}, optional
+        Overrides the preset's vector.
+    vest_mass_kg : float, optional
+        Weighted-vest mass (kg); None takes the plan's.
+    placement : {"hip", "back", "ankle"}, optional
+        Sensor placement for the force equations (default hip).
+    range_g : float, optional
+        The sensor's range (±g) when the file does not say it.
+
+    Examples
+    --------
+    >>> cfg = analysis_config("veras2020", vector="resultant")
+    >>> cfg.detection.name, cfg.detection.vector, cfg.loading.placement
+    ('veras2020', 'resultant', 'hip')
+    """
+    detection = get_preset(preset)
+    if native_rate:
+        detection = detection.replace(target_rate_hz=None)
+    if vector:
+        detection = detection.replace(vector=vector)
+    return AnalysisConfig(detection=detection, loading=LoadingConfig(vest_mass_kg=vest_mass_kg, placement=placement or "hip"),
+                          range_g=range_g)
