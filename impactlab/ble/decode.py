@@ -373,7 +373,7 @@ def decode_pmd_frame(profile: SensorProfile, data: bytes) -> Packet:
             parts.append((parts[-1][-1] + np.cumsum(deltas, axis=0)).astype(np.int32))
             pos += nbytes
         counts = np.concatenate(parts)
-        if np.abs(counts).max() > 0x7FFF:
+        if counts.min() < -0x8000 or counts.max() > 0x7FFF:
             raise DecodeError("PMD delta frame decodes to values outside the int16 range")
     else:
         if ft != 1:

@@ -100,6 +100,14 @@ def test_pmd_round_trip(counts: np.ndarray, ts: int, delta: bool) -> None:
     assert p.timestamp_ns == ts
 
 
+@pytest.mark.parametrize("delta", [False, True])
+def test_pmd_int16_extremes_round_trip(delta: bool) -> None:
+    # -32768 is a valid int16 sample; |x| > 0x7FFF must not refuse it (found by hypothesis)
+    counts = np.array([[-32768, 0, 32767], [32767, -32768, 0]])
+    p = decode_pmd_frame(POLAR, encode_pmd_frame(POLAR, 0, counts, delta=delta))
+    np.testing.assert_array_equal(p.counts, counts)
+
+
 def test_pmd_delta_frame_known_answer() -> None:
     # reference (1, -2, 3), one block: 2 bits, 2 samples, deltas (+1, 0, -1), (-1, +1, 0)
     bits = [1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0]
