@@ -96,7 +96,7 @@ def build_parser(command: str | None = None) -> _Parser:
     p.add_argument("--debug", action="store_true", help="show the traceback of errors")
     p.add_argument("-q", "--quiet", action="store_true", help="no warnings or progress on stderr")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    p.commands = sub.choices
+    p.commands = sub.choices  # type: ignore[assignment]
     for c in COMMANDS:
         if command is None or c.name == command:
             importlib.import_module(f"{commands.__name__}.{c.module}").add_parser(sub)

@@ -70,7 +70,8 @@ def _rise_starts(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     left_edge = np.maximum.accumulate(np.where(changed, pos, 0))
     not_up = np.concatenate([[True], step <= 0])  # x[j] <= x[j-1]: a rising run cannot start before j
     run_start = np.maximum.accumulate(np.where(not_up, pos, 0))
-    return run_start[left_edge[idx]].astype(np.int64)
+    start: np.ndarray = run_start[left_edge[idx]]
+    return start.astype(np.int64)
 
 
 def peak_rates(x: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -292,7 +293,8 @@ class ImpactDetector:
         for a, b in zip(starts, [*starts[1:], n][: len(starts)], strict=True):
             if self._seg is not None:
                 parts.append(self._close())
-                before = self._last_t if a == 0 else int(t[a - 1])
+                before = int(t[a - 1]) if a else self._last_t
+                assert before is not None  # a segment is open, so a chunk came before
                 self.gaps.append((self._rows + a, int(before), int(t[a])))
             self._open(self._rows + a)
             parts.append(self._feed(t[a:b], sig[a:b], clip[a:b]))

@@ -407,8 +407,8 @@ _COLUMN = {"jumps": "n_jumps", "brisk_walk": "brisk_walk_min", "vest_walk": "ves
 def _achieved(daily: pd.DataFrame, name: str, target: Any) -> np.ndarray:
     if name == "high_impacts":
         bands = BANDS[BANDS.index(target.min_band):]
-        return sum(daily[f"n_{b}"].to_numpy(np.float64) for b in bands)  # type: ignore[return-value]
-    return daily[_COLUMN[name]].to_numpy(np.float64)
+        return np.asarray(sum(daily[f"n_{b}"].to_numpy(np.float64) for b in bands), dtype=np.float64)
+    return np.asarray(daily[_COLUMN[name]].to_numpy(np.float64))
 
 
 def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] = ()) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,7 +83,7 @@ class RecordingMeta:
     serial: str | None = None
     subject_id: str | None = None
     firmware_profile: str | None = None
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def replace(self, **changes: object) -> RecordingMeta:
         """Return a copy with ``changes`` applied."""

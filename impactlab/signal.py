@@ -73,7 +73,7 @@ def design_lowpass(fs: float, config: DetectionConfig) -> np.ndarray | None:
     """
     if config.lowpass_hz is None or config.lowpass_hz >= 0.5 * fs:
         return None
-    return sps.butter(config.filter_order, config.lowpass_hz, btype="lowpass", fs=fs, output="sos")
+    return np.asarray(sps.butter(config.filter_order, config.lowpass_hz, btype="lowpass", fs=fs, output="sos"))
 
 
 def lowpass(x: np.ndarray, fs: float, *, cutoff_hz: float = 20.0, order: int = 4) -> np.ndarray:
@@ -106,7 +106,7 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     ntaps = 2 * len(sos) + 1
     ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
     padlen = min(3 * ntaps, x.size - 1)
-    return sps.sosfiltfilt(sos, x, padlen=padlen)
+    return np.asarray(sps.sosfiltfilt(sos, x, padlen=padlen))
 
 
 def _filtfilt_zero_edges(sos: np.ndarray, x: np.ndarray, *, start: bool, end: bool) -> np.ndarray:
@@ -149,9 +149,10 @@ def signal_of_interest(data: pd.DataFrame, vertical_axis: str, vector: str) -> n
     """
     if vector == "resultant":
         xyz = data[["x", "y", "z"]].to_numpy(dtype=np.float64)
-        return np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+        mag: np.ndarray = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
+        return mag
     col, sign = parse_vertical_axis(vertical_axis)
-    v = data[col].to_numpy(dtype=np.float64)
+    v: np.ndarray = data[col].to_numpy(dtype=np.float64)
     return v * sign if sign < 0 else v
 
 

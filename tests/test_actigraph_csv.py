@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from impactlab.errors import DataError, UnsupportedFormatError
+from impactlab.errors import DataError, ImpactlabError, UnsupportedFormatError
 from impactlab.io import open_recording, read_recording
 
 pytestmark = pytest.mark.real_data
@@ -56,7 +56,7 @@ def test_mmss_timestamp_column(shared_data: Path) -> None:
 def test_reject_cases(shared_data: Path, name: str, err: type, what: str) -> None:
     with pytest.raises(err, match=what) as e:
         open_recording(shared_data / name, tz="UTC").read()
-    assert e.value.hint
+    assert isinstance(e.value, ImpactlabError) and e.value.hint
 
 
 def test_gzipped_export(shared_data: Path) -> None:

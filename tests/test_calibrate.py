@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def distorted(n_orient: int = 40, still_s: float = 30.0, fs: float = 50.0, seed:
 
 
 def _source(rec: Recording, chunk: int = 7000) -> RecordingSource:
-    def chunks():  # type: ignore[no-untyped-def]
+    def chunks() -> Iterator[Recording]:
         for i in range(0, len(rec), chunk):
             yield Recording(rec.data.iloc[i: i + chunk], rec.meta, validate=False)
 
@@ -60,19 +61,21 @@ def test_fit_recovers_known_offset_and_scale() -> None:
     assert res.applied and res.reason is None and res.n_still == 300
     np.testing.assert_allclose(res.offset_g, OFFSET, atol=1e-6)
     np.testing.assert_allclose(res.scale, SCALE, atol=1e-6)
+    assert res.error_before_g is not None and res.error_after_g is not None
     assert res.error_before_g > 0.02 and res.error_after_g < 1e-6
 
 
 def test_refused_with_too_few_points() -> None:
     res = fit_calibration(_unit_vectors(10, 2))
-    assert not res.applied and res.n_still == 10 and "only 10 still 10 s window(s); at least 20" in res.reason
+    assert not res.applied and res.n_still == 10 and res.reason is not None
+    assert "only 10 still 10 s window(s); at least 20" in res.reason
 
 
 def test_refused_when_sphere_not_covered() -> None:
     u = _unit_vectors(200, 3)
     u[:, 2] = np.abs(u[:, 2])  # never upside down
     res = fit_calibration(u / np.linalg.norm(u, axis=1, keepdims=True))
-    assert not res.applied and "z never below -0.3 g" in res.reason
+    assert not res.applied and res.reason is not None and "z never below -0.3 g" in res.reason
     assert res.to_dict()["offset_g"] == [0.0, 0.0, 0.0]
 
 

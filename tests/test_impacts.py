@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ class TestDetectImpacts:
         assert abs((imp["time"].iloc[0] - first).total_seconds()) < 0.011
 
     def test_vertical_sign(self) -> None:
-        kw = dict(duration_s=120, jumps=[(30.0, 2.0), (60.0, 1.2)], seed=3)
+        kw: dict[str, Any] = dict(duration_s=120, jumps=[(30.0, 2.0), (60.0, 1.2)], seed=3)
         up = detect_impacts(simulate_recording(vertical_axis="+y", **kw))
         down = detect_impacts(simulate_recording(vertical_axis="-y", **kw))
         wrong = simulate_recording(vertical_axis="-y", **kw)

@@ -62,7 +62,7 @@ class TestCsv:
 
         xyz = rec.data[["x", "y", "z"]].to_numpy()
         axis, note = resolve_vertical_axis(None, xyz, default="-y")
-        assert axis == "+y" and "not the device's usual -y" in note
+        assert axis == "+y" and note is not None and "not the device's usual -y" in note
         assert resolve_vertical_axis("-x", xyz, default="-y") == ("-x", None)
 
     def test_ms2_refused_then_converted(self, tmp_path: Path) -> None:

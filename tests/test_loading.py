@@ -313,6 +313,7 @@ def test_indices_per_session_and_day() -> None:
     imp = _impacts([0.2] * 4 + [2.0] * 2 + [0.5], [1, 1, 1, 1, 2, 2, None])
     out = add_loading(imp, sessions=_sessions(["walk", "jumps"]), body_mass_kg=70)
     days, sess = loading_indices(out, tz="Europe/London", sessions=_sessions(["walk", "jumps"]))
+    assert sess is not None
     bw = out["grf_bw"].to_numpy()
     assert days["load_basis"].tolist() == ["grf_bw"]
     assert days["dss"].iloc[0] == pytest.approx(daily_stress_stimulus(bw))
@@ -376,7 +377,7 @@ def test_analyze_without_body_mass_uses_proxy(day_rec: object) -> None:
 
 def test_analyze_refuses_unknown_options(day_rec: object) -> None:
     with pytest.raises(TypeError, match="body_mas"):
-        analyze(day_rec, body_mas_kg=70)  # type: ignore[arg-type]
+        analyze(day_rec, body_mas_kg=70)  # type: ignore[arg-type, call-arg]
 
 
 def test_cli_body_mass_json_and_table(tmp_path: object, capsys: pytest.CaptureFixture[str], day_rec: object) -> None:

@@ -6,6 +6,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ def _plan(tmp_path: Path, text: str) -> Path:
 def test_sample_plan() -> None:
     plan = load_plan(SAMPLE / "plan.toml")
     t = plan.targets
+    assert t.jumps and t.high_impacts and t.brisk_walk and t.vest_walk and t.vibration
     assert (t.jumps.per_day, t.jumps.min_sets, t.jumps.days) == (50, 5, ("mon", "wed", "fri", "sun"))
     assert (t.high_impacts.per_day, t.high_impacts.min_band) == (60, "high")
     assert t.brisk_walk.minutes_per_day == 30 and t.vest_walk.minutes_per_week == 90
@@ -133,7 +135,7 @@ def test_negative_numbers_are_refused(targets: dict[str, dict[str, object]], dat
 
 
 # -- check_plan ----------------------------------------------------------------------------------
-def _daily(**cols: list[object]) -> pd.DataFrame:
+def _daily(**cols: list[Any]) -> pd.DataFrame:
     n = len(cols["date"])
     base = {"wear_h": [14.0] * n, "valid": [True] * n, "n_low": [0] * n, "n_medium": [0] * n, "n_high": [0] * n,
             "n_jumps": [0] * n, "jump_sets": [0] * n, "brisk_walk_min": [0.0] * n, "walk_min": [0.0] * n,
@@ -217,7 +219,7 @@ def test_undetectable_plate_is_no_data_not_unmet() -> None:
         warnings.simplefilter("always")
         res = analyze(rec, plan=plan)
     assert any("cannot be detected" in str(w.message) for w in caught)
-    assert res.daily["valid"].iloc[0]
+    assert res.daily["valid"].iloc[0] and res.plan_check is not None
     assert list(res.plan_check["status"]) == ["no data"]
 
 

@@ -318,6 +318,7 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
         assert len(old) == 1 and "dss" not in old.columns
         res = st.import_recording("c08", _rec(duration_s=600.0))
         new = st.daily("c08", "2026-03-02", "2026-03-02")
+        assert res.analysis is not None
         ref = res.analysis.daily
         assert new["load_basis"].tolist() == ref["load_basis"].tolist() == ["grf_bw"]
         for c in ("dss", "oi", "peak_grf_bw_max"):

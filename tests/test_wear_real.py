@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ TAS = SHARED / "read.gt3x" / "TAS1H30182785_2019-09-17"
 SMALL = SHARED / "pygt3x" / "small.gt3x"
 
 
-def _analyze(path: Path, **kw: object):
+def _analyze(path: Path, **kw: Any):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return analyze(open_recording(path, **kw))

@@ -11,6 +11,7 @@ from impactlab.config import DetectionConfig, WearConfig
 from impactlab.io import write_parquet
 from impactlab.pipeline import analyze
 from impactlab.plan import load_plan, parse_plan
+from impactlab.recording import Recording
 from impactlab.report import WeekTables, weekly_report
 from impactlab.simulate import Walk, simulate_recording
 from impactlab.store import Store, plan_text
@@ -19,7 +20,7 @@ CONFIG = DetectionConfig(wear=WearConfig(valid_day_h=1.0))
 PLAN = 'schema = 1\nname = "p"\n[targets.high_impacts]\nper_day = 4\nmin_band = "high"\n[targets.jumps]\nper_day = 3\n'
 
 
-def _rec() -> object:
+def _rec() -> Recording:
     return simulate_recording(duration_s=4500.0, fs=50, start="2026-03-03 09:00", seed=3,
                               jumps=[(300.0 + 30 * k, 1.8 + 0.1 * k) for k in range(6)],
                               walks=[Walk(900.0, 1800.0, 112.0, 0.75)], source="day.parquet")
@@ -50,7 +51,7 @@ def test_report_from_store_equals_report_from_analysis_and_batch_folder(tmp_path
     assert from_store.wear == from_analysis.wear and sum(h1 - h0 for h0, h1 in from_store.wear[1]) > 1.0
     # the same recording through 'impactlab batch': its folder renders the same days and checks
     src = tmp_path / "day.parquet"
-    write_parquet(rec, src)  # type: ignore[arg-type]
+    write_parquet(rec, src)
     (tmp_path / "plan.toml").write_text(PLAN)
     assert main(["batch", str(src), "--plan", str(tmp_path / "plan.toml"), "--scheduler", "sync", "--format", "csv",
                  "-o", str(tmp_path / "out"), "-q"]) == 0

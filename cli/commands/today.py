@@ -15,7 +15,7 @@ from .clients import add_store_option
 HELP = "the client's answer for the last day with data: each target, achieved / needed, one sentence"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("today", help=HELP, description=HELP)
     p.add_argument("--client", metavar="ID", required=True, help="client id")

@@ -179,7 +179,7 @@ class RecordingSource:
     chunks: Callable[[], Iterator[Recording]]
     n_rows_hint: int | None = None
     notes: list[str] = field(default_factory=list)
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def read(self) -> Recording:
         """The whole recording in memory."""

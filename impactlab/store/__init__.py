@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..config import DetectionConfig
+from ..config import AnalysisConfig, DetectionConfig
 from ..errors import StoreError
 from ..io._common import RecordingSource
 from ..plan import Plan, load_plan, parse_plan
@@ -330,7 +330,7 @@ class Store:
         *,
         plan: Plan | None = None,
         markers: Any = None,
-        config: DetectionConfig | None = None,
+        config: AnalysisConfig | DetectionConfig | None = None,
         device_id: str | None = None,
         origin: str = "file",
         file_sha256: str | None = None,
@@ -349,8 +349,8 @@ class Store:
             client's stored plan is used.
         markers : pandas.DataFrame, optional
             Labelled periods passed to :func:`impactlab.analyze`.
-        config : DetectionConfig, optional
-            Method preset (default ``hannam2017``).
+        config : AnalysisConfig or DetectionConfig, optional
+            Method settings (default ``hannam2017``), as for :func:`impactlab.analyze`.
         device_id : str, optional
             Device identifier (default: the recording's serial; a file without one carries no device,
             so any number of clients can import such files).
@@ -375,7 +375,6 @@ class Store:
         from ..pipeline import analyze
 
         _check_client_id(client_id)
-        config = config or DetectionConfig()
         meta = source.meta
         # a file without a serial carries no device (never a shared pseudo-device such as 'table')
         device_id = device_id or meta.serial or ((meta.device or "unknown") if origin == "ble" else None)
@@ -396,9 +395,10 @@ class Store:
                                       n_rows_hint=getattr(source, "n_rows_hint", None),
                                       notes=list(getattr(source, "notes", [])),
                                       extra=dict(getattr(source, "extra", {})))
-            res = analyze(wrapped, config=config, plan=plan, markers=markers, **analyze_kwargs)
+            res = analyze(wrapped, config=config if config is not None else DetectionConfig(), plan=plan,
+                          markers=markers, **analyze_kwargs)
             content_hash = writer.finish()
-            config = res.config  # the effective settings (stages may override, e.g. the vector)
+            detection = res.config  # the effective detection settings (e.g. the vector)
         except BaseException:
             writer.discard()
             raise
@@ -439,10 +439,10 @@ class Store:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'complete', ?)",
                 (client_id, device_id, content_hash, file_sha256, origin, meta.source, meta.device,
                  float(meta.sample_rate_hz), meta.timezone, meta.vertical_axis, writer.first_ns, writer.last_ns,
-                 writer.n_rows, raw_name, config.name, json.dumps(jsonable(config.to_dict())),
+                 writer.n_rows, raw_name, detection.name, json.dumps(jsonable(detection.to_dict())),
                  json.dumps(jsonable(qc)), __version__, now()))
             rid = int(cur.lastrowid or 0)
-            n_imp = add_impacts(db, client_id, rid, res.impacts, config, res.sessions)
+            n_imp = add_impacts(db, client_id, rid, res.impacts, detection, res.sessions)
             n_blk = add_blocks(db, client_id, rid, res.wear_blocks)
             n_ses = add_sessions(db, client_id, rid, res.sessions)
             if origin == "ble":
@@ -454,7 +454,7 @@ class Store:
             if plan_changed:  # a new plan: check every stored week against it
                 lo_ns, hi_ns = db.execute("SELECT min(start_ns), max(end_ns) FROM recordings WHERE client_id = ?",
                                           (client_id,)).fetchone()
-            rebuild_weeks(db, client_id, lo_ns, hi_ns, tz, config,
+            rebuild_weeks(db, client_id, lo_ns, hi_ns, tz, detection,
                           plan if plan is not None else self._stored_plan(db, client_id))
         return ImportResult(client_id, rid, content_hash, False, n_imp, n_ses, n_blk,
                             _dates(writer.first_ns, writer.last_ns, tz), self.raw_dir / raw_name, res)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from impactlab.errors import CorruptFileError, DataQualityWarning, ImpactlabError, UnsupportedFormatError
 from impactlab.io import open_recording
 from impactlab.io.gt3x import decode_sspfloat, open_gt3x, read_gt3x, scan_records, unpack12
+from impactlab.recording import Recording
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 real = pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is not present")
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::impactlab.errors.DataQualityWar
 READ_GT3X = SHARED / "read.gt3x" / "TAS1H30182785_2019-09-17.gt3x"
 
 
-def _xyz(rec) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _xyz(rec: Recording) -> np.ndarray:
     return rec.data[["x", "y", "z"]].to_numpy(np.float64)
 
 
