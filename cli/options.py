@@ -108,12 +108,9 @@ def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:
 def open_source(path: str, args: argparse.Namespace) -> RecordingSource:
     """Open ``path`` with the reading options in ``args`` (auto-calibrated with ``--calibrate``)."""
     from impactlab.io import open_recording
-    from impactlab.recording import parse_vertical_axis
+    from impactlab.recording import canonical_vertical_axis
 
-    axis = args.vertical_axis
-    if axis:  # "y", "+Y", "-y" -> the canonical "+y" / "-y"
-        col, sign = parse_vertical_axis(axis)
-        axis = ("-" if sign < 0 else "+") + col
+    axis = canonical_vertical_axis(args.vertical_axis) if args.vertical_axis else None  # "y", "+Y" -> "+y"
     profile = getattr(args, "profile", None)
     if profile is not None:  # a raw BLE log, decoded with the sensor profile
         src = open_recording(path, tz=args.tz, vertical_axis=axis, profile=profile)

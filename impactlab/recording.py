@@ -22,7 +22,7 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["AXES", "Recording", "RecordingMeta", "parse_vertical_axis"]
+__all__ = ["AXES", "Recording", "RecordingMeta", "canonical_vertical_axis", "parse_vertical_axis"]
 
 AXES = ("x", "y", "z")
 _OPTIONAL = {"temperature_c": np.float32, "wear": np.bool_}
@@ -50,6 +50,26 @@ def parse_vertical_axis(spec: str) -> tuple[str, float]:
             hint="Give the axis that points up when the wearer stands, e.g. --vertical-axis -y",
         )
     return m.group(2), (-1.0 if m.group(1) == "-" else 1.0)
+
+
+def canonical_vertical_axis(spec: str) -> str:
+    """The canonical spelling of an axis spec: ``"y"``, ``"+Y"`` -> ``"+y"``; ``"-x"`` -> ``"-x"``.
+
+    ``impactlab analyze`` and ``impactlab batch`` both pass ``--vertical-axis`` through this, so the
+    same flag reads a file the same way (and hashes to the same batch settings).
+
+    Raises
+    ------
+    DataError
+        ``spec`` is not one of ``[+|-]x|y|z``.
+
+    Examples
+    --------
+    >>> canonical_vertical_axis("Y"), canonical_vertical_axis(" -z ")
+    ('+y', '-z')
+    """
+    col, sign = parse_vertical_axis(spec)
+    return ("-" if sign < 0 else "+") + col
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,7 +243,7 @@ def test_folder_swap_is_restored(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / ".old-p01-deadbeef0000").mkdir(parents=True)
     (out / ".old-p01-deadbeef0000" / "p01-Info.json").write_text("{}")
-    batch._clean_stale(out)
+    batch.cluster._clean_stale(out)
     assert (out / "p01" / "p01-Info.json").is_file() and not list(out.glob(".*"))
 
 
@@ -331,3 +331,28 @@ def test_plan_checks_and_plan_content_in_settings(files: list[Path], tmp_path: P
     plan.write_text(PLAN.format(n=50))  # same path, new content: the settings changed
     assert "2 analysed" in _batch(args, capsys)
     assert pd.read_csv(out / "collated" / "Summary.csv").set_index("recording_id").loc["long", "plan_not_met"] == 1
+
+
+def test_range_g_and_vertical_axis_reach_the_analysis(files: list[Path], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--range-g reaches every recording (it was dropped), and --vertical-axis is read as analyze reads it."""
+    base = batch.BatchOptions.build(tmp_path)
+    assert "range_g" not in base.analysis  # unset: the settings hash of earlier batches is unchanged
+    ranged = batch.BatchOptions.build(tmp_path, {"range_g": 8.0})
+    assert ranged.settings_sha256 != base.settings_sha256 and ranged.config.range_g == 8.0
+    assert (batch.BatchOptions.build(tmp_path, {"vertical_axis": "Y"}).settings_sha256
+            == batch.BatchOptions.build(tmp_path, {"vertical_axis": "+y"}).settings_sha256)
+    assert batch.BatchOptions.build(tmp_path, {"vertical_axis": "-Z"}).analysis["vertical_axis"] == "-z"
+
+    out, ref = tmp_path / "out", tmp_path / "ref"
+    f = files[2]
+    _batch([str(f), "-o", str(out), "--scheduler", "sync", "--range-g", "8", "--vertical-axis", "Y"], capsys)
+    assert main(["-q", "analyze", str(f), "-o", str(ref), "--range-g", "8", "--vertical-axis", "+y"]) == 0
+    capsys.readouterr()
+    got = json.loads((out / f.stem / f"{f.stem}-Info.json").read_text())
+    want = json.loads((ref / f"{f.stem}-Info.json").read_text())
+    assert got["batch"]["options"]["range_g"] == 8.0 and got["batch"]["options"]["vertical_axis"] == "+y"
+    got.pop("batch")
+    assert got == want and got["qc"]["range_g"] == 8.0
+    for name in ("Impacts", "Daily", "Sessions"):
+        assert (out / f.stem / f"{f.stem}-{name}.csv").read_bytes() == (ref / f"{f.stem}-{name}.csv").read_bytes()

@@ -1,0 +1,277 @@
+"""Collation: ``OUT/collated/`` rebuilt from the recording folders (:func:`collate`).
+
+Batch tables are the per-recording tables with leading ``recording_id`` and ``subject_id`` columns
+(DESIGN §3). In Parquet, times with a zone (``start``, ``end``) are stored in UTC, because recordings
+may come from several zones; ``date`` is the local calendar day. CSV tables keep each recording's
+text exactly as ``impactlab analyze`` wrote it. ``Summary`` has one row per recording, its columns
+(:data:`SUMMARY_COLUMNS`) explained in ``Summary-Dictionary.csv``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, ReadError
+from ..report.adherence import adherence
+from ..schema import BANDS, DAILY, PLAN_CHECK, SESSION_KINDS, SESSIONS, empty
+from ._files import COLLATED, read_info, swap_in
+from .options import TableFormat
+
+__all__ = ["SUMMARY_COLUMNS", "TABLES", "collate"]
+
+#: Tables collated from each recording folder, with their schema (:mod:`impactlab.schema`).
+TABLES: dict[str, Mapping[str, object]] = {"Daily": DAILY, "Sessions": SESSIONS, "PlanCheck": PLAN_CHECK}
+_TZ = "datetime64[ns, tz]"
+
+# Prose for the per-week columns of the kinds known when the dictionary was written; a kind added to
+# schema.SESSION_KINDS later gets its columns and a generic description by itself.
+_KIND_WORDS = {"brisk_walk": "brisk-walking", "walk": "walking", "vest_walk": "weighted-vest walking",
+               "vibration": "vibration-plate"}
+_KIND_NOTES = {"walk": " (below brisk cadence)"}
+_COUNT_WORDS = {"n_jumps": ("jumps/week", "Mean jumps (high impacts after a flight phase) per valid day x 7"),
+                "jump_sets": ("sets/week", "Mean jump sets per valid day x 7")}
+
+
+def _per_week_columns() -> list[tuple[str, str, str, str]]:
+    """(Daily column, Summary column, unit, description) of every per-kind weekly figure, in SESSION_KINDS order."""
+    out = []
+    for kind, k in SESSION_KINDS.items():
+        for col in (k.column, *k.extra):
+            name = f"{col.removeprefix('n_')}_per_week"
+            if k.unit == "min" and col == k.column:
+                words = _KIND_WORDS.get(kind, kind.replace("_", " "))
+                out.append((col, name, "min/week", f"Mean {words} minutes{_KIND_NOTES.get(kind, '')} per valid day x 7"))
+            else:
+                unit, desc = _COUNT_WORDS.get(col, (f"{col.removeprefix('n_').replace('_', ' ')}/week",
+                                                    f"Mean {col.removeprefix('n_').replace('_', ' ')} per valid day x 7"))
+                out.append((col, name, unit, desc))
+    return out
+
+
+_KIND_WEEKLY = _per_week_columns()
+# Daily column -> Summary column of its mean per valid day x 7 (Hannam's weekly figure).
+_PER_WEEK = {f"n_{b}": f"{b}_per_week" for b in BANDS} | {col: name for col, name, _u, _d in _KIND_WEEKLY}
+
+#: The collated Summary table: (column, dtype, unit, description); written as its data dictionary.
+SUMMARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("recording_id", "string", "", "Recording identifier: the file name without extensions (made unique with its folder name "
+     "or a path hash when two files share a name); also the name of its folder in OUT"),
+    ("subject_id", "string", "", "Subject identifier from the file's metadata; empty when the file names none"),
+    ("source", "string", "", "Path of the recording file as analysed"),
+    ("device", "string", "", "Device or format the recording came from"),
+    ("timezone", "string", "", "IANA time zone of the recording; calendar days are cut at its midnight"),
+    ("sample_rate_hz", "float64", "Hz", "Nominal sample rate of the file"),
+    ("start", "string", "ISO-8601", "First sample, local time with UTC offset"),
+    ("end", "string", "ISO-8601", "Last sample, local time with UTC offset"),
+    ("n_samples", "Int64", "samples", "Samples read"),
+    ("days", "Int64", "days", "Calendar days with at least one sample (rows of the Daily table)"),
+    ("valid_days", "Int64", "days", "Days with at least the valid-day wear time (10 h in hannam2017)"),
+    ("wear_h", "float64", "h", "Wear time over the whole recording (van Hees non-wear removed)"),
+    ("n_low", "Int64", "impacts", "Low-band impacts (0.5-1.0 g above gravity in hannam2017) over all days, valid or not"),
+    ("n_medium", "Int64", "impacts", "Medium-band impacts (1.0-1.5 g) over all days"),
+    ("n_high", "Int64", "impacts", "High-band impacts (>= 1.5 g) over all days"),
+    ("low_per_week", "Float64", "impacts/week", "Hannam's weekly figure: mean low-band impacts per valid day x 7; "
+     "empty without a valid day; not rounded"),
+    ("medium_per_week", "Float64", "impacts/week", "Mean medium-band impacts per valid day x 7"),
+    ("high_per_week", "Float64", "impacts/week", "Mean high-band impacts per valid day x 7"),
+    *((name, "Float64", unit, desc) for _col, name, unit, desc in _KIND_WEEKLY),
+    ("gaps", "Int64", "gaps", "Gaps in the samples (time steps longer than 2.5 sample periods)"),
+    ("clipped_samples", "Int64", "samples", "Samples at the sensor's range"),
+    ("n_warnings", "Int64", "warnings", "Data-quality warnings (listed in the recording's -Info.json, qc.warnings)"),
+    ("plan_met", "Int64", "targets", "Plan check rows met (empty without a plan)"),
+    ("plan_not_met", "Int64", "targets", "Plan check rows not met (empty without a plan)"),
+    ("plan_no_data", "Int64", "targets", "Plan check rows without valid data (empty without a plan)"),
+    ("preset", "string", "", "Method preset (hannam2017 unless --preset)"),
+    ("impactlab_version", "string", "", "impactlab version that analysed the recording"),
+    ("input_sha256", "string", "", "SHA-256 of the recording file (empty for folders not written by batch)"),
+    ("settings_sha256", "string", "", "SHA-256 of the analysis options, files they name (plan, markers) and the "
+     "impactlab version; rows with different values were analysed with different settings"),
+)
+
+
+def _folders(out: Path) -> list[tuple[str, Path, str, dict[str, Any]]]:
+    """(recording_id, folder, stem, info) of every recording folder in ``out``, sorted by id."""
+    found = []
+    for d in sorted(out.iterdir()) if out.is_dir() else []:
+        if not d.is_dir() or d.name.startswith(".") or d.name == COLLATED:
+            continue
+        infos = sorted(d.glob("*-Info.json"))
+        if len(infos) != 1:
+            continue
+        info = read_info(infos[0])
+        if info is None:
+            continue
+        stem = infos[0].name[: -len("-Info.json")]
+        rid = str(info.get("batch", {}).get("recording_id") or d.name)
+        found.append((rid, d, stem, info))
+    return sorted(found, key=lambda x: x[0])
+
+
+def _subject(info: Mapping[str, Any]) -> str | None:
+    s = info.get("batch", {}).get("subject_id") or info.get("recording", {}).get("subject_id")
+    return None if s is None else str(s)
+
+
+def _typed(df: pd.DataFrame, schema: Mapping[str, object]) -> pd.DataFrame:
+    """Give a per-recording CSV table its schema dtypes; zoned times become UTC."""
+    out = df.copy()
+    for c, d in schema.items():
+        if c not in out.columns:
+            continue
+        s = out[c]
+        if d == _TZ:
+            out[c] = pd.to_datetime(s, utc=True, format="ISO8601").astype(pd.DatetimeTZDtype("ns", "UTC"))
+        elif str(d).startswith("datetime64"):
+            out[c] = pd.to_datetime(s, format="ISO8601").astype("datetime64[ns]")
+        elif d == "bool" and s.dtype != bool:
+            out[c] = s.astype("boolean").fillna(False).astype(bool)
+        else:
+            out[c] = s.astype(d)
+    return out
+
+
+def _with_ids(df: pd.DataFrame, rid: str, subject: str | None) -> pd.DataFrame:
+    df = df.copy()
+    df.insert(0, "subject_id", pd.Series([subject] * len(df), dtype="string", index=df.index))
+    df.insert(0, "recording_id", pd.Series([rid] * len(df), dtype="string", index=df.index))
+    return df
+
+
+def _concat(parts: list[pd.DataFrame], schema: Mapping[str, object], typed: bool) -> pd.DataFrame:
+    if typed:
+        base = _with_ids(empty(schema, tz="UTC"), "", None)
+    else:
+        base = pd.DataFrame({c: pd.Series([], dtype="string") for c in ["recording_id", "subject_id", *schema]})
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return base
+    res = pd.concat(parts, ignore_index=True)
+    if typed:  # keep schema dtypes that an all-empty column would lose, and object columns as strings
+        for c in res.columns:
+            if res[c].dtype == object:
+                res[c] = res[c].astype("string")
+    return res
+
+
+def _summary_row(rid: str, subject: str | None, info: Mapping[str, Any], daily: pd.DataFrame | None,
+                 plan: pd.DataFrame | None) -> dict[str, Any]:
+    rec = info.get("recording", {})
+    qc = info.get("qc", {})
+    row: dict[str, Any] = {
+        "recording_id": rid, "subject_id": subject, "source": rec.get("source"), "device": rec.get("device"),
+        "timezone": rec.get("timezone"), "sample_rate_hz": rec.get("sample_rate_hz"), "start": qc.get("start"),
+        "end": qc.get("end"), "n_samples": qc.get("n_samples"), "wear_h": qc.get("wear_h"),
+        "gaps": qc.get("gaps"), "clipped_samples": qc.get("clipped_samples"),
+        "n_warnings": len(qc.get("warnings") or []), "preset": info.get("settings", {}).get("name"),
+        "impactlab_version": info.get("impactlab_version"), "input_sha256": info.get("batch", {}).get("input_sha256"),
+        "settings_sha256": info.get("batch", {}).get("settings_sha256"),
+    }
+    if daily is not None:
+        valid = daily[daily["valid"].astype(bool)]
+        row["days"] = len(daily)
+        row["valid_days"] = len(valid)
+        for col in (f"n_{b}" for b in BANDS):
+            row[col] = int(daily[col].sum()) if col in daily else None
+        for col, name in _PER_WEEK.items():
+            row[name] = float(valid[col].astype(float).mean() * 7) if len(valid) and col in valid else None
+    if plan is not None and "status" in plan:
+        a = adherence(plan)  # the one definition of met / not met / no data (report.adherence)
+        row.update(plan_met=a["met"], plan_not_met=a["not_met"], plan_no_data=a["no_data"])
+    return row
+
+
+def _summary_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    cols = {}
+    for name, dtype, _unit, _desc in SUMMARY_COLUMNS:
+        values = [r.get(name) for r in rows]
+        if dtype in ("Int64", "Float64"):
+            values = [pd.NA if v is None or (isinstance(v, float) and not np.isfinite(v)) else v for v in values]
+        elif dtype == "float64":
+            values = [np.nan if v is None else float(v) for v in values]
+        cols[name] = pd.Series(values, dtype=dtype)
+    return pd.DataFrame(cols)
+
+
+def _dictionary_frame() -> pd.DataFrame:
+    return pd.DataFrame(list(SUMMARY_COLUMNS), columns=["column", "dtype", "unit", "description"])
+
+
+def collate(out: str | os.PathLike[str], *, table_format: TableFormat = "parquet") -> dict[str, Path]:
+    """Rebuild ``OUT/collated/`` from the recording folders in ``out``.
+
+    Every sub-folder holding one ``<stem>-Info.json`` counts as a recording (folders written by
+    ``impactlab analyze -o OUT/<name>`` too). The tables are the per-recording ``Daily``,
+    ``Sessions`` and ``PlanCheck`` tables with leading ``recording_id`` and ``subject_id`` columns,
+    sorted by recording id, plus ``Summary`` (one row per recording; columns in
+    :data:`SUMMARY_COLUMNS`, written beside it as ``Summary-Dictionary.csv``). The folder is
+    replaced as a whole, so a reader never sees half of it.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        A batch output folder.
+    table_format : {"parquet", "csv"}
+        Format of the tables (the dictionary is always CSV).
+
+    Returns
+    -------
+    dict
+        ``Daily``, ``Sessions``, ``PlanCheck``, ``Summary``, ``Summary-Dictionary`` -> path.
+
+    Raises
+    ------
+    ReadError
+        ``out`` is not a folder.
+    """
+    if table_format not in ("csv", "parquet"):
+        raise ConfigError(f"unknown table format {table_format!r}", key="format", hint="Use csv or parquet")
+    out_p = Path(out)
+    if not out_p.is_dir():
+        raise ReadError("not a folder", path=out_p, hint="Give the -o folder of `impactlab batch`")
+    typed = table_format == "parquet"
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLES}
+    rows = []
+    for rid, folder, stem, info in _folders(out_p):
+        subject = _subject(info)
+        frames: dict[str, pd.DataFrame] = {}
+        for name, schema in TABLES.items():
+            p = folder / f"{stem}-{name}.csv"
+            if not p.is_file():
+                continue
+            try:
+                text = pd.read_csv(p, dtype=str, keep_default_na=False)
+                frames[name] = _typed(pd.read_csv(p), schema)
+            except (ValueError, TypeError, OSError) as err:
+                raise ReadError(f"cannot collate this table ({err})", path=p,
+                                hint="Delete the recording's folder and run the batch again") from err
+            parts[name].append(_with_ids(frames[name] if typed else text, rid, subject))
+        rows.append(_summary_row(rid, subject, info, frames.get("Daily"), frames.get("PlanCheck")))
+    tables = {name: _concat(parts[name], schema, typed) for name, schema in TABLES.items()}
+    tables["Summary"] = _summary_frame(rows)
+    tmp = out_p / f".tmp-{COLLATED}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    paths: dict[str, Path] = {}
+    final = out_p / COLLATED
+    try:
+        for name, df in tables.items():
+            p = tmp / f"{name}.{table_format}"
+            if typed:
+                df.to_parquet(p, index=False)
+            else:
+                df.to_csv(p, index=False)
+            paths[name] = final / p.name
+        _dictionary_frame().to_csv(tmp / "Summary-Dictionary.csv", index=False)
+        paths["Summary-Dictionary"] = final / "Summary-Dictionary.csv"
+        swap_in(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return paths
