@@ -7,7 +7,7 @@ import pytest
 
 from impactlab.ble.client import find_sensor, scan
 from impactlab.ble.profile import load_profile
-from impactlab.ble.simulator import Faults
+from impactlab.ble.sim import Faults
 from impactlab.ble.stream import stream_sensor
 from impactlab.ble.sync import sync_sensor
 from impactlab.config import DetectionConfig
@@ -84,6 +84,7 @@ async def test_stream_reports_every_drop_exactly_and_equals_whole_run(fake_bluez
     assert st.packets_lost == len(dropped) and st.packets + st.packets_lost == len(s.live)
     assert st.duplicates == fake_bluez.run(lambda: s.log.duplicated)
     rec = live.recording()
+    assert rec is not None
     assert st.samples == len(rec) == len(short_rec) - int(sum(decode_n(s.live[k]) for k in dropped))
     whole = detect_impacts(rec, config=LIVE_CFG)
     assert st.impacts["total"] == len(whole)
@@ -165,7 +166,7 @@ async def test_polar_cannot_be_synced(short_rec) -> None:
 
 
 async def test_no_bluez_is_one_line_with_a_hint(fake_bluez, monkeypatch) -> None:
-    from impactlab.ble.fakebluez import PrivateBus
+    from impactlab.ble.sim import PrivateBus
 
     with PrivateBus() as empty:
         monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", empty.address)
