@@ -123,7 +123,16 @@ class DeviceError(ImpactlabError):
 
 
 class DeviceNotFoundError(DeviceError):
-    """No sensor with the given name or address answered."""
+    """No sensor with the given name or address answered.
+
+    ``address`` and ``name`` are what was looked for (either may be None: the first sensor of a
+    profile was wanted).
+    """
+
+    def __init__(self, message: str, *, address: str | None = None, name: str | None = None, **kw: object) -> None:
+        self.address = address
+        self.name = name
+        super().__init__(message, **kw)  # type: ignore[arg-type]
 
 
 class SyncError(DeviceError):

@@ -57,7 +57,7 @@ def maybe_simulate(args: argparse.Namespace, *, default_speed: float) -> Iterato
                               hint="Add --simulate FILE")
         yield None
         return
-    from impactlab.ble.simulator import Faults, simulated_sensor
+    from impactlab.ble.sim import Faults, simulated_sensor
 
     faults = Faults(drop_rate=args.fault_drop_rate, duplicate_rate=args.fault_duplicate_rate,
                     link_loss=args.fault_link_loss, seed=args.fault_seed)

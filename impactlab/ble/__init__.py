@@ -8,8 +8,8 @@ Layers (DESIGN §6), each importable on its own:
 * :mod:`~impactlab.ble.client` — the only module using bleak (scan, connect with backoff, GATT);
 * :mod:`~impactlab.ble.stream` — live view data path into the stateful impact detector;
 * :mod:`~impactlab.ble.sync` — lossless resumable download into the client store;
-* :mod:`~impactlab.ble.fakebluez` and :mod:`~impactlab.ble.simulator` — a fake BlueZ on a private
-  D-Bus and a simulated sensor, so the unmodified bleak runs without hardware.
+* :mod:`~impactlab.ble.sim` — a fake BlueZ on a private D-Bus and a simulated sensor, so the
+  unmodified bleak runs without hardware (``--simulate``).
 """
 
 from .decode import DecodeError, Packet

@@ -17,15 +17,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from bleak import BleakClient, BleakScanner
+from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakDBusError,
+    BleakDeviceNotFoundError,
+    BleakError,
+    BleakGATTProtocolError,
+    BleakGATTProtocolErrorCode,
+)
 
 from ..errors import DeviceError, DeviceNotFoundError
 from .profile import SensorProfile
 from .rawlog import current_raw_log
 
-__all__ = ["FoundSensor", "SensorClient", "connect_with_backoff", "find_sensor", "scan"]
+__all__ = ["BluetoothUnavailableError", "FoundSensor", "SensorClient", "connect_with_backoff", "find_sensor", "scan"]
 
 _HINT_ADAPTER = ("Check that Bluetooth is switched on (bluetoothctl power on) and that bluetoothd runs; "
                  "or try the simulated sensor: --simulate sample_data/sim-day.parquet")
@@ -56,28 +65,60 @@ class FoundSensor:
     device: BLEDevice
 
 
+class BluetoothUnavailableError(DeviceError):
+    """This computer cannot use Bluetooth LE at all (no adapter, switched off, denied, no BlueZ).
+
+    Retrying does not help, so :func:`connect_with_backoff` gives up at once.
+    """
+
+
+#: D-Bus error names meaning there is no BlueZ on the system bus.
+_NO_BLUEZ = frozenset({"org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"})
+_UNAVAILABLE = {
+    BleakBluetoothNotAvailableReason.POWERED_OFF: ("Bluetooth is switched off", "Switch it on (bluetoothctl power on) and retry"),
+    BleakBluetoothNotAvailableReason.NO_BLUETOOTH: ("no Bluetooth adapter found", _HINT_ADAPTER),
+    BleakBluetoothNotAvailableReason.NO_BLE_CENTRAL_ROLE: ("the Bluetooth adapter cannot act as an LE central",
+                                                           "Use an adapter with Bluetooth LE (4.0 or later)"),
+    BleakBluetoothNotAvailableReason.DENIED_BY_USER: ("this program may not use Bluetooth",
+                                                      "Allow Bluetooth access for it in the system settings"),
+    BleakBluetoothNotAvailableReason.DENIED_BY_SYSTEM: ("the system does not allow Bluetooth access",
+                                                        "Ask the administrator for Bluetooth access"),
+}
+
+
 def bleak_error(err: BaseException, what: str) -> DeviceError:
-    """Translate a bleak or D-Bus failure into a one-line :class:`DeviceError` with a hint."""
+    """Translate a bleak or D-Bus failure into a one-line :class:`DeviceError` with a hint.
+
+    The mapping is on bleak's exception types and their enums (``reason``, ``code``,
+    ``dbus_error``), never on message text: :class:`BleakBluetoothNotAvailableError` by its
+    :class:`~bleak.exc.BleakBluetoothNotAvailableReason`; :class:`BleakDeviceNotFoundError` to
+    :class:`DeviceNotFoundError` with its ``identifier`` as ``address``;
+    :class:`BleakGATTProtocolError` by its ATT code (0x80-0x9F: the firmware's application errors);
+    :class:`BleakDBusError` by the D-Bus error name (no BlueZ on the bus, or a transient BlueZ error).
+    """
     if isinstance(err, DeviceError):
         return err
     if isinstance(err, BleakBluetoothNotAvailableError):
-        reason = str(getattr(err, "reason", "")).lower()
-        if "powered_off" in reason:
-            return DeviceError(f"{what}: Bluetooth is switched off", hint="Switch it on (bluetoothctl power on) and retry")
-        if "no_bluetooth" in reason:
-            return DeviceError(f"{what}: no Bluetooth adapter found", hint=_HINT_ADAPTER)
-        return DeviceError(f"{what}: Bluetooth is not available ({err})", hint=_HINT_ADAPTER)
+        text, hint = _UNAVAILABLE.get(err.reason, (f"Bluetooth is not available ({err.reason.name.lower()})", _HINT_ADAPTER))
+        return BluetoothUnavailableError(f"{what}: {text}", hint=hint)
     if isinstance(err, BleakDeviceNotFoundError):
-        return DeviceNotFoundError(f"{what}: the sensor is no longer in range",
+        return DeviceNotFoundError(f"{what}: the sensor {err.identifier} is no longer in range", address=err.identifier,
                                    hint="Is it charged, advertising and within a few metres?")
     if isinstance(err, BleakGATTProtocolError):
-        return DeviceError(f"{what}: the sensor refused (ATT error 0x{int(err.code):02x})",
+        code = int(err.code)
+        named = {int(c): c.name for c in BleakGATTProtocolErrorCode}  # the enum makes pseudo-members of other codes
+        label = ("application error" if 0x80 <= code <= 0x9F
+                 else named[code].lower().replace("_", " ") if code in named else "unknown ATT error")
+        return DeviceError(f"{what}: the sensor refused ({label}, ATT error 0x{code:02x})",
                            hint="Check the sensor's state (busy, or the command is not supported by its firmware)")
-    if isinstance(err, FileNotFoundError | ConnectionRefusedError) or "ServiceUnknown" in str(err) \
-            or ("org.bluez" in str(err) and "not provided" in str(err)):
-        return DeviceError(f"{what}: no Bluetooth service (BlueZ) is running on this computer", hint=_HINT_ADAPTER)
-    if isinstance(err, TimeoutError | asyncio.TimeoutError):
+    no_bluez = isinstance(err, BleakDBusError) and err.dbus_error in _NO_BLUEZ
+    if no_bluez or isinstance(err, FileNotFoundError | ConnectionRefusedError):
+        return BluetoothUnavailableError(f"{what}: no Bluetooth service (BlueZ) is running on this computer", hint=_HINT_ADAPTER)
+    if isinstance(err, TimeoutError):
         return DeviceError(f"{what}: the sensor did not answer in time", hint="Move closer to the sensor and retry")
+    if isinstance(err, BleakDBusError):
+        detail = f"{err.dbus_error}" + (f": {err.dbus_error_details}" if err.dbus_error_details else "")
+        return DeviceError(f"{what}: BlueZ reported {detail}", hint="Retry; if it persists, switch the sensor off and on")
     if isinstance(err, BleakError | OSError | EOFError):
         return DeviceError(f"{what}: {err}", hint="Retry; if it persists, switch the sensor off and on")
     return DeviceError(f"{what}: {type(err).__name__}: {err}")
@@ -162,7 +203,7 @@ async def find_sensor(
         raise bleak_error(err, "scan") from err
     if dev is None:
         who = address or name or f"a {profile.id} sensor"
-        raise DeviceNotFoundError(f"{who} was not found within {scan_s:g} s", hint=(
+        raise DeviceNotFoundError(f"{who} was not found within {scan_s:g} s", address=address, name=name, hint=(
             "Is it charged, advertising and within a few metres? Run impactlab scan to see what is in range"))
     return dev
 
@@ -172,22 +213,27 @@ class SensorClient:
 
     Parameters
     ----------
-    device : BLEDevice
-        From :func:`find_sensor` or :func:`scan`.
+    device : BLEDevice or str
+        From :func:`find_sensor` or :func:`scan`; an address makes bleak scan for it on connect.
     profile : SensorProfile
         The sensor's profile.
     on_disconnect : callable, optional
         Called (no arguments) when the link drops.
     timeout : float
         Connect timeout in s.
+    backend : type, optional
+        bleak backend class (a ``BaseBleakClient`` subclass) passed to :class:`bleak.BleakClient`;
+        None: bleak's own choice for this platform (BlueZ on Linux).
     """
 
-    def __init__(self, device: BLEDevice, profile: SensorProfile, *, on_disconnect: Callable[[], None] | None = None,
-                 timeout: float = 10.0) -> None:
+    def __init__(self, device: BLEDevice | str, profile: SensorProfile, *, on_disconnect: Callable[[], None] | None = None,
+                 timeout: float = 10.0, backend: type[BaseBleakClient] | None = None) -> None:
         self.device = device
         self.profile = profile
         self._on_disconnect = on_disconnect
-        self.client = BleakClient(device, disconnected_callback=lambda _c: self._disconnected(), timeout=timeout)
+        self.backend = backend
+        self.client = BleakClient(device, disconnected_callback=lambda _c: self._disconnected(), timeout=timeout,
+                                  backend=backend)
 
     def _disconnected(self) -> None:
         if self._on_disconnect is not None:
@@ -196,7 +242,7 @@ class SensorClient:
     @property
     def address(self) -> str:
         """The sensor's address."""
-        return str(self.device.address)
+        return self.device if isinstance(self.device, str) else str(self.device.address)
 
     @property
     def is_connected(self) -> bool:
@@ -276,11 +322,15 @@ class SensorClient:
 async def connect_with_backoff(
     profile: SensorProfile, *, address: str, on_disconnect: Callable[[], None] | None = None,
     attempts: int = 6, first_delay: float = 0.2, max_delay: float = 5.0, scan_timeout: float = 10.0,
+    backend: type[BaseBleakClient] | None = None,
 ) -> SensorClient:
     """Connect to ``address``, re-scanning and retrying with exponential backoff.
 
     A new :class:`bleak.BleakClient` is made for each attempt (bleak's advice after a link
-    loss), and the device is looked up again first (BlueZ forgets unpaired devices).
+    loss), and the device is looked up again first (BlueZ forgets unpaired devices). Every
+    failure is retried (BlueZ's ``InProgress``/``Failed``, a sensor not yet back in range, a
+    timeout) except :class:`BluetoothUnavailableError`, which no retry can clear.
+    ``backend`` is passed to :class:`bleak.BleakClient` (None: the platform's).
 
     Raises
     ------
@@ -294,13 +344,13 @@ async def connect_with_backoff(
     for k in range(attempts):
         try:
             dev = await find_sensor(profile, address=address, scan_s=scan_timeout)
-            sc = SensorClient(dev, profile, on_disconnect=on_disconnect)
+            sc = SensorClient(dev, profile, on_disconnect=on_disconnect, backend=backend)
             await sc.connect()
             return sc
+        except BluetoothUnavailableError:
+            raise
         except DeviceError as err:
             last = err
-            if "no Bluetooth" in str(err) or "switched off" in str(err):
-                raise
         if k < attempts - 1:
             await asyncio.sleep(delay)
             delay = min(max_delay, delay * 2)

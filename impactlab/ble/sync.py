@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import DetectionConfig
+from ..config import AnalysisConfig, DetectionConfig
 from ..errors import DeviceError, SyncError
 from ..recording import Recording, RecordingMeta
 from .assemble import samples_to_recording
@@ -293,7 +293,7 @@ def decode_stored(profile: SensorProfile, packets: list[tuple[int, bytes]], info
 async def sync_sensor(
     store: Any, client_id: str, profile: SensorProfile, *, address: str | None = None, name: str | None = None,
     timezone: str = "UTC", vertical_axis: str | None = None, plan: Any = None, markers: Any = None,
-    config: DetectionConfig | None = None, window: int = 512, max_reconnects: int = 20,
+    config: AnalysisConfig | DetectionConfig | None = None, window: int = 512, max_reconnects: int = 20,
     progress: Callable[[int, int], None] | None = None, import_recording: bool = True, reconnect_attempts: int = 6,
     scan_s: float = 10.0, **import_kw: Any,
 ) -> SyncResult:
@@ -313,8 +313,10 @@ async def sync_sensor(
         IANA zone the days are cut in.
     vertical_axis : str, optional
         Default: the profile's.
-    plan, markers, config
+    plan, markers : optional
         Passed to ``Store.import_recording``.
+    config : AnalysisConfig or DetectionConfig, optional
+        Method settings of the import (``impactlab sync`` passes the AnalysisConfig its options make).
     window : int
         Packets requested at a time (credit-based flow control).
     max_reconnects : int

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from impactlab.ble.fakebluez import FakeBluez, PrivateBus, dbus_daemon_path
 from impactlab.ble.profile import load_profile
-from impactlab.ble.simulator import Faults, SimulatedSensor
+from impactlab.ble.sim import FakeBluez, Faults, PrivateBus, SimulatedSensor, dbus_daemon_path
 from impactlab.simulate import simulate_recording
 
 _addresses = itertools.count(1)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from impactlab.cli.main import main
 
-from impactlab.ble.fakebluez import dbus_daemon_path
+from impactlab.ble.sim import dbus_daemon_path
 from impactlab.io import write_parquet
 from impactlab.recording import Recording
 from impactlab.simulate import Walk, simulate_recording

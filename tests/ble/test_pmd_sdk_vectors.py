@@ -104,7 +104,7 @@ def test_simulated_polar_frames_decode_by_the_sdk_rules() -> None:
     # The simulator's 0x80 frames with the FACTOR its START response carries (1e-3) give the
     # recording's samples to the mG (the sensor's resolution), decoded by the SDK-vector-tested code.
     from impactlab.ble.profile import load_profile
-    from impactlab.ble.simulator import SimulatedSensor
+    from impactlab.ble.sim import SimulatedSensor
     from impactlab.simulate import simulate_recording
 
     rec = simulate_recording(duration_s=5, fs=52, jumps=[(2.0, 2.0)], seed=1)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from impactlab.ble.client import find_sensor, scan
+from impactlab.ble.client import BluetoothUnavailableError, SensorClient, bleak_error, find_sensor, scan
+from impactlab.ble.decode import decode_info
 from impactlab.ble.profile import load_profile
-from impactlab.ble.simulator import Faults
+from impactlab.ble.sim import Faults
 from impactlab.ble.stream import stream_sensor
 from impactlab.ble.sync import sync_sensor
 from impactlab.config import DetectionConfig
@@ -61,14 +62,66 @@ async def test_scan_by_name_and_by_service(add_sensor, short_rec) -> None:
 
 
 async def test_device_not_found_is_one_line_with_a_hint(fake_bluez) -> None:
-    with pytest.raises(DeviceNotFoundError, match=r"was not found within 0\.3 s.*impactlab scan"):
+    with pytest.raises(DeviceNotFoundError, match=r"was not found within 0\.3 s.*impactlab scan") as ei:
         await find_sensor(HIP, address="11:22:33:44:55:66", scan_s=0.3)
+    assert (ei.value.address, ei.value.name) == ("11:22:33:44:55:66", None)
+    with pytest.raises(DeviceNotFoundError) as ei:
+        await find_sensor(HIP, name="IMPL-FFFF", scan_s=0.3)
+    assert (ei.value.address, ei.value.name) == (None, "IMPL-FFFF")
+
+
+async def test_bleak_not_found_on_connect_maps_to_device_not_found(fake_bluez, add_sensor, short_rec) -> None:
+    """Connecting by an address nobody advertises: bleak's own scan raises BleakDeviceNotFoundError."""
+    sc = SensorClient("11:22:33:44:55:77", HIP, timeout=0.5)
+    with pytest.raises(DeviceNotFoundError, match="11:22:33:44:55:77 is no longer in range") as ei:
+        await sc.connect()
+    assert ei.value.address == "11:22:33:44:55:77"
+
+
+async def test_sensor_client_uses_the_backend_it_is_given(add_sensor, short_rec) -> None:
+    from bleak.backends.bluezdbus.client import BleakClientBlueZDBus
+
+    calls: list[str] = []
+
+    class Recorded(BleakClientBlueZDBus):
+        async def connect(self, *a, **kw):
+            calls.append("connect")
+            return await super().connect(*a, **kw)
+
+    s = add_sensor(short_rec)
+    dev = await find_sensor(HIP, address=s.address, scan_s=5)
+    async with SensorClient(dev, HIP, backend=Recorded) as sc:
+        assert isinstance(sc.client._backend, Recorded) and sc.is_connected
+        assert decode_info(HIP, await sc.read("info"))["stored_packets"] == len(s.stored)
+    assert calls == ["connect"]
+
+
+def test_bleak_errors_map_on_their_types_and_enums() -> None:
+    from bleak.exc import (
+        BleakBluetoothNotAvailableError,
+        BleakBluetoothNotAvailableReason,
+        BleakDBusError,
+        BleakGATTProtocolError,
+    )
+
+    off = bleak_error(BleakBluetoothNotAvailableError("whatever text", BleakBluetoothNotAvailableReason.POWERED_OFF), "scan")
+    assert isinstance(off, BluetoothUnavailableError) and str(off).startswith("scan: Bluetooth is switched off")
+    none = bleak_error(BleakBluetoothNotAvailableError("", BleakBluetoothNotAvailableReason.NO_BLUETOOTH), "scan")
+    assert "no Bluetooth adapter found" in str(none)
+    app = bleak_error(BleakGATTProtocolError(0x83), "command sync_from")
+    assert str(app).startswith("command sync_from: the sensor refused (application error, ATT error 0x83)")
+    std = bleak_error(BleakGATTProtocolError(0x03), "write control")
+    assert "write not permitted, ATT error 0x03" in str(std)
+    nobluez = bleak_error(BleakDBusError("org.freedesktop.DBus.Error.ServiceUnknown", ["any words"]), "scan")
+    assert isinstance(nobluez, BluetoothUnavailableError)
+    busy = bleak_error(BleakDBusError("org.bluez.Error.InProgress", ["Operation already in progress"]), "connect")
+    assert type(busy) is DeviceError and "org.bluez.Error.InProgress" in str(busy)
 
 
 async def test_bluetooth_off(fake_bluez, short_rec) -> None:
     fake_bluez.set_powered(False)
     try:
-        with pytest.raises(DeviceError, match="Bluetooth"):
+        with pytest.raises(BluetoothUnavailableError, match="Bluetooth is switched off"):
             await scan([HIP], scan_s=0.2)
     finally:
         fake_bluez.set_powered(True)
@@ -84,6 +137,7 @@ async def test_stream_reports_every_drop_exactly_and_equals_whole_run(fake_bluez
     assert st.packets_lost == len(dropped) and st.packets + st.packets_lost == len(s.live)
     assert st.duplicates == fake_bluez.run(lambda: s.log.duplicated)
     rec = live.recording()
+    assert rec is not None
     assert st.samples == len(rec) == len(short_rec) - int(sum(decode_n(s.live[k]) for k in dropped))
     whole = detect_impacts(rec, config=LIVE_CFG)
     assert st.impacts["total"] == len(whole)
@@ -138,9 +192,11 @@ async def test_sync_given_up_then_resumed_commits_each_packet_once(fake_bluez, a
     with pytest.raises(SyncError) as ei:
         await sync_sensor(j, "c1", HIP, address=s.address, import_recording=False, max_reconnects=0)
     assert ei.value.last_seq == max(j.p) and fake_bluez.run(lambda: s.log.erased_upto) == -1
+    first = len(j.p)
+    assert 0 < first < len(s.stored) and sorted(j.p) == list(range(first))
     res = await sync_sensor(j, "c1", HIP, address=s.address, import_recording=False)
     assert j.sync_packets("c1", "") == list(enumerate(s.stored))
-    assert res.new + len(j.p) - res.new == len(s.stored) and res.new < len(s.stored)
+    assert res.new == len(s.stored) - first  # the re-run fetched only what the first run had not committed
 
 
 async def test_sync_reports_a_gap_the_sensor_no_longer_holds(add_sensor, short_rec) -> None:
@@ -155,7 +211,7 @@ async def test_refused_erase_is_a_warning_not_a_failure(add_sensor, short_rec) -
     s = add_sensor(short_rec, faults=Faults(refuse={"erase_acked": -1}))
     j = MemoryJournal()
     res = await sync_sensor(j, "c1", HIP, address=s.address, import_recording=False)
-    assert res.erased_upto is None and "refused (ATT error 0x80)" in res.warnings[0]
+    assert res.erased_upto is None and "refused (application error, ATT error 0x80)" in res.warnings[0]
     assert len(j.p) == len(s.stored)
 
 
@@ -165,11 +221,11 @@ async def test_polar_cannot_be_synced(short_rec) -> None:
 
 
 async def test_no_bluez_is_one_line_with_a_hint(fake_bluez, monkeypatch) -> None:
-    from impactlab.ble.fakebluez import PrivateBus
+    from impactlab.ble.sim import PrivateBus
 
     with PrivateBus() as empty:
         monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", empty.address)
-        with pytest.raises(DeviceError, match=r"no Bluetooth service \(BlueZ\).*--simulate"):
+        with pytest.raises(BluetoothUnavailableError, match=r"no Bluetooth service \(BlueZ\).*--simulate"):
             await scan([HIP], scan_s=0.2)
 
 

@@ -7,7 +7,7 @@ with. Faults are injected on the air side (:class:`Faults`): dropped and duplica
 link losses at chosen or random packets, refused commands.
 
 :func:`simulated_sensor` starts a private ``dbus-daemon``, the fake BlueZ
-(:mod:`impactlab.ble.fakebluez`) and one sensor, and points ``DBUS_SYSTEM_BUS_ADDRESS`` at it, so
+(:mod:`impactlab.ble.sim.fakebluez`) and one sensor, and points ``DBUS_SYSTEM_BUS_ADDRESS`` at it, so
 the unmodified bleak in this process finds the sensor as if it were in range. It is what
 ``--simulate FILE`` of ``impactlab scan``, ``stream`` and ``sync`` uses.
 """
@@ -26,11 +26,13 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..errors import DataError
-from ..recording import Recording
-from .decode import encode_end_of_sync, encode_info, encode_marker, encode_packets, encode_pmd_frame, pmd_epoch_ns
-from .fakebluez import AttError, FakeBluez, GattLayout, Link, PrivateBus
-from .profile import SensorProfile, load_profile
+from ...errors import DataError
+from ...recording import Recording
+from ..decode import encode_end_of_sync, encode_info, encode_marker, encode_packets, encode_pmd_frame, pmd_epoch_ns
+from ..profile import SensorProfile, load_profile
+from .bus import PrivateBus
+from .fakebluez import FakeBluez
+from .gatt import AttError, GattLayout, Link
 
 __all__ = ["Faults", "SimulatedSensor", "Simulation", "simulated_sensor"]
 
@@ -102,7 +104,7 @@ class FaultLog:
 
 
 class SimulatedSensor:
-    """A BLE sensor playing ``recording`` through ``profile`` (a :class:`~impactlab.ble.fakebluez.Peripheral`).
+    """A BLE sensor playing ``recording`` through ``profile`` (a :class:`~impactlab.ble.sim.gatt.Peripheral`).
 
     Parameters
     ----------
@@ -126,12 +128,14 @@ class SimulatedSensor:
         First stored packet still held (packets before it were erased earlier).
     markers : list of (int, int)
         ``(sample index, code)`` button presses sent on ``marker`` while streaming live.
+    mtu : int, optional
+        ATT MTU the link negotiates, in bytes (default: the profile's ``mtu``, else 247).
     """
 
     def __init__(
         self, profile: SensorProfile, recording: Recording, *, address: str = "F0:1A:B2:00:00:01", name: str | None = None,
         faults: Faults | None = None, speed: float = 1.0, battery: int = 87, session_id: int = 1, first_seq: int = 0,
-        markers: list[tuple[int, int]] | None = None,
+        markers: list[tuple[int, int]] | None = None, mtu: int | None = None,
     ) -> None:
         self.profile = profile
         self.recording = recording
@@ -146,6 +150,7 @@ class SimulatedSensor:
         self.session_id = session_id
         self.markers = sorted(markers or [])
         self.advertising = True
+        self.mtu = int(mtu or profile.mtu or 247)
         self.log = FaultLog()
         self._rng = np.random.default_rng(self.faults.seed)
         self._refuse = dict(self.faults.refuse)
@@ -450,7 +455,7 @@ def simulated_sensor(
     if isinstance(source, Recording):
         rec = source
     else:
-        from ..io import read_recording
+        from ...io import read_recording
 
         rec = read_recording(Path(source), **(read_options or {}))  # type: ignore[arg-type]
     sensor = SimulatedSensor(prof, rec, address=address, faults=faults, speed=speed, **sensor_kw)  # type: ignore[arg-type]
