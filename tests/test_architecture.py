@@ -144,3 +144,14 @@ def test_no_import_cycles() -> None:
 def test_module_size(path: Path) -> None:
     n = len(path.read_text().splitlines())
     assert n <= MAX_LINES, f"{path.relative_to(ROOT)} has {n} lines (> {MAX_LINES}): split it by job"
+
+
+def test_every_package_is_in_the_wheel() -> None:
+    """Each folder of impactlab/ with an __init__.py is listed in pyproject's packages (else the wheel lacks it)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in PKG.rglob("__init__.py")}
+    found |= {"impactlab." + ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "cli").rglob("__init__.py")}
+    found |= {"impactlab.firmware_config"}
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
