@@ -196,6 +196,22 @@ class SessionConfig:
         Least share of 0.5–5 Hz power at the step frequency and its harmonics (0.5) [P].
     brisk_spm : float
         Brisk walking cadence, steps/min (100: Tudor-Locke 2019, moderate intensity) [C].
+    run_max_hz : float
+        Highest step frequency of running (3.6 Hz = 216 steps/min; elite sprinters reach about
+        4.5 Hz) [P].
+    run_airborne : float
+        A periodic gait window at ``run_min_spm`` or more with at least this share of samples below
+        ``airborne_g`` has flight phases: running (0.05; measured walking at most 0.044, jogging at
+        least 0.064 on the development trials, docs/method.md) [P].
+    run_min_spm : float
+        Least cadence of running with flight (130 steps/min: impactr's hip walk dips below 0.5 g at
+        126 steps/min; jogging on the development trials runs at 136 or more) [P].
+    run_spm : float
+        A periodic gait window at or above this cadence is running even when its flights do not show
+        at the sensor (150 steps/min; walking above 140 is race walking) [P].
+    run_bout_min_s : float
+        Shortest running bout (20 s: interval efforts of 30 s are running; a gait this fast with
+        flight is not incidental) [P].
     bout_min_s : float
         Shortest walking bout (60 s) [P].
     bout_max_break_s : float
@@ -235,6 +251,11 @@ class SessionConfig:
     walk_min_sd_g: float = 0.05
     walk_periodicity: float = 0.5
     brisk_spm: float = 100.0
+    run_max_hz: float = 3.6
+    run_airborne: float = 0.05
+    run_min_spm: float = 130.0
+    run_spm: float = 150.0
+    run_bout_min_s: float = 20.0
     bout_min_s: float = 60.0
     bout_max_break_s: float = 10.0
     vib_window_s: float = 5.0

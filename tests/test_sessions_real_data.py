@@ -70,6 +70,31 @@ def test_adept_run_has_no_jumps_and_no_overlaps() -> None:
     assert _overlaps(s) == 0
 
 
+def test_adept_run_is_run_and_never_walking() -> None:
+    """Every running minute of the adept run is ``run``; no walking session lies inside a running bout.
+
+    The file is 25 min long but holds about 19 min of running at 152-163 steps/min: 10 s windows with
+    no movement at all (standing, 4 min in 7 stops) and about 1.5 min of walking at 85-106 steps/min
+    lie between the running bouts (docs/method.md, real-data validation)."""
+    s = _sessions(SHARED / "adeptdata" / "acc_running_left_hip.csv.gz")
+    run = s[s["kind"] == "run"]
+    assert run["duration_s"].sum() / 60 >= 18.5
+    assert run["cadence_spm"].between(150, 165).all()
+    walks = s[s["kind"].isin(["walk", "brisk_walk", "vest_walk"])]
+    for r in run.itertuples():
+        assert not ((walks["start"] < r.end) & (walks["end"] > r.start)).any()
+    assert _overlaps(s) == 0
+
+
+@pytest.mark.parametrize(("name", "kind"), [("sisfall_D03_SA06_R01.csv", "run"), ("sisfall_D04_SA07_R01.csv", "run"),
+                                            ("sisfall_D04_SA15_R01.csv", "run"), ("sisfall_D01_SA10_R01.csv", "walk"),
+                                            ("sisfall_D02_SA12_R01.csv", "brisk_walk")])
+def test_sisfall_jogging_is_run_and_walking_is_walking(name: str, kind: str) -> None:
+    s = _sessions(TRIALS / name, "-y")
+    assert list(s["kind"]) == [kind]
+    assert s["duration_s"].iloc[0] >= 55
+
+
 def test_impactr_hip_walk_has_no_jumps() -> None:
     assert _jumps(_sessions(SHARED / "impactr" / "hip-raw.csv")) == 0
 

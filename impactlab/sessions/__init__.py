@@ -107,9 +107,9 @@ def check_session_config(cfg: SessionConfig) -> None:
     if not 0 < cfg.flight_min_s < cfg.flight_window_s:
         raise bad("flight_min_s", f"{cfg.flight_min_s:g} s must be positive and shorter than sessions.flight_window_s "
                   f"({cfg.flight_window_s:g} s)", "Lower flight_min_s or raise flight_window_s")
-    if not 0 <= cfg.bout_max_break_s < cfg.bout_min_s:
+    if not 0 <= cfg.bout_max_break_s < min(cfg.bout_min_s, cfg.run_bout_min_s):
         raise bad("bout_max_break_s", f"{cfg.bout_max_break_s:g} s must be shorter than sessions.bout_min_s "
-                  f"({cfg.bout_min_s:g} s)", "Lower bout_max_break_s")
+                  f"({cfg.bout_min_s:g} s) and sessions.run_bout_min_s ({cfg.run_bout_min_s:g} s)", "Lower bout_max_break_s")
     ratio = cfg.walk_window_s / cfg.vib_window_s if cfg.vib_window_s > 0 else 0.0
     if ratio < 1 or abs(ratio - round(ratio)) > 1e-9:
         raise bad("walk_window_s", f"{cfg.walk_window_s:g} s is not a whole multiple of sessions.vib_window_s "
@@ -219,7 +219,8 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         vib_rows = self._vibration(feats, markers, detectable)
         rows += vib_rows
         rows += self._jumps(impacts, (f_start, f_last), bout_flights, self.airborne, markers)
-        rows += self._walks(feats, markers, self._long_flights(f_start, f_last))
+        air = self.airborne.per_window(feats["id"], self.windows.win_ns) if feats else np.empty(0)
+        rows += self._runs_and_walks(feats, markers, self._long_flights(f_start, f_last), air, self.jump_ns)
         # impacts inside vibration sessions are not counted
         t_imp = impacts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64) \
             if len(impacts) else np.empty(0, np.int64)

@@ -84,13 +84,31 @@ class _Airborne:
         self.n.append(np.diff(np.r_[first, b.size]))
         self.low.append(np.add.reduceat((mag < self.thr).astype(np.int64), first))
 
-    def share(self, centre_ns: np.ndarray, half_ns: float) -> np.ndarray:
-        """Share of samples below ``thr`` in the bins covering ``centre ± half`` (NaN without samples)."""
-        if not self.ids or not centre_ns.size:
-            return np.full(centre_ns.size, np.nan)
+    def _bins(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not self.ids:
+            return np.empty(0, np.int64), np.empty(0), np.empty(0)
         ids, inv = np.unique(np.concatenate(self.ids), return_inverse=True)
         n = np.bincount(inv, np.concatenate(self.n).astype(np.float64))
         low = np.bincount(inv, np.concatenate(self.low).astype(np.float64))
+        return ids, n, low
+
+    def per_window(self, win_ids: np.ndarray, win_ns: int) -> np.ndarray:
+        """Share of samples below ``thr`` in each window ``win_ids`` of ``win_ns`` (0 without samples)."""
+        ids, n, low = self._bins()
+        if not ids.size or not win_ids.size:
+            return np.zeros(win_ids.size)
+        w = (ids * self.BIN_NS) // win_ns
+        uw, inv = np.unique(w, return_inverse=True)
+        tot, lo = np.bincount(inv, n), np.bincount(inv, low)
+        pos = np.clip(np.searchsorted(uw, win_ids), 0, uw.size - 1)
+        hit = uw[pos] == win_ids
+        return np.where(hit, lo[pos] / np.maximum(tot[pos], 1), 0.0)
+
+    def share(self, centre_ns: np.ndarray, half_ns: float) -> np.ndarray:
+        """Share of samples below ``thr`` in the bins covering ``centre ± half`` (NaN without samples)."""
+        ids, n, low = self._bins()
+        if not ids.size or not centre_ns.size:
+            return np.full(centre_ns.size, np.nan)
         cn, cl = np.r_[0.0, np.cumsum(n)], np.r_[0.0, np.cumsum(low)]
         a = np.searchsorted(ids, (centre_ns - half_ns) // self.BIN_NS, "left")
         b = np.searchsorted(ids, (centre_ns + half_ns) // self.BIN_NS, "right")
@@ -116,6 +134,8 @@ def _landings(t_high: np.ndarray, f_start: np.ndarray, f_last: np.ndarray, windo
 class _JumpSessions(_DetectorBase):
     """Jumps sessions from the flight runs and the impacts (part of the session detector)."""
 
+    jump_ns: np.ndarray  # the jump landings (UTC ns), set by _jumps
+
     def _long_flights(self, f_start: np.ndarray, f_last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Runs of low magnitude lasting at least ``flight_min_s`` (free fall)."""
         period = _NS / self.fs
@@ -126,6 +146,7 @@ class _JumpSessions(_DetectorBase):
                bout_flights: tuple[np.ndarray, np.ndarray], airborne: _Airborne,
                markers: Markers | None) -> list[dict[str, Any]]:
         jt, takeoff = self._jump_landings(impacts, flights, bout_flights, airborne)
+        self.jump_ns = jt
         cfg = self.cfg
         out: list[dict[str, Any]] = []
         if jt.size:
