@@ -12,10 +12,30 @@ import pandas as pd
 from rich.console import Console
 
 from impactlab.pipeline import Analysis
+from impactlab.schema import SESSION_KINDS
 
 from ._common import make_table, stdout_console
 
 __all__ = ["print_loading", "print_plan_check", "print_sessions", "print_table"]
+
+#: The session kinds with a plan target get a column in the daily table (walking without one does not).
+_TABLE_KINDS = [k for k in SESSION_KINDS.values() if k.target is not None]
+
+
+def _kind_headings() -> list[str]:
+    out = []
+    for k in _TABLE_KINDS:
+        out.append(k.short)
+        out += ["sets" if e == "jump_sets" else e for e in k.extra]
+    return out
+
+
+def _kind_cells(r: dict[str, Any]) -> list[str]:
+    out = []
+    for k in _TABLE_KINDS:
+        out.append(str(int(r[k.column])) if k.unit == "count" else f"{r[k.column]:.0f}")
+        out += [str(int(r[e])) for e in k.extra]
+    return out
 
 
 def print_table(res: Analysis) -> None:
@@ -30,14 +50,13 @@ def print_table(res: Analysis) -> None:
     for col in ("date", "day", "wear h", "valid", "low", "medium", "high"):
         t.add_column(col, justify="left" if col in ("date", "day", "valid") else "right", no_wrap=True)
     if show_sessions:
-        for col in ("jumps", "sets", "brisk", "vest", "vibr."):
+        for col in _kind_headings():
             t.add_column(col, justify="right", no_wrap=True)
     for r in res.daily.itertuples(index=False):
         row = [r.date.strftime("%Y-%m-%d"), r.date.strftime("%a"), f"{r.wear_h:.1f}", "yes" if r.valid else "no",
                str(r.n_low), str(r.n_medium), str(r.n_high)]
         if show_sessions:
-            row += [str(r.n_jumps), str(r.jump_sets), f"{r.brisk_walk_min:.0f}", f"{r.vest_walk_min:.0f}",
-                    f"{r.vibration_min:.0f}"]
+            row += _kind_cells(r._asdict())
         t.add_row(*row)
     con.print(t)
     cfg = res.config
@@ -45,7 +64,8 @@ def print_table(res: Analysis) -> None:
     legend = (f"Bands in g above gravity: low {edges[0]:.1f}-{edges[1]:.1f}, medium {edges[1]:.1f}-{edges[2]:.1f}, "
               f"high >= {edges[2]:.1f}.")
     if show_sessions:
-        legend += " Jumps and sets counted; brisk (walking), vest (walking) and vibr. (plate) in minutes."
+        legend += " Jumps and sets counted; " + ", ".join(
+            f"{k.short} ({k.what.split(' (')[0]})" for k in _TABLE_KINDS if k.unit == "min") + " in minutes."
     con.print(legend, soft_wrap=False)
     w = res.weekly
     if w["valid_days"]:

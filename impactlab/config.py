@@ -166,6 +166,22 @@ class SessionConfig:
         Shortest flight phase (0.08 s; a 5 cm jump flies 0.20 s, science.md §7) [P].
     flight_window_s : float
         The flight must end within this time before the landing peak (0.6 s) [P].
+    gait_window_s : float
+        Half-width (s) of the neighbourhood of a landing in which the step rhythm is read (2 s) [P].
+    gait_min_impacts : int
+        A landing with at least this many impacts (itself included) within ``gait_window_s`` lies in a
+        rhythmic bout of steps or hops (5: at least 75 per minute) [P].
+    bout_flight_max_g : float
+        Inside a rhythmic bout the flight test is relaxed to a magnitude below this (0.6 g: in a
+        trouser pocket the thigh's rotation keeps flight at 0.2-0.5 g) [P, measured on UMAFall].
+    airborne_g : float
+        Magnitude below which a sample counts towards the airborne share (0.5 g) [P].
+    airborne_window_s : float
+        Half-width (s) of the window around a landing over which the airborne share is taken (1.5 s) [P].
+    jump_bout_airborne : float
+        A rhythmic bout whose median airborne share reaches this is continuous jumping; below it, it is
+        running or walking and its flights are strides, not jumps (0.375; measured hopping 0.44-0.53,
+        jogging at most 0.31 on the development trials, docs/method.md) [P].
     set_gap_s : float
         Jumps closer than this (s) are one set (20 s) [P].
     session_gap_s : float
@@ -180,6 +196,22 @@ class SessionConfig:
         Least share of 0.5–5 Hz power at the step frequency and its harmonics (0.5) [P].
     brisk_spm : float
         Brisk walking cadence, steps/min (100: Tudor-Locke 2019, moderate intensity) [C].
+    run_max_hz : float
+        Highest step frequency of running (3.6 Hz = 216 steps/min; elite sprinters reach about
+        4.5 Hz) [P].
+    run_airborne : float
+        A periodic gait window at ``run_min_spm`` or more with at least this share of samples below
+        ``airborne_g`` has flight phases: running (0.05; measured walking at most 0.044, jogging at
+        least 0.064 on the development trials, docs/method.md) [P].
+    run_min_spm : float
+        Least cadence of running with flight (130 steps/min: impactr's hip walk dips below 0.5 g at
+        126 steps/min; jogging on the development trials runs at 136 or more) [P].
+    run_spm : float
+        A periodic gait window at or above this cadence is running even when its flights do not show
+        at the sensor (150 steps/min; walking above 140 is race walking) [P].
+    run_bout_min_s : float
+        Shortest running bout (20 s: interval efforts of 30 s are running; a gait this fast with
+        flight is not incidental) [P].
     bout_min_s : float
         Shortest walking bout (60 s) [P].
     bout_max_break_s : float
@@ -206,6 +238,12 @@ class SessionConfig:
     flight_max_g: float = 0.4
     flight_min_s: float = 0.08
     flight_window_s: float = 0.6
+    gait_window_s: float = 2.0
+    gait_min_impacts: int = 5
+    bout_flight_max_g: float = 0.6
+    airborne_g: float = 0.5
+    airborne_window_s: float = 1.5
+    jump_bout_airborne: float = 0.375
     set_gap_s: float = 20.0
     session_gap_s: float = 600.0
     walk_window_s: float = 10.0
@@ -213,6 +251,11 @@ class SessionConfig:
     walk_min_sd_g: float = 0.05
     walk_periodicity: float = 0.5
     brisk_spm: float = 100.0
+    run_max_hz: float = 3.6
+    run_airborne: float = 0.05
+    run_min_spm: float = 130.0
+    run_spm: float = 150.0
+    run_bout_min_s: float = 20.0
     bout_min_s: float = 60.0
     bout_max_break_s: float = 10.0
     vib_window_s: float = 5.0

@@ -18,14 +18,18 @@ A plan file::
     [targets.brisk_walk]
     minutes_per_day = 30
 
+    [targets.run]              # running minutes (a periodic gait with flight)
+    minutes_per_week = 60
+
     [targets.vest_walk]
     minutes_per_week = 90
 
     [targets.vibration]
     minutes_per_day = 15
 
-Every per-day target takes an optional ``days`` list; the walking and vibration targets take
-``minutes_per_day`` and/or ``minutes_per_week``; ``vibration`` may name the plate (``frequency_hz``,
+Every per-day target takes an optional ``days`` list; the minutes targets (one per session kind of
+:data:`impactlab.schema.SESSION_KINDS` with a target: ``brisk_walk``, ``run``, ``vest_walk``,
+``vibration``) take ``minutes_per_day`` and/or ``minutes_per_week``; ``vibration`` may name the plate (``frequency_hz``,
 ``amplitude_g``) so that aliasing can be resolved and an undetectable plate reported; ``vest_walk``
 may give ``vest_mass_kg``. Unknown keys, wrong types and negative numbers raise
 :class:`~impactlab.errors.ConfigError` naming the file and the dotted key.
@@ -52,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .schema import BANDS, PLAN_CHECK, coerce, empty
+from .schema import BANDS, PLAN_CHECK, SESSION_KINDS, coerce, empty
 
 __all__ = [
     "DAY_NAMES",
@@ -155,6 +159,7 @@ class Targets:
     jumps: JumpsTarget | None = None
     high_impacts: HighImpactsTarget | None = None
     brisk_walk: MinutesTarget | None = None
+    run: MinutesTarget | None = None
     vest_walk: MinutesTarget | None = None
     vibration: VibrationTarget | None = None
 
@@ -216,14 +221,21 @@ class Plan:
 
 # ------------------------------------------------------------------------------------------ parsing
 # field -> kind; "count" whole numbers >= 0, "min" minutes >= 0, "pos" numbers > 0
+# Every minutes target of schema.SESSION_KINDS takes minutes_per_day / minutes_per_week / days; a few add keys.
+_MINUTES_SPEC = {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days"}
+_EXTRA_KEYS: dict[str, dict[str, str]] = {
+    "vest_walk": {"vest_mass_kg": "pos"},
+    "vibration": {"frequency_hz": "pos", "amplitude_g": "pos"},
+}
+_MINUTE_TARGETS = tuple(k.target for k in SESSION_KINDS.values() if k.target is not None and k.unit == "min")
 _SPEC: dict[str, dict[str, str]] = {
     "jumps": {"per_day": "count", "min_sets": "count", "days": "days"},
     "high_impacts": {"per_day": "count", "min_band": "band", "days": "days"},
-    "brisk_walk": {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days"},
-    "vest_walk": {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days", "vest_mass_kg": "pos"},
-    "vibration": {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days", "frequency_hz": "pos",
-                  "amplitude_g": "pos"},
+    **{t: {**_MINUTES_SPEC, **_EXTRA_KEYS.get(t, {})} for t in _MINUTE_TARGETS},
 }
+_missing = set(_SPEC) - {f.name for f in dataclasses.fields(Targets)}
+if _missing:  # a SESSION_KINDS target needs its field in Targets (checked at import, so it cannot drift)
+    raise ImportError(f"impactlab.plan.Targets has no field for the session-kind target(s) {sorted(_missing)}")
 _REQUIRED = {"jumps": ("per_day",), "high_impacts": ("per_day",)}
 _TOP = ("schema", "name", "timezone", "targets")
 
@@ -354,7 +366,7 @@ def parse_plan(data: str | Mapping[str, Any], *, path: str | os.PathLike[str] = 
         for req in _REQUIRED.get(tname, ()):
             if req not in vals:
                 raise ConfigError("is required", path=p, key=f"{key}.{req}", hint=f"Add e.g. {req} = 50")
-        if tname in ("brisk_walk", "vest_walk", "vibration") and "minutes_per_day" not in vals and "minutes_per_week" not in vals:
+        if tname in _MINUTE_TARGETS and "minutes_per_day" not in vals and "minutes_per_week" not in vals:
             raise ConfigError("needs minutes_per_day or minutes_per_week", path=p, key=f"{key}.minutes_per_day",
                               hint="Add e.g. minutes_per_day = 30")
         cls = {"jumps": JumpsTarget, "high_impacts": HighImpactsTarget, "vibration": VibrationTarget}.get(tname, MinutesTarget)
@@ -401,14 +413,17 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
 
 
 # ------------------------------------------------------------------------------------------ checking
-_COLUMN = {"jumps": "n_jumps", "brisk_walk": "brisk_walk_min", "vest_walk": "vest_walk_min", "vibration": "vibration_min"}
+_COLUMN = {k.target: k.column for k in SESSION_KINDS.values() if k.target is not None}
 
 
 def _achieved(daily: pd.DataFrame, name: str, target: Any) -> np.ndarray:
     if name == "high_impacts":
         bands = BANDS[BANDS.index(target.min_band):]
-        return np.asarray(sum(daily[f"n_{b}"].to_numpy(np.float64) for b in bands), dtype=np.float64)
-    return np.asarray(daily[_COLUMN[name]].to_numpy(np.float64))
+        total = np.zeros(len(daily))
+        for b in bands:
+            total += daily[f"n_{b}"].to_numpy(np.float64)
+        return total
+    return np.asarray(daily[_COLUMN[name]].to_numpy(np.float64), dtype=np.float64)
 
 
 def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] = ()) -> pd.DataFrame:
@@ -438,7 +453,7 @@ def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] =
     >>> from impactlab.schema import DAILY, coerce
     >>> d = pd.DataFrame({"date": pd.to_datetime(["2026-03-02", "2026-03-03"]), "wear_h": [14.0, 3.0],
     ...                   "valid": [True, False], "n_low": 0, "n_medium": 0, "n_high": [60, 0], "n_jumps": [50, 0],
-    ...                   "jump_sets": [5, 0], "brisk_walk_min": 0.0, "walk_min": 0.0, "vest_walk_min": 0.0,
+    ...                   "jump_sets": [5, 0], "brisk_walk_min": 0.0, "walk_min": 0.0, "run_min": 0.0, "vest_walk_min": 0.0,
     ...                   "vibration_min": 0.0})
     >>> plan = Plan("p", Targets(jumps=JumpsTarget(per_day=50, min_sets=5)))
     >>> list(check_plan(coerce(d, DAILY), plan)["status"])

@@ -23,7 +23,8 @@ SESSIONS
 DAILY (one row per local calendar day)
     ``date`` datetime64[ns] local midnight; ``wear_h`` float64 hours; ``valid`` bool (≥ 10 h wear);
     ``n_low``, ``n_medium``, ``n_high``, ``n_jumps``, ``jump_sets`` int64; ``brisk_walk_min``,
-    ``walk_min``, ``vest_walk_min``, ``vibration_min`` float64 minutes. Added by
+    ``walk_min``, ``run_min``, ``vest_walk_min``, ``vibration_min`` float64 minutes (one column per
+    :data:`SESSION_KINDS` entry). Added by
     :mod:`impactlab.loading`: ``dss``, ``oi`` float64, ``peak_grf_bw_max`` float64 (NaN without body
     mass), ``load_basis`` str (``grf_bw`` | ``acc_g``); Sessions likewise get ``dss``, ``oi``,
     ``peak_grf_bw``, ``load_basis``.
@@ -75,12 +76,21 @@ class SessionKind:
         The plan target (``[targets.<name>]``) that checks ``column``, or None when no target exists.
     extra : tuple of str
         Further DailyLoad columns the kind fills (``jump_sets`` for jumps: sets summed per day).
+    short : str
+        Column heading in terminal tables (at most 5 characters).
+    noun : str
+        What a number of the column counts, in a sentence ("47 more *jumps*", "12 more *min of running*").
+    what : str
+        One-line description of the kind (plan listings, legends).
     """
 
     column: str
     unit: str
     target: str | None
     extra: tuple[str, ...] = ()
+    short: str = ""
+    noun: str = ""
+    what: str = ""
 
 
 #: Session kinds, in the order of the Sessions ``kind`` categories, each with its DailyLoad column,
@@ -88,11 +98,16 @@ class SessionKind:
 #: the per-kind columns from: adding a kind is its detector (``impactlab.sessions``), one entry here
 #: (and its DAILY column below), and tests.
 SESSION_KINDS: dict[str, SessionKind] = {
-    "jumps": SessionKind("n_jumps", "count", "jumps", ("jump_sets",)),
-    "brisk_walk": SessionKind("brisk_walk_min", "min", "brisk_walk"),
-    "walk": SessionKind("walk_min", "min", None),
-    "vest_walk": SessionKind("vest_walk_min", "min", "vest_walk"),
-    "vibration": SessionKind("vibration_min", "min", "vibration"),
+    "jumps": SessionKind("n_jumps", "count", "jumps", ("jump_sets",), "jumps", "jumps",
+                         "jumps (landing after a flight phase)"),
+    "brisk_walk": SessionKind("brisk_walk_min", "min", "brisk_walk", (), "brisk", "min of brisk walking",
+                              "brisk walking (>= 100 steps/min)"),
+    "walk": SessionKind("walk_min", "min", None, (), "walk", "min of walking", "walking (< 100 steps/min)"),
+    "run": SessionKind("run_min", "min", "run", (), "run", "min of running",
+                       "running (periodic gait with flight phases, about 130 steps/min or more)"),
+    "vest_walk": SessionKind("vest_walk_min", "min", "vest_walk", (), "vest", "min of vest walking",
+                             "walking with a weighted vest (from markers)"),
+    "vibration": SessionKind("vibration_min", "min", "vibration", (), "vibr.", "min on the plate", "vibration plate"),
 }
 _TZ = "datetime64[ns, tz]"
 
@@ -138,6 +153,7 @@ DAILY: dict[str, object] = {
     "jump_sets": "int64",
     "brisk_walk_min": "float64",
     "walk_min": "float64",
+    "run_min": "float64",
     "vest_walk_min": "float64",
     "vibration_min": "float64",
 }

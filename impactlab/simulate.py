@@ -6,6 +6,9 @@ The signals are built from a few vectorised parts (no loop per sample):
   (SD about 20 mg on the two horizontal axes, so the van Hees rule sees wear) and sensor noise;
 * **walk**: one smooth heel-strike pulse per step (Gaussian, σ = 40 ms) whose height above
   gravity is the step's ``peak_g``, plus trunk sway at stride and step frequency on x and z;
+* **run**: as walk, one landing pulse per step (``peak_g``) and stride/step sway, plus a flight
+  phase before each landing (all axes scaled to 10 % for ``flight_s`` up to 20 ms before the
+  landing: the body falls freely between steps);
 * **jump**: countermovement, a push below the counting floor (0.35 g above gravity), a flight
   phase of free fall (all axes near 0 g) of ``flight_s``, and a landing pulse of ``peak_g``;
 * **heel drop**: rise on the toes, a small dip (no free fall), then an impact pulse of ``peak_g``;
@@ -29,7 +32,7 @@ from scipy import signal as sps
 
 from .recording import Recording, RecordingMeta, parse_vertical_axis
 
-__all__ = ["Walk", "simulate_recording", "step_times"]
+__all__ = ["Run", "Walk", "simulate_recording", "step_times"]
 
 _GRID_S = 0.02
 
@@ -46,8 +49,21 @@ class Walk:
     peak_sd_g: float = 0.0
 
 
-def step_times(walk: Walk) -> np.ndarray:
-    """Times (s) of the steps of ``walk``, on the 20 ms grid."""
+@dataclass(frozen=True)
+class Run:
+    """A running bout: ``start_s``/``end_s`` in s from the recording start, cadence in steps/min, per-step
+    landing peak in g above gravity (``peak_g``), and the flight before each landing (``flight_s``, s)."""
+
+    start_s: float
+    end_s: float
+    cadence_spm: float = 160.0
+    peak_g: float = 2.0
+    flight_s: float = 0.08
+    peak_sd_g: float = 0.0
+
+
+def step_times(walk: Walk | Run) -> np.ndarray:
+    """Times (s) of the steps of ``walk`` (or a run), on the 20 ms grid."""
     period = 60.0 / walk.cadence_spm
     n = int(np.floor((walk.end_s - walk.start_s) / period))
     t = walk.start_s + period / 2 + period * np.arange(n)
@@ -78,6 +94,7 @@ def simulate_recording(
     vertical_axis: str = "+y",
     range_g: float = 16.0,
     walks: Sequence[Walk | tuple[float, ...]] = (),
+    runs: Sequence[Run] = (),
     jumps: Sequence[tuple[float, float] | tuple[float, float, float]] = (),
     heel_drops: Sequence[tuple[float, float]] = (),
     vibration: Sequence[tuple[float, float, float, float]] = (),
@@ -106,6 +123,8 @@ def simulate_recording(
         Sensor range (±g); the signal is clipped there, as a real sensor does.
     walks : sequence of Walk or (start_s, end_s, cadence_spm, peak_g)
         Walking bouts.
+    runs : sequence of Run
+        Running bouts (steps with a flight phase before each landing).
     jumps : sequence of (t_s, peak_g) or (t_s, peak_g, flight_s)
         Landing time (s) and landing peak (g above gravity); flight 0.3 s by default.
     heel_drops : sequence of (t_s, peak_g)
@@ -156,8 +175,25 @@ def simulate_recording(
         f_step = w.cadence_spm / 60.0
         h1[m] += 0.12 * np.sin(np.pi * f_step * t[m])  # stride (medio-lateral)
         h2[m] += 0.15 * np.sin(2 * np.pi * f_step * t[m] + 1.0)  # step (antero-posterior)
+    flying = np.zeros(n + 1, np.int64)  # +1 at a flight's first sample, -1 after its last
+    for r in runs:
+        st = step_times(r)
+        pk = np.full(st.size, r.peak_g) + (rng.normal(0, r.peak_sd_g, st.size) if r.peak_sd_g else 0.0)
+        centers.append(st)
+        heights.append(pk)
+        np.add.at(flying, np.searchsorted(t, st - r.flight_s), 1)
+        np.add.at(flying, np.searchsorted(t, st - 0.02), -1)
+        m = (t >= r.start_s) & (t < r.end_s)
+        f_step = r.cadence_spm / 60.0
+        h1[m] += 0.2 * np.sin(np.pi * f_step * t[m])
+        h2[m] += 0.25 * np.sin(2 * np.pi * f_step * t[m] + 1.0)
     if centers:
         vert += _pulses(t, np.concatenate(centers), np.concatenate(heights), 0.040, fs)
+    if runs:
+        air = np.cumsum(flying[:n]) > 0
+        vert[air] *= 0.1
+        h1[air] *= 0.1
+        h2[air] *= 0.1
 
     # jumps: gravity scaled to 0 during flight, push below the floor, landing pulse
     gscale = np.ones(n)

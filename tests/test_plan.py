@@ -110,6 +110,7 @@ _targets = st.fixed_dictionaries(
         "jumps": st.fixed_dictionaries({"per_day": _num}, optional={"min_sets": st.integers(0, 10), "days": _days}),
         "high_impacts": st.fixed_dictionaries({"per_day": _num}, optional={"min_band": st.sampled_from(["low", "medium", "high"])}),
         "brisk_walk": st.fixed_dictionaries({"minutes_per_day": st.floats(0, 300)}, optional={"days": _days}),
+        "run": st.fixed_dictionaries({"minutes_per_week": st.floats(0, 600)}, optional={"days": _days}),
         "vest_walk": st.fixed_dictionaries({"minutes_per_week": st.floats(0, 900)}, optional={"vest_mass_kg": st.floats(0.5, 20)}),
         "vibration": st.fixed_dictionaries({"minutes_per_day": st.floats(0, 60)}, optional={"frequency_hz": st.floats(1, 90)}),
     },
@@ -139,7 +140,7 @@ def _daily(**cols: list[Any]) -> pd.DataFrame:
     n = len(cols["date"])
     base = {"wear_h": [14.0] * n, "valid": [True] * n, "n_low": [0] * n, "n_medium": [0] * n, "n_high": [0] * n,
             "n_jumps": [0] * n, "jump_sets": [0] * n, "brisk_walk_min": [0.0] * n, "walk_min": [0.0] * n,
-            "vest_walk_min": [0.0] * n, "vibration_min": [0.0] * n}
+            "run_min": [0.0] * n, "vest_walk_min": [0.0] * n, "vibration_min": [0.0] * n}
     base.update(cols)
     base["date"] = pd.to_datetime(base["date"])
     return coerce(pd.DataFrame(base), DAILY)
@@ -256,3 +257,18 @@ def test_sample_week_monday_matches_readme(tmp_path: Path, capsys: pytest.Captur
     assert jumps[0]["label_source"] == "detected+markers:markers-week.csv"
     assert [m["label"] for m in out["markers"]] == ["jumps"]  # the vest markers lie on other days
     assert np.isclose([s["frequency_hz"] for s in out["sessions"] if s["kind"] == "vibration"], 30.0).all()
+
+
+def test_every_session_kind_target_is_a_plan_target(tmp_path: Path) -> None:
+    """The minutes targets come from schema.SESSION_KINDS: run is accepted, checked on run_min, and needs minutes."""
+    from impactlab.schema import SESSION_KINDS
+    for kind in SESSION_KINDS.values():
+        if kind.target and kind.unit == "min":
+            plan = parse_plan({"schema": 1, "targets": {kind.target: {"minutes_per_day": 20}}}, path="k.toml")
+            d = _daily(date=["2026-03-02", "2026-03-03"], **{kind.column: [25.0, 5.0]})
+            pc = check_plan(d, plan)
+            assert pc["status"].tolist() == ["met", "not met"], kind.target
+            assert pc["achieved"].tolist() == [25.0, 5.0]
+    with pytest.raises(ConfigError) as err:
+        load_plan(_plan(tmp_path, "schema = 1\n[targets.run]\ndays = [\"mon\"]\n"))
+    assert err.value.key == "targets.run.minutes_per_day"

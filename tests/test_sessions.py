@@ -17,7 +17,7 @@ from impactlab.impacts import detect_impacts
 from impactlab.recording import Recording
 from impactlab.schema import SESSIONS, check_frame
 from impactlab.sessions import SessionConfig, alias_frequency, find_sessions
-from impactlab.simulate import Walk, simulate_recording
+from impactlab.simulate import Run, Walk, simulate_recording
 
 
 def _sessions(rec: Recording, **kw: object) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -244,3 +244,25 @@ def test_chunked_equals_whole(chunk_case: tuple[Recording, object], cuts: list[i
         res = analyze(chunks)
     pd.testing.assert_frame_equal(res.sessions, whole.sessions)  # type: ignore[attr-defined]
     pd.testing.assert_frame_equal(res.impacts, whole.impacts)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("fs", [50.0, 100.0])
+def test_running_is_run_not_walking_and_not_jumps(fs: float) -> None:
+    """A simulated run (165 steps/min, a flight before every landing) between a walk and a jump set."""
+    rec = simulate_recording(duration_s=900, fs=fs, walks=[Walk(20, 200, 110, 0.7)], runs=[Run(260, 560, 165, 2.0)],
+                             jumps=[(650 + 3 * i, 2.5) for i in range(10)], seed=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = analyze(rec)
+    ses = a.sessions
+    assert list(ses["kind"]) == ["brisk_walk", "run", "jumps"]
+    t0 = rec.data.index[0]
+    run = ses.iloc[1]
+    assert (run["start"] - t0).total_seconds() == pytest.approx(260, abs=1.5)
+    assert (run["end"] - t0).total_seconds() == pytest.approx(560, abs=1.5)
+    assert run["cadence_spm"] == pytest.approx(165, abs=1.0)
+    assert run["n_impacts"] == pytest.approx(825, abs=2)  # one landing per step
+    assert ses.iloc[2]["n_jumps"] == 10
+    d = a.daily.iloc[0]
+    assert d["run_min"] == pytest.approx(5.0, rel=0.01)
+    assert d["brisk_walk_min"] == pytest.approx(3.0, rel=0.01) and d["walk_min"] == 0.0

@@ -308,7 +308,8 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
     db.execute("INSERT INTO daily_loads VALUES ('c08', '2026-02-02', 11.0, 1, 10, 2, 1, 0, 0, 0, 0, 0, 0)")
     db.commit()
     db.close()
-    assert SCHEMA_VERSION == 4  # 4: plan_versions (plans over time)
+    assert SCHEMA_VERSION == 5  # 4: plan_versions (plans over time); 5: run_min
+
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION
         cols = {r[1]: r[2] for r in st.db.execute("PRAGMA table_info(daily_loads)")}
@@ -316,6 +317,7 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
         assert {"session_kind", "session_start_ns"} <= {r[1] for r in st.db.execute("PRAGMA table_info(impacts)")}
         old = st.daily("c08")  # a day built before: no indices (NULL), so no columns
         assert len(old) == 1 and "dss" not in old.columns
+        assert old["run_min"].tolist() == [0.0]  # no running was detected in a day stored before the run kind
         res = st.import_recording("c08", _rec(duration_s=600.0))
         new = st.daily("c08", "2026-03-02", "2026-03-02")
         assert res.analysis is not None

@@ -7,6 +7,7 @@ import json
 import sys
 
 from impactlab.plan import DAY_NAMES, Plan, load_plan
+from impactlab.schema import SESSION_KINDS
 
 from .._common import stdout_console
 
@@ -20,16 +21,13 @@ examples:
   impactlab analyze sample_data/sim-week.parquet --plan sample_data/plan.toml --markers sample_data/markers-week.csv
 
 A plan names targets per day or per week: jumps (per_day, min_sets, days), high_impacts (per_day,
-min_band), brisk_walk, vest_walk and vibration (minutes_per_day and/or minutes_per_week). Errors name
+min_band), brisk_walk, run, vest_walk and vibration (minutes_per_day and/or minutes_per_week). Errors name
 the file and the dotted key (e.g. targets.jumps.per_day); the exit code is then 1.
 """
 
 _WHAT = {
-    "jumps": "jumps (landing after a flight phase)",
     "high_impacts": "impacts in band {min_band} or above",
-    "brisk_walk": "brisk walking (>= 100 steps/min)",
-    "vest_walk": "walking with a weighted vest (from markers)",
-    "vibration": "vibration plate",
+    **{k.target: k.what for k in SESSION_KINDS.values() if k.target},
 }
 
 

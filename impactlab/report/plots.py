@@ -26,8 +26,8 @@ __all__ = ["daily_bands_svg", "timeline_svg", "trend_svg"]
 
 # colour-blind safe (Okabe-Ito); print-friendly with hatching for the target line
 BAND_COLORS = {"low": "#56B4E9", "medium": "#E69F00", "high": "#D55E00"}
-KIND_COLORS = {"jumps": "#D55E00", "brisk_walk": "#009E73", "walk": "#56B4E9", "vest_walk": "#CC79A7",
-               "vibration": "#E69F00"}
+KIND_COLORS = {"jumps": "#D55E00", "brisk_walk": "#009E73", "walk": "#56B4E9", "run": "#0072B2",
+               "vest_walk": "#CC79A7", "vibration": "#E69F00"}
 _RC: dict[RcKeyType, Any] = {"svg.hashsalt": "impactlab", "svg.fonttype": "path", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False}
 

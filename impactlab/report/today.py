@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..schema import SESSION_KINDS
 from .adherence import adherence
 
 if TYPE_CHECKING:
@@ -14,8 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["TodayAnswer", "today_answer"]
 
 _UNIT = {"count": "", "min": " min"}
-_NOUN = {"jumps": "jumps", "high_impacts": "high impacts", "brisk_walk": "min of brisk walking",
-         "vest_walk": "min of vest walking", "vibration": "min on the plate"}
+_NOUN = {"high_impacts": "high impacts", **{k.target: k.noun for k in SESSION_KINDS.values() if k.target}}
 
 
 @dataclass(frozen=True)

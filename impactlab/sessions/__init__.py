@@ -67,7 +67,7 @@ from ..schema import SESSIONS, coerce, empty
 from ..signal import signal_of_interest
 from ._common import _NS
 from .gait import _GaitSessions, _Windows
-from .jumps import _Flights, _JumpSessions
+from .jumps import _Airborne, _Flights, _JumpSessions
 from .vibration import _VibrationSessions, alias_frequency, apparent_frequency_hz
 
 __all__ = [
@@ -107,9 +107,9 @@ def check_session_config(cfg: SessionConfig) -> None:
     if not 0 < cfg.flight_min_s < cfg.flight_window_s:
         raise bad("flight_min_s", f"{cfg.flight_min_s:g} s must be positive and shorter than sessions.flight_window_s "
                   f"({cfg.flight_window_s:g} s)", "Lower flight_min_s or raise flight_window_s")
-    if not 0 <= cfg.bout_max_break_s < cfg.bout_min_s:
+    if not 0 <= cfg.bout_max_break_s < min(cfg.bout_min_s, cfg.run_bout_min_s):
         raise bad("bout_max_break_s", f"{cfg.bout_max_break_s:g} s must be shorter than sessions.bout_min_s "
-                  f"({cfg.bout_min_s:g} s)", "Lower bout_max_break_s")
+                  f"({cfg.bout_min_s:g} s) and sessions.run_bout_min_s ({cfg.run_bout_min_s:g} s)", "Lower bout_max_break_s")
     ratio = cfg.walk_window_s / cfg.vib_window_s if cfg.vib_window_s > 0 else 0.0
     if ratio < 1 or abs(ratio - round(ratio)) > 1e-9:
         raise bad("walk_window_s", f"{cfg.walk_window_s:g} s is not a whole multiple of sessions.vib_window_s "
@@ -164,7 +164,10 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         self.markers = as_markers(markers)
         self.markers = self.markers.resolve(meta.timezone) if self.markers is not None else None
         self.plate_hz = plate_hz
-        self.flights = _Flights(session_config.flight_max_g, config.gap_periods * _NS / self.fs)
+        gap_ns = config.gap_periods * _NS / self.fs
+        self.flights = _Flights(session_config.flight_max_g, gap_ns)
+        self.bout_flights = _Flights(session_config.bout_flight_max_g, gap_ns)
+        self.airborne = _Airborne(session_config.airborne_g)
         self.windows = _Windows(self.fs, session_config)
         self.first_ns: int | None = None
         self.last_ns: int | None = None
@@ -179,6 +182,8 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         xyz = data[["x", "y", "z"]].to_numpy(dtype=np.float64)
         mag = np.sqrt(np.einsum("ij,ij->i", xyz, xyz))
         self.flights.update(t, mag)
+        self.bout_flights.update(t, mag)
+        self.airborne.update(t, mag)
         v = signal_of_interest(data, self.meta.vertical_axis, "vertical")
         self.windows.update(t, v)
         self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
@@ -203,6 +208,7 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         tz = self.meta.timezone
         feats = self.windows.finish()
         f_start, f_last = self.flights.finish()
+        bout_flights = self.bout_flights.finish()
         markers = self.markers
         if markers is not None and self.first_ns is not None:
             markers, notes = markers.clip(self.first_ns, self.last_ns or self.first_ns, tz=tz)
@@ -212,8 +218,9 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         detectable = self._check_plate()
         vib_rows = self._vibration(feats, markers, detectable)
         rows += vib_rows
-        rows += self._jumps(impacts, f_start, f_last, markers)
-        rows += self._walks(feats, markers, self._long_flights(f_start, f_last))
+        rows += self._jumps(impacts, (f_start, f_last), bout_flights, self.airborne, markers)
+        air = self.airborne.per_window(feats["id"], self.windows.win_ns) if feats else np.empty(0)
+        rows += self._runs_and_walks(feats, markers, self._long_flights(f_start, f_last), air, self.jump_ns)
         # impacts inside vibration sessions are not counted
         t_imp = impacts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64) \
             if len(impacts) else np.empty(0, np.int64)

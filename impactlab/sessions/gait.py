@@ -1,4 +1,4 @@
-"""Walking bouts: 10 s windows of periodic gait in the step band; the window feature extractor.
+"""Walking and running bouts: 10 s windows of periodic gait; the window feature extractor.
 
 See :mod:`impactlab.sessions` for the rule.
 """
@@ -88,9 +88,10 @@ class _Windows(_PlateFeatures):
         vib = vib.reshape(nw, self.halves)
         vf = vf.reshape(nw, self.halves)
         vr = vr.reshape(nw, self.halves)
-        walk, cad = self._walking(m)
-        walk &= ~vib.any(axis=1)
-        return {"id": ids.astype(np.int64), "count": present.sum(axis=1), "walk": walk, "cadence": cad,
+        gait, cad = self._walking(m)
+        gait &= ~vib.any(axis=1)
+        walk = gait & (cad <= 60.0 * self.cfg.step_band_hz[1])
+        return {"id": ids.astype(np.int64), "count": present.sum(axis=1), "walk": walk, "gait": gait, "cadence": cad,
                 "vib": vib, "vib_f": vf, "vib_rms": vr, "sec_range": srange, "sec_hf": shf, "sec_n": scount}
 
 
@@ -113,7 +114,7 @@ class _Windows(_PlateFeatures):
         lo_i, hi_i = int(np.argmax(band)), int(np.flatnonzero(band)[-1])
         k = lo_i + np.argmax(spec[:, lo_i : hi_i + 1], axis=1)
         f0 = f[k] + df * parabola(spec, k)
-        in_band = (f0 >= cfg.step_band_hz[0]) & (f0 <= cfg.step_band_hz[1])
+        in_band = (f0 >= cfg.step_band_hz[0]) & (f0 <= max(cfg.step_band_hz[1], cfg.run_max_hz))
         total = spec[:, band].sum(axis=1)
         harm = np.zeros(act.size)
         for h in range(1, int(5.0 / cfg.step_band_hz[0]) + 1):
@@ -128,35 +129,65 @@ class _Windows(_PlateFeatures):
 
 
 class _GaitSessions(_DetectorBase):
-    """Walking, brisk-walking and vest-walking bouts (part of the session detector)."""
+    """Running, walking, brisk-walking and vest-walking bouts (part of the session detector)."""
 
-    def _walks(self, feats: dict[str, np.ndarray], markers: Markers | None,
-               flights: tuple[np.ndarray, np.ndarray]) -> list[dict[str, Any]]:
+    def _bouts(self, feats: dict[str, np.ndarray], flag: np.ndarray, min_s: float) -> list[dict[str, Any]]:
+        """Runs of flagged windows, edges refined to the second, breaks under ``bout_max_break_s``
+        bridged, at least ``min_s`` long; each with the cadences of its flagged windows."""
         cfg = self.cfg
+        ids = feats["id"]
+        w = self.windows.win_ns
+        cad = feats["cadence"]
+        bouts = []
+        for a, b in _runs(ids, flag, max_gap=0):
+            s_ns, e_ns = int(ids[a]) * w, (int(ids[b - 1]) + 1) * w
+            s_ns, e_ns = self._refine(feats, s_ns, e_ns, "sec_range", 0.3)
+            bouts.append({"_s": s_ns, "_e": e_ns, "_cad": cad[a:b][flag[a:b]]})
+        merged: list[dict[str, Any]] = []
+        for bt in bouts:
+            if merged and bt["_s"] - merged[-1]["_e"] < cfg.bout_max_break_s * _NS:
+                merged[-1]["_e"] = bt["_e"]
+                merged[-1]["_cad"] = np.r_[merged[-1]["_cad"], bt["_cad"]]
+            else:
+                merged.append(dict(bt))
+        return [bt for bt in merged if bt["_e"] - bt["_s"] >= (min_s - cfg.edge_tolerance_s) * _NS]
+
+    def _runs_and_walks(self, feats: dict[str, np.ndarray], markers: Markers | None,
+                        flights: tuple[np.ndarray, np.ndarray], air: np.ndarray,
+                        jump_ns: np.ndarray) -> list[dict[str, Any]]:
+        """Running bouts, then walking bouts from the gait windows that are not running.
+
+        Parameters
+        ----------
+        air : numpy.ndarray
+            Airborne share of each window of ``feats`` (samples with magnitude below ``airborne_g``).
+        jump_ns : numpy.ndarray
+            Jump landings (UTC ns): windows holding one are neither running nor walking.
+        """
+        cfg = self.cfg
+        runs: list[dict[str, Any]] = []
         if not feats:
             bouts: list[dict[str, Any]] = []
         else:
             ids = feats["id"]
             w = self.windows.win_ns
-            walk = feats["walk"].copy()
+            jumping = np.isin(ids, jump_ns // w) if jump_ns.size else np.zeros(ids.size, bool)
+            with np.errstate(invalid="ignore"):
+                cad = feats["cadence"]
+                fly = (air >= cfg.run_airborne) & (cad >= cfg.run_min_spm)
+                run = feats["gait"] & (fly | (cad >= cfg.run_spm)) & ~jumping
+            for bt in self._bouts(feats, run, cfg.run_bout_min_s):
+                c = round(float(np.median(bt["_cad"])), 1) if bt["_cad"].size else np.nan
+                runs.append({"kind": "run", "_s": bt["_s"], "_e": bt["_e"], "cadence_spm": c, "label_source": "detected"})
+            walk = feats["walk"] & ~run & ~jumping
             # windows with a free-fall phase (hopping, skipping, jump sets) are not walking
             if flights[0].size:
                 fw = np.unique(np.r_[flights[0] // w, flights[1] // w])
                 walk &= ~np.isin(ids, fw)
-            cad = feats["cadence"]
-            bouts = []
-            for a, b in _runs(ids, walk, max_gap=0):
-                s_ns, e_ns = int(ids[a]) * w, (int(ids[b - 1]) + 1) * w
-                s_ns, e_ns = self._refine(feats, s_ns, e_ns, "sec_range", 0.3)
-                bouts.append({"_s": s_ns, "_e": e_ns, "_cad": cad[a:b][walk[a:b]]})
-            merged: list[dict[str, Any]] = []
-            for bt in bouts:
-                if merged and bt["_s"] - merged[-1]["_e"] < cfg.bout_max_break_s * _NS:
-                    merged[-1]["_e"] = bt["_e"]
-                    merged[-1]["_cad"] = np.r_[merged[-1]["_cad"], bt["_cad"]]
-                else:
-                    merged.append(dict(bt))
-            bouts = [bt for bt in merged if bt["_e"] - bt["_s"] >= (cfg.bout_min_s - cfg.edge_tolerance_s) * _NS]
+            # running is never walking: no walking window inside a running bout
+            for r in runs:
+                walk &= ~((ids * w < r["_e"]) & ((ids + 1) * w > r["_s"]))
+            bouts = self._bouts(feats, walk, cfg.bout_min_s)
         vests = markers.with_label("vest") if markers is not None else []
         walks_m = markers.with_label("walk") if markers is not None else []
         out = []
@@ -182,5 +213,5 @@ class _GaitSessions(_DetectorBase):
             if not any(_ns(m.start) < r["_e"] and _ns(m.end) > r["_s"] for r in out):
                 self._warn(f"{m.where()}: walk marker {m.start.isoformat()} to {m.end.isoformat()}: no walking bout of at least "
                            f"{cfg.bout_min_s:g} s was detected there")
-        return out
+        return runs + out
 

@@ -166,6 +166,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "INSERT INTO plan_versions SELECT client_id, '0000-01-01', plan_toml, plan_path, NULL, created_at "
         "FROM clients WHERE plan_toml IS NOT NULL",
     ),
+    # version 5: running minutes per day (the ``run`` session kind, schema.SESSION_KINDS)
+    (
+        "ALTER TABLE daily_loads ADD COLUMN run_min REAL NOT NULL DEFAULT 0",
+    ),
 ]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
