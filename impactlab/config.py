@@ -166,11 +166,25 @@ class SessionConfig:
         Shortest flight phase (0.08 s; a 5 cm jump flies 0.20 s, science.md §7) [P].
     flight_window_s : float
         The flight must end within this time before the landing peak (0.6 s) [P].
+    jump_min_band : str
+        Lowest band of a jump landing: ``"medium"`` (≥ 1.0 g above gravity, about 2 g of total
+        acceleration). A gentle jump lands at 2-2.5 g; requiring the high band missed 1 jump in 10 of
+        the SisFall D19 and UMAFall hopping trials, while running is kept out by the step rhythm, not
+        by the band [P, measured: docs/method.md §6.7].
     gait_window_s : float
         Half-width (s) of the neighbourhood of a landing in which the step rhythm is read (2 s) [P].
     gait_min_impacts : int
         A landing with at least this many impacts (itself included) within ``gait_window_s`` lies in a
         rhythmic bout of steps or hops (5: at least 75 per minute) [P].
+    gait_regular_share : float
+        ... and at least this share of them are regular steps (0.5): an impact is regular when the
+        intervals before and after it, or the two-step strides ending at it and after it, differ by at
+        most ``gait_interval_tolerance`` of the longer one (strides: left and right steps often differ).
+        A countermovement jump gives a push-off, a landing and a recoil at uneven intervals, so two
+        jumps two seconds apart are not a rhythm, while strides (even with a missed step) are [P,
+        measured on SisFall D19 jumps against D03/D04 jogging].
+    gait_interval_tolerance : float
+        Relative difference of consecutive impact intervals still counted as one rhythm (0.25) [P].
     bout_flight_max_g : float
         Inside a rhythmic bout the flight test is relaxed to a magnitude below this (0.6 g: in a
         trouser pocket the thigh's rotation keeps flight at 0.2-0.5 g) [P, measured on UMAFall].
@@ -238,8 +252,11 @@ class SessionConfig:
     flight_max_g: float = 0.4
     flight_min_s: float = 0.08
     flight_window_s: float = 0.6
+    jump_min_band: str = "medium"
     gait_window_s: float = 2.0
     gait_min_impacts: int = 5
+    gait_regular_share: float = 0.5
+    gait_interval_tolerance: float = 0.25
     bout_flight_max_g: float = 0.6
     airborne_g: float = 0.5
     airborne_window_s: float = 1.5

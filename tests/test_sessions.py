@@ -266,3 +266,30 @@ def test_running_is_run_not_walking_and_not_jumps(fs: float) -> None:
     d = a.daily.iloc[0]
     assert d["run_min"] == pytest.approx(5.0, rel=0.01)
     assert d["brisk_walk_min"] == pytest.approx(3.0, rel=0.01) and d["walk_min"] == 0.0
+
+
+def _countermovement_pair(landing_g: float) -> Recording:
+    # two jumps 1.9 s apart, each with a push-off 0.46 s before and a recoil 0.26 s after the landing
+    # (the pattern of SisFall D19 SA17): six impacts within 2 s, but at uneven intervals
+    jumps = [(3.76, landing_g), (5.66, landing_g)]
+    drops = [(3.30, 0.9), (4.02, 0.7), (5.20, 0.9), (5.94, 0.7)]
+    return simulate_recording(duration_s=12.0, jumps=jumps, heel_drops=drops, seed=5)
+
+
+def test_jumps_close_together_are_not_a_rhythm_of_steps() -> None:
+    rec = _countermovement_pair(2.2)
+    assert len(detect_impacts(rec)) == 6
+    res = analyze(rec)
+    assert int(res.daily["n_jumps"].sum()) == 2
+
+
+def test_gentle_landings_in_the_medium_band_are_jumps_unless_configured_otherwise() -> None:
+    import dataclasses
+
+    from impactlab.presets import analysis_config
+
+    rec = _countermovement_pair(1.2)  # 2.2 g total: a gentle jump
+    assert int(analyze(rec).daily["n_jumps"].sum()) == 2
+    cfg = analysis_config("hannam2017")
+    high_only = dataclasses.replace(cfg, sessions=dataclasses.replace(cfg.sessions, jump_min_band="high"))
+    assert int(analyze(rec, config=high_only).daily["n_jumps"].sum()) == 0

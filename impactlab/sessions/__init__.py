@@ -6,7 +6,8 @@ the preset's 50 Hz), while impacts are counted at the preset's rate; the two mee
 How each kind is found
 ----------------------
 jumps
-    A landing in the ``high`` band preceded within 0.6 s by a flight phase: the acceleration magnitude
+    A landing in the ``medium`` band or above (``jump_min_band``) preceded within 0.6 s by a flight
+    phase, outside a regular rhythm of steps (or inside a jumping bout): the acceleration magnitude
     below 0.4 g for at least 80 ms (free fall). A heel drop or a stamp has no flight phase: it is an
     impact, not a jump. Jumps less than 20 s apart form a set; sets less than 10 min apart form one
     jumps session. The flight time of a 5 cm jump is 0.20 s (t = √(8h/g)), so 80 ms catches even
@@ -100,6 +101,8 @@ def check_session_config(cfg: SessionConfig) -> None:
     def bad(key: str, what: str, hint: str) -> ConfigError:
         return ConfigError(what, key=f"sessions.{key}", hint=hint)
 
+    if cfg.jump_min_band not in ("low", "medium", "high"):
+        raise bad("jump_min_band", f"{cfg.jump_min_band!r} is not a band", "Use 'low', 'medium' or 'high'")
     if cfg.set_gap_s > cfg.session_gap_s:
         raise bad("set_gap_s", f"{cfg.set_gap_s:g} s is longer than sessions.session_gap_s ({cfg.session_gap_s:g} s), "
                   "so a set could hold jumps that are in different sessions",

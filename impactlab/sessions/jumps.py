@@ -1,4 +1,4 @@
-"""Jumps: a high-band landing after a flight phase, outside steady gait or inside a jumping bout.
+"""Jumps: a landing (medium band or above) after a flight phase, outside steady gait or inside a jumping bout.
 
 See :mod:`impactlab.sessions` for the rule.
 """
@@ -184,12 +184,25 @@ class _JumpSessions(_DetectorBase):
         if not len(impacts):
             return empty, empty
         t = impacts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
-        th = t[grouped_band_codes(impacts, self.config) == 2]
+        th = t[grouped_band_codes(impacts, self.config) >= ("low", "medium", "high").index(cfg.jump_min_band)]
         win = cfg.flight_window_s * _NS
         half = cfg.gait_window_s * _NS
         # impacts (any band) around each high peak: the rhythm of steps or hops
-        n_near = np.searchsorted(t, th + half, "right") - np.searchsorted(t, th - half, "left")
-        rhythmic = n_near >= cfg.gait_min_impacts
+        lo, hi = np.searchsorted(t, th - half, "left"), np.searchsorted(t, th + half, "right")
+        n_near = hi - lo
+        # regular steps: the intervals before and after an impact agree, or (a limp, a harder side) the
+        # strides of two steps do; push-off, landing and recoil of a single jump agree in neither
+        tol = cfg.gait_interval_tolerance
+        d = np.diff(t).astype(np.float64)
+        regular = np.zeros(t.size, bool)
+        if d.size >= 2:
+            regular[1:-1] = np.abs(d[1:] - d[:-1]) <= tol * np.maximum(d[1:], d[:-1])
+        if d.size >= 3:
+            s = d[1:] + d[:-1]  # s[j]: impacts j -> j + 2
+            regular[2:-1] |= np.abs(s[1:] - s[:-1]) <= tol * np.maximum(s[1:], s[:-1])
+        c = np.r_[0, np.cumsum(regular)]
+        share = (c[hi] - c[lo]) / np.maximum(n_near, 1)
+        rhythmic = (n_near >= cfg.gait_min_impacts) & (share >= cfg.gait_regular_share)
         s_i, s_take = _landings(th, *self._long_flights(*flights), win)
         alone = ~rhythmic[s_i]
         r_i, r_take = _landings(th, *self._long_flights(*bout_flights), win)
