@@ -98,19 +98,23 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 
 
 def _folders(out: Path) -> list[tuple[str, Path, str, dict[str, Any]]]:
-    """(recording_id, folder, stem, info) of every recording folder in ``out``, sorted by id."""
+    """(recording_id, folder, stem, info) of every recording folder under ``out``, sorted by id.
+
+    A recording folder holds one ``<stem>-Info.json``; folders without one are walked further
+    (ids such as ``sub01/day1`` live in ``OUT/sub01/day1/``); hidden and ``collated`` are not.
+    """
     found = []
-    for d in sorted(out.iterdir()) if out.is_dir() else []:
-        if not d.is_dir() or d.name.startswith(".") or d.name == COLLATED:
-            continue
+    todo = [d for d in sorted(out.iterdir()) if d.is_dir() and not d.name.startswith(".") and d.name != COLLATED] \
+        if out.is_dir() else []
+    while todo:
+        d = todo.pop(0)
         infos = sorted(d.glob("*-Info.json"))
-        if len(infos) != 1:
-            continue
-        info = read_info(infos[0])
+        info = read_info(infos[0]) if len(infos) == 1 else None
         if info is None:
+            todo.extend(x for x in sorted(d.iterdir()) if x.is_dir() and not x.name.startswith("."))
             continue
         stem = infos[0].name[: -len("-Info.json")]
-        rid = str(info.get("batch", {}).get("recording_id") or d.name)
+        rid = str(info.get("batch", {}).get("recording_id") or d.relative_to(out).as_posix())
         found.append((rid, d, stem, info))
     return sorted(found, key=lambda x: x[0])
 
