@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -113,6 +114,25 @@ def _analysis_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in analysis_option_defaults() if hasattr(args, k)}
 
 
+def _quiet_dask() -> Callable[[], None]:
+    """Silence Dask's loggers (a lost scheduler is said in one line, not in its tracebacks); returns the undo."""
+    try:
+        import distributed  # noqa: F401 - configures its loggers on import, so set their levels after it
+    except ImportError:  # run_batch says how to install it
+        return lambda: None
+    names = [n for n in list(logging.root.manager.loggerDict) if n == "distributed" or n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+
+    def restore() -> None:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+    return restore
+
+
 def _error(text: str) -> int:
     print(f"impactlab batch: error: {text}", file=sys.stderr)
     return 2
@@ -134,10 +154,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  skipped (not a recording): {p}: {why}")
     if len(found.skipped) > 20:
         print(f"  ... and {len(found.skipped) - 20} more (listed in OUT/manifest.json, not_recordings)")
-    noisy = logging.getLogger("distributed")
-    level = noisy.level
-    if not args.debug:  # a lost scheduler is said in one line below, not in Dask's tracebacks
-        noisy.setLevel(logging.CRITICAL)
+    restore = (lambda: None) if args.debug or args.scheduler == "sync" else _quiet_dask()
     try:
         with ExitStack() as stack:
             progress = None if quiet else stack.enter_context(_Bar())
@@ -153,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
               "interrupted); run the same command again to complete the batch", file=sys.stderr)
         return 3
     finally:
-        noisy.setLevel(level)
+        restore()
     for note in res.notes:
         print(f"warning: {note}", file=sys.stderr)
     failed = [r for r in res.records if r["status"] == "failed"]
