@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 H = 3600.0
 GOOD = ("long", "walk", "jumps")
 BAD = {"corrupt": "corrupt.parquet", "empty": "empty.csv"}
-TABLES = ("Daily", "Sessions", "PlanCheck", "Summary")
+TABLES = ("Daily", "Sessions", "PlanCheck", "Summary", "Warnings")
 
 
 def _make_files(d: Path) -> list[Path]:
@@ -66,6 +66,7 @@ def _assert_same_tables(a: Path, b: Path, fmt: str = "parquet") -> None:
             pd.testing.assert_frame_equal(pd.read_parquet(pa), pd.read_parquet(pb))
         else:
             assert pa.read_bytes() == pb.read_bytes(), name
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "collated" / "Impacts"), pd.read_parquet(b / "collated" / "Impacts"))
     assert (a / "errors.csv").read_text() == (b / "errors.csv").read_text()
     assert _folder_files(a) == _folder_files(b)
 
@@ -129,7 +130,8 @@ def test_errors_listed_and_manifest(sync_out: Path) -> None:
 
 def test_collated_tables(sync_out: Path) -> None:
     col = sync_out / "collated"
-    assert sorted(p.name for p in col.iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["Summary-Dictionary.csv"])
+    assert sorted(p.name for p in col.iterdir()) == sorted([f"{t}.parquet" for t in TABLES]
+                                                           + ["Summary-Dictionary.csv", "Dictionary.csv", "Impacts"])
     daily = pd.read_parquet(col / "Daily.parquet")
     assert list(daily.columns[:3]) == ["recording_id", "subject_id", "date"]
     for rid in GOOD:
@@ -207,8 +209,8 @@ def test_default_local_processes_and_csv(files: list[Path], sync_out: Path, tmp_
     capsys.readouterr()
     _assert_same_tables(out, ref, fmt="csv")
     daily = (out / "collated" / "Daily.csv").read_text().splitlines()
-    assert daily[0].startswith("recording_id,subject_id,date,wear_h,valid,")
-    assert daily[1].startswith("jumps,,2026-03-02,")  # text as analyze wrote it, sorted by recording id
+    assert daily[0].startswith("recording_id,subject_id,date,date_start_utc,utc_offset,wear_h,valid,")
+    assert daily[1].startswith("jumps,,2026-03-02,2026-03-02T00:00:00+00:00,+00:00,")  # sorted by recording id
 
 
 def test_interrupt_keeps_finished_folders(tmp_path: Path) -> None:
@@ -449,3 +451,83 @@ def test_range_g_and_vertical_axis_reach_the_analysis(files: list[Path], tmp_pat
     assert got == want and got["qc"]["range_g"] == 8.0
     for name in ("Impacts", "Daily", "Sessions"):
         assert (out / f.stem / f"{f.stem}-{name}.csv").read_bytes() == (ref / f"{f.stem}-{name}.csv").read_bytes()
+
+
+def _offset(text: pd.Series) -> pd.Series:
+    sign = text.str[0].map({"+": 1, "-": -1}).astype(float)
+    return pd.to_timedelta(sign * (text.str[1:3].astype(float) * 60 + text.str[4:6].astype(float)), unit="min")
+
+
+def test_one_clock_in_every_collated_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same recording from the .gt3x (zone in info.txt) and its ActiLife CSV export (no zone):
+    the CSV is named in one warning, every time column is local + utc_offset + UTC (and in the data
+    dictionary), source is the user's path even for a .gz decompressed to a temporary copy."""
+    import gzip
+
+    d = tmp_path / "in"
+    d.mkdir()
+    gt3x = REAL / "read.gt3x" / "TAS1H30182785_2019-09-17.gt3x"
+    (d / "tas.gt3x").symlink_to(gt3x)
+    (d / "tas.csv.gz").symlink_to(REAL / "read.gt3x" / "TAS1H30182785_2019-09-17.csv.gz")
+    (d / "ax3.cwa.gz").write_bytes(gzip.compress((REAL / "GGIRread" / "ax3_testfile.cwa").read_bytes()))
+    out = tmp_path / "out"
+    plan = str(ROOT / "sample_data" / "plan.toml")
+    assert main(["-q", "batch", str(d), "-o", str(out), "--scheduler", "sync", "--plan", plan]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 2 recording(s) had no time zone in the file, so this computer's was assumed: ax3, tas.csv.gz." in err
+    col = out / "collated"
+    summary = pd.read_parquet(col / "Summary.parquet").set_index("recording_id")
+    assert summary["source"].to_dict() == {"ax3": str(d / "ax3.cwa.gz"), "tas.csv.gz": str(d / "tas.csv.gz"),
+                                           "tas.gt3x": str(d / "tas.gt3x")}  # never a temporary copy
+    assert summary["zone_assumed"].to_dict() == {"ax3": True, "tas.csv.gz": True, "tas.gt3x": False}
+    assert str(summary.loc["tas.gt3x", "start"]) == "2019-09-17 18:40:00"  # local wall time, as the device showed
+    assert summary.loc["tas.gt3x", "utc_offset"] == "-04:00"
+    assert str(summary.loc["tas.gt3x", "start_utc"]) == "2019-09-17 22:40:00+00:00"
+
+    tables = {n: pd.read_parquet(col / f"{n}.parquet") for n in ("Daily", "Sessions", "PlanCheck", "Summary", "Warnings")}
+    tables["Impacts"] = pd.read_parquet(col / "Impacts")
+    dictionary = pd.read_csv(col / "Dictionary.csv")
+    checked = 0
+    for name, df in tables.items():
+        assert len(df), name
+        documented = set(dictionary.loc[dictionary["table"] == name, "column"])
+        for c in df.columns:
+            base = c.removesuffix("_start_utc").removesuffix("_utc")
+            if c == base or base not in df.columns:
+                continue
+            assert {base, c, "utc_offset"} <= documented, (name, c)
+            assert str(df[c].dtype) == "datetime64[ns, UTC]" and str(df[base].dtype) == "datetime64[ns]", (name, c)
+            rows = df[df[base].notna()]
+            local_from_utc = rows[c].dt.tz_localize(None) + _offset(rows["utc_offset"].astype(str))
+            if c != "end_utc":  # utc_offset is the row's first time column's; end_utc is exact in any case
+                assert (local_from_utc == rows[base]).all(), (name, c)
+            checked += 1
+    assert checked >= 7
+    impacts = tables["Impacts"]
+    assert sorted(impacts["recording_id"].astype(str).unique()) == ["ax3", "tas.csv.gz", "tas.gt3x"]
+    own = pd.read_csv(out / "tas.gt3x" / "tas.gt3x-Impacts.csv")
+    mine = impacts[impacts["recording_id"] == "tas.gt3x"]
+    assert len(mine) == len(own) and (mine["peak_g"].to_numpy() == own["peak_g"].to_numpy()).all()
+    assert (mine["time_utc"].to_numpy() == pd.to_datetime(own["time"], utc=True, format="ISO8601").to_numpy()).all()
+
+    w = tables["Warnings"]
+    gap = w[(w["recording_id"] == "tas.gt3x") & w["warning"].str.contains("gap(s) in the samples", regex=False)].iloc[0]
+    assert gap["warning"].startswith("6 gap(s) in the samples") and gap["count"] == 1
+    assert str(gap["first_occurrence"]) == "2019-09-17 18:55:44.990000" and gap["utc_offset"] == "-04:00"
+    zone = w[(w["recording_id"] == "tas.csv.gz") & w["warning"].str.contains("without a zone")]
+    assert len(zone) == 1 and not zone["warning"].iloc[0].startswith(str(d))
+
+    # the subject's zone makes the two readings of one recording agree
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text("recording_id,subject_id,tz\ntas.csv.gz,TAS,Etc/GMT+4\ntas.gt3x,TAS,\nax3,AX,UTC\n")
+    assert main(["-q", "batch", str(d), "-o", str(out), "--scheduler", "sync", "--subjects", str(subjects),
+                 "--plan", plan]) == 0
+    assert "no time zone" not in capsys.readouterr().err
+    summary = pd.read_parquet(col / "Summary.parquet").set_index("recording_id")
+    assert summary.loc["tas.csv.gz", "start_utc"] == summary.loc["tas.gt3x", "start_utc"]
+    assert not summary["zone_assumed"].any()
+
+    assert main(["-q", "collate", str(out), "--table-format", "csv"]) == 0
+    capsys.readouterr()
+    text = (col / "Sessions.csv").read_text().splitlines()
+    assert text[0].startswith("recording_id,subject_id,session_id,kind,start,start_utc,utc_offset,end,end_utc,")

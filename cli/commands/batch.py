@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from impactlab.batch import BatchProgress, analysis_option_defaults, find_inputs, run_batch
+from impactlab.batch.collate import zone_assumed_recordings
 from impactlab.batch.options import TableFormat
 from impactlab.errors import ImpactlabError
 
@@ -35,10 +36,13 @@ get the shortest parent folder path that tells them apart (sub01/day1).
 Writes one folder per recording, results/<id>/<id>-Impacts.csv, -Sessions.csv, -Daily.csv,
 -PlanCheck.csv (with --plan) and -Info.json (version, settings, QC), exactly as `impactlab analyze
 -o` would; then results/collated/: Daily, Sessions, PlanCheck (the same tables with leading
-recording_id and subject_id columns) and Summary (one row per recording: impacts per band per week
+recording_id and subject_id columns), Summary (one row per recording: impacts per band per week
 = mean per valid day x 7, with the number of valid days; its columns are explained in
-Summary-Dictionary.csv). Failed recordings are listed in results/errors.csv and never stop the
-batch; results/manifest.json lists every recording with its status, hashes and timings.
+Summary-Dictionary.csv), Warnings (recording, warning, count, first occurrence) and Impacts/ (every
+impact, Parquet partitioned by recording). One clock in every table: a time column is local wall
+time, <col>_utc beside it is UTC, utc_offset the offset between them (Dictionary.csv). Failed
+recordings are listed in results/errors.csv and never stop the batch; results/manifest.json lists
+every recording with its status, hashes and timings.
 
 Run it again and recordings whose file and settings have not changed are skipped (--force
 re-analyses them). Ctrl-C keeps every finished folder. By default the files are analysed by
@@ -114,6 +118,16 @@ def _analysis_options(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in analysis_option_defaults() if hasattr(args, k)}
 
 
+def zone_note(out: Any) -> list[str]:
+    """One warning naming every recording whose file had no time zone (so this computer's was assumed)."""
+    ids = zone_assumed_recordings(out)
+    if not ids:
+        return []
+    return [f"{len(ids)} recording(s) had no time zone in the file, so this computer's was assumed: "
+            f"{', '.join(ids[:10])}{' ...' if len(ids) > 10 else ''}. Give --tz ZONE, or a tz column in --subjects "
+            "(Summary column zone_assumed)"]
+
+
 def _quiet_dask() -> Callable[[], None]:
     """Silence Dask's loggers (a lost scheduler is said in one line, not in its tracebacks); returns the undo."""
     try:
@@ -171,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         return 3
     finally:
         restore()
-    for note in res.notes:
+    for note in [*res.notes, *zone_note(res.out)]:
         print(f"warning: {note}", file=sys.stderr)
     failed = [r for r in res.records if r["status"] == "failed"]
     for r in failed[:20]:
@@ -184,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{total} recordings: {res.n_done} analysed, {res.n_skipped} up to date, {res.n_failed} failed"
           + (f", {total - len(res.records)} not finished" if res.interrupted else ""))
     print(f"per recording: {out}/<recording_id>/")
-    print(f"collated:      {out / 'collated'}/ (Daily, Sessions, PlanCheck, Summary; Summary-Dictionary.csv)")
+    print(f"collated:      {out / 'collated'}/ (Daily, Sessions, PlanCheck, Summary, Warnings, Impacts/; Dictionary.csv)")
     print(f"errors:        {out / 'errors.csv'}")
     print(f"manifest:      {out / 'manifest.json'}")
     if res.interrupted:

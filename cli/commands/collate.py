@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from impactlab.batch import collate
 
-from .batch import add_table_format, table_format
+from .batch import add_table_format, table_format, zone_note
 
 HELP = "rebuild the collated tables of a batch output folder"
 EPILOG = """\
@@ -17,9 +18,10 @@ examples:
 
 Reads every results/<id>/<id>-Info.json, -Daily.csv, -Sessions.csv and -PlanCheck.csv (folders
 written by `impactlab analyze -o results/<id>` count too) and replaces results/collated/ with
-Daily, Sessions, PlanCheck (leading recording_id and subject_id columns) and Summary (one row per
+Daily, Sessions, PlanCheck (leading recording_id and subject_id columns), Summary (one row per
 recording, impacts per band per week = mean per valid day x 7 with the number of valid days),
-plus Summary-Dictionary.csv explaining the Summary's columns.
+Warnings and Impacts/ (Parquet partitioned by recording), plus Summary-Dictionary.csv and
+Dictionary.csv. Every time column is local wall time with <col>_utc and utc_offset beside it.
 """
 
 
@@ -35,4 +37,6 @@ def run(args: argparse.Namespace) -> int:
     paths = collate(args.out, table_format=table_format(args, "collate"))
     for name, path in paths.items():
         print(f"{name}: {path}")
+    for note in zone_note(args.out):
+        print(f"warning: {note}", file=sys.stderr)
     return 0

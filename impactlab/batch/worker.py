@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ImpactlabError, ReadError
+from ..errors import ImpactlabError, ImpactlabWarning, ReadError
 from ._files import read_info, swap_in
 from .inputs import _stem
 from .options import BatchOptions, _file_sha256
@@ -79,6 +79,15 @@ def _write_folder(res: Analysis, folder: Path, rid: str, batch: dict[str, Any]) 
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _counted(caught: list[warnings.WarningMessage]) -> list[dict[str, Any]]:
+    """impactlab's warnings raised while analysing, each once with how many times, in order of first occurrence."""
+    counts: dict[str, int] = {}
+    for w in caught:
+        if issubclass(w.category, ImpactlabWarning):
+            counts[str(w.message)] = counts.get(str(w.message), 0) + 1
+    return [{"warning": k, "count": n} for k, n in counts.items()]
 
 
 def _remove_folder(folder: Path) -> None:
@@ -169,6 +178,7 @@ def _analyze_file(path: str, options: BatchOptions, recording_id: str | None,
             batch = {"recording_id": rid, "subject_id": sid, "input_path": path, "input_sha256": digest,
                      "input_bytes": nbytes, "settings_sha256": settings,
                      "options": json.loads(json.dumps(options.analysis, default=str))}
+            batch["warnings"] = _counted(caught)
             if subject is not None and subject != Subject():
                 batch["subject"] = {k: v for k, v in dataclasses.asdict(subject).items() if v is not None}
             _write_folder(res, folder, rid, batch)
