@@ -21,10 +21,11 @@ from impactlab.io import write_parquet
 from impactlab.recording import Recording
 from impactlab.simulate import Walk, simulate_recording
 
+ROOT = Path(__file__).resolve().parents[1]
 H = 3600.0
 GOOD = ("long", "walk", "jumps")
 BAD = {"corrupt": "corrupt.parquet", "empty": "empty.csv"}
-TABLES = ("Daily", "Sessions", "PlanCheck", "Summary")
+TABLES = ("Daily", "Sessions", "PlanCheck", "Summary", "Warnings")
 
 
 def _make_files(d: Path) -> list[Path]:
@@ -42,8 +43,11 @@ def _make_files(d: Path) -> list[Path]:
     return [*paths, d / BAD["corrupt"], d / BAD["empty"]]
 
 
-def _batch(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    assert main(["-q", "batch", *argv]) == 0
+def _batch(argv: list[str], capsys: pytest.CaptureFixture[str], code: int | None = None) -> str:
+    """Run ``impactlab -q batch ARGV``; the exit status must be ``code`` (default: 1 when a bad file is in, else 0)."""
+    if code is None:
+        code = 1 if any(os.path.basename(a) in BAD.values() for a in argv) else 0
+    assert main(["-q", "batch", *argv]) == code
     return capsys.readouterr().out
 
 
@@ -62,6 +66,7 @@ def _assert_same_tables(a: Path, b: Path, fmt: str = "parquet") -> None:
             pd.testing.assert_frame_equal(pd.read_parquet(pa), pd.read_parquet(pb))
         else:
             assert pa.read_bytes() == pb.read_bytes(), name
+    pd.testing.assert_frame_equal(pd.read_parquet(a / "collated" / "Impacts"), pd.read_parquet(b / "collated" / "Impacts"))
     assert (a / "errors.csv").read_text() == (b / "errors.csv").read_text()
     assert _folder_files(a) == _folder_files(b)
 
@@ -75,7 +80,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def sync_out(files: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One batch in this process (``--scheduler sync``), the reference for the others."""
     out = tmp_path_factory.mktemp("batch") / "out"
-    assert main(["-q", "batch", *map(str, files), "-o", str(out), "--scheduler", "sync"]) == 0
+    assert main(["-q", "batch", *map(str, files), "-o", str(out), "--scheduler", "sync"]) == 1  # 2 bad files
     return out
 
 
@@ -125,7 +130,8 @@ def test_errors_listed_and_manifest(sync_out: Path) -> None:
 
 def test_collated_tables(sync_out: Path) -> None:
     col = sync_out / "collated"
-    assert sorted(p.name for p in col.iterdir()) == sorted([f"{t}.parquet" for t in TABLES] + ["Summary-Dictionary.csv"])
+    assert sorted(p.name for p in col.iterdir()) == sorted([f"{t}.parquet" for t in TABLES]
+                                                           + ["Summary-Dictionary.csv", "Dictionary.csv", "Impacts"])
     daily = pd.read_parquet(col / "Daily.parquet")
     assert list(daily.columns[:3]) == ["recording_id", "subject_id", "date"]
     for rid in GOOD:
@@ -174,7 +180,7 @@ def test_rerun_processes_nothing_and_force_redoes(files: list[Path], sync_out: P
 
     # a fixed file is retried even though its failure was remembered
     shutil.copy(files[2], tmp_path / "empty.csv")
-    text = _batch([str(tmp_path / "empty.csv"), "-o", str(out), "--scheduler", "sync"], capsys)
+    text = _batch([str(tmp_path / "empty.csv"), "-o", str(out), "--scheduler", "sync"], capsys, code=0)
     assert "1 analysed, 0 up to date, 0 failed" in text
     assert "empty" not in pd.read_csv(out / "errors.csv")["recording_id"].tolist()
 
@@ -194,17 +200,17 @@ def test_same_tables_on_dask_local_cluster(files: list[Path], sync_out: Path, cl
 def test_default_local_processes_and_csv(files: list[Path], sync_out: Path, tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
-    text = _batch([str(files[0].parent / "*.parquet"), str(files[-1]), "-o", str(out), "--jobs", "2", "--format", "csv"],
+    text = _batch([str(files[0].parent / "*.parquet"), str(files[-1]), "-o", str(out), "--jobs", "2", "--table-format", "csv"],
                   capsys)
     assert "3 analysed, 0 up to date, 2 failed" in text
     ref = tmp_path / "ref"
     shutil.copytree(sync_out, ref)
-    assert main(["-q", "collate", str(ref), "--format", "csv"]) == 0
+    assert main(["-q", "collate", str(ref), "--table-format", "csv"]) == 0
     capsys.readouterr()
     _assert_same_tables(out, ref, fmt="csv")
     daily = (out / "collated" / "Daily.csv").read_text().splitlines()
-    assert daily[0].startswith("recording_id,subject_id,date,wear_h,valid,")
-    assert daily[1].startswith("jumps,,2026-03-02,")  # text as analyze wrote it, sorted by recording id
+    assert daily[0].startswith("recording_id,subject_id,date,date_start_utc,utc_offset,wear_h,valid,")
+    assert daily[1].startswith("jumps,,2026-03-02,2026-03-02T00:00:00+00:00,+00:00,")  # sorted by recording id
 
 
 def test_interrupt_keeps_finished_folders(tmp_path: Path) -> None:
@@ -249,12 +255,12 @@ def test_folder_swap_is_restored(tmp_path: Path) -> None:
 
 def test_recording_ids_are_unique_and_readable(tmp_path: Path) -> None:
     paths = [tmp_path / "a" / "p01.csv", tmp_path / "b" / "p01.csv.gz", tmp_path / "p02.cwa",
-             tmp_path / "collated.csv", tmp_path / "x" / "a-p01.csv"]
+             tmp_path / "collated.csv", tmp_path / "x" / "a-p01.csv", tmp_path / "c" / "P03_2024.03.01.gt3x",
+             tmp_path / "s1" / "day1" / "acc.cwa", tmp_path / "s2" / "day1" / "acc.cwa",
+             tmp_path / "d" / "q.csv", tmp_path / "d" / "q.cwa"]
     ids = batch.recording_ids(paths)
-    assert len(set(ids.values())) == len(paths)
-    assert ids[paths[2]] == "p02" and ids[paths[3]] == f"{tmp_path.name}-collated"
-    assert ids[paths[1]] == "b-p01"
-    assert ids[paths[0]].startswith("a-p01-") and ids[paths[4]].startswith("a-p01-")  # still ambiguous: path hash
+    assert list(ids.values()) == ["a/p01", "b/p01", "p02", f"{tmp_path.name}/collated", "a-p01", "P03_2024.03.01",
+                                  "s1/day1/acc", "s2/day1/acc", "q.csv", "q.cwa"]  # never a hash
 
 
 def test_expand_paths(files: list[Path], tmp_path: Path) -> None:
@@ -265,6 +271,94 @@ def test_expand_paths(files: list[Path], tmp_path: Path) -> None:
     assert batch.expand_paths([tmp_path / "missing.csv"]) == [tmp_path / "missing.csv"]
     with pytest.warns(ImpactlabWarning, match="no file matches"):
         assert batch.expand_paths([str(tmp_path / "*.cwa")]) == []
+
+
+REAL = ROOT.parent / "shared" / "data"
+
+
+def _cohort(tmp: Path) -> Path:
+    """A nested cohort folder as researchers keep one: real recordings behind symlinks named by
+    participant, a README, a .npz of reference values and a markers CSV."""
+    c = tmp / "cohort"
+    for rel, target in {"site-a/P01/week1.gt3x": "pygt3x/ISM_Enabled.gt3x",
+                        "site-a/P02/week1.gt3x": "pygt3x/ISM_Disabled.gt3x",
+                        "site-b/P03.cwa": "GGIRread/ax3_testfile.cwa",
+                        "site-b/deep/er/P04.csv": "impactr/hip-raw.csv"}.items():
+        (c / rel).parent.mkdir(parents=True, exist_ok=True)
+        (c / rel).symlink_to(REAL / target)
+    (c / "README.md").write_text("# cohort\nWear protocol v2.\n")
+    (c / "site-b" / "truth.npz").symlink_to(REAL / "skdh" / "ax3_data.npz")
+    (c / "site-a" / "markers.csv").write_text("start,end,label\n2026-03-02T16:58:00+00:00,2026-03-02T17:32:00+00:00,vest\n")
+    (c / ".DS_Store").write_bytes(b"\0\1")
+    return c
+
+
+def test_folders_walked_symlink_names_kept_non_recordings_skipped(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    c = _cohort(tmp_path)
+    out = tmp_path / "out"
+    text = _batch([str(c), "-o", str(out), "--scheduler", "sync", "--tz", "UTC"], capsys)
+    lines = text.splitlines()
+    assert lines[0] == "found 4 recordings (2 gt3x, 1 cwa, 1 actigraph_csv); 3 files skipped (not recordings)"
+    assert sorted(ln.split(": ")[1] for ln in lines[1:4]) == sorted(str(c / x) for x in
+                                                                     ("README.md", "site-a/markers.csv", "site-b/truth.npz"))
+    assert "4 recordings: 4 analysed, 0 up to date, 0 failed" in text
+    m = json.loads((out / "manifest.json").read_text())
+    assert sorted(r["recording_id"] for r in m["recordings"]) == ["P01/week1", "P02/week1", "P03", "P04"]
+    assert {r["status"] for r in m["recordings"]} == {"done"}
+    assert [Path(x["path"]).name for x in m["not_recordings"]] == ["README.md", "markers.csv", "truth.npz"]
+    assert (out / "P01" / "week1" / "week1-Info.json").is_file() and (out / "P04" / "P04-Daily.csv").is_file()
+    summary = pd.read_parquet(out / "collated" / "Summary.parquet")
+    assert list(summary["recording_id"]) == ["P01/week1", "P02/week1", "P03", "P04"]
+    p04 = json.loads((out / "P04" / "P04-Info.json").read_text())
+    assert p04["batch"]["input_path"] == str(c / "site-b" / "deep" / "er" / "P04.csv")  # the link, not its target
+    # a re-run finds the nested folders up to date; --include / --exclude narrow what is found
+    assert "0 analysed, 4 up to date" in _batch([str(c), "-o", str(out), "--scheduler", "sync", "--tz", "UTC"], capsys)
+    text = _batch([str(c), "-o", str(out), "--scheduler", "sync", "--tz", "UTC", "--include", "*.gt3x",
+                   "--exclude", "P02"], capsys)
+    # P01/week1 keeps the id it got in the whole cohort (from the manifest), so it is up to date
+    assert text.startswith("found 1 recording (1 gt3x)\n") and "1 recordings: 0 analysed, 1 up to date" in text
+    text = _batch([str(c), "-o", str(out), "--scheduler", "sync", "--tz", "UTC", "--exclude", "site-a/*"], capsys)
+    assert text.startswith("found 2 recordings (1 cwa, 1 actigraph_csv); 2 files skipped")
+
+
+def test_subjects_csv_feeds_the_analysis(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    c = _cohort(tmp_path)
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text("path,recording_id,subject_id,body_mass_kg,tz,placement,age\n"
+                        "cohort/site-b/deep/er/P04.csv,,S-004,70,America/New_York,,12\n"
+                        ",P03,S-003,,,back,13\n"
+                        ",P99,S-099,,,,14\n")
+    out = tmp_path / "out"
+    args = [str(c / "site-b"), "-o", str(out), "--scheduler", "sync", "--subjects", str(subjects), "--tz", "UTC"]
+    assert main(["-q", "batch", *args]) == 0
+    err = capsys.readouterr().err
+    assert "1 row(s) match no recording of this batch (subjects S-099)" in err
+    summary = pd.read_parquet(out / "collated" / "Summary.parquet").set_index("recording_id")
+    assert summary["subject_id"].to_dict() == {"P03": "S-003", "P04": "S-004"}
+    p04 = json.loads((out / "P04" / "P04-Info.json").read_text())
+    assert p04["recording"]["timezone"] == "America/New_York"  # the subject's zone, not --tz
+    assert p04["batch"]["subject"] == {"subject_id": "S-004", "body_mass_kg": 70.0, "tz": "America/New_York"}
+    ref = tmp_path / "ref"
+    assert main(["-q", "analyze", str(c / "site-b" / "deep" / "er" / "P04.csv"), "--tz", "America/New_York",
+                 "--body-mass", "70", "-o", str(ref)]) == 0
+    assert (out / "P04" / "P04-Impacts.csv").read_bytes() == (ref / "P04-Impacts.csv").read_bytes()
+    assert "grf_n" in (ref / "P04-Impacts.csv").read_text().splitlines()[0]  # body mass reached the GRF
+    p03 = json.loads((out / "P03" / "P03-Info.json").read_text())
+    assert p03["loading"]["placement"] == "back"
+    # a changed subject row re-analyses only that recording
+    subjects.write_text(subjects.read_text().replace(",70,", ",71,"))
+    assert "1 analysed, 1 up to date" in _batch(args, capsys)
+
+    out2 = tmp_path / "out2"
+    text = _batch([str(c / "site-a"), "-o", str(out2), "--scheduler", "sync", "--subject-pattern", r"/(P\d+)/"],
+                  capsys)
+    assert "2 analysed" in text
+    assert pd.read_parquet(out2 / "collated" / "Summary.parquet")["subject_id"].tolist() == ["P01", "P02"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,subject_id,body_mass_kg\nx.csv,S1,seventy\n")
+    assert main(["batch", str(c), "-o", str(out2), "--subjects", str(bad)]) == 2
+    assert "bad.csv, line 2: body_mass_kg 'seventy' is not a body mass in kg" in capsys.readouterr().err
 
 
 def test_options(tmp_path: Path) -> None:
@@ -280,15 +374,16 @@ def test_options(tmp_path: Path) -> None:
 
 def test_cli_errors_and_collate_of_analyze_folders(files: list[Path], tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["batch", str(tmp_path / "none-*.csv"), "-o", str(tmp_path / "o")]) == 1
+    assert main(["batch", str(tmp_path / "none-*.csv"), "-o", str(tmp_path / "o")]) == 2  # set-up error
     assert "no recording matches" in capsys.readouterr().err
     assert main(["batch", str(files[1]), "-o", str(tmp_path / "o"), "--jobs", "0"]) == 2
     assert main(["collate", str(tmp_path / "nothing")]) == 1
     out = tmp_path / "analyze-out"
     assert main(["-q", "analyze", str(files[2]), "-o", str(out / "p07")]) == 0
     capsys.readouterr()
-    assert main(["collate", str(out), "--format", "csv"]) == 0
-    assert "Summary:" in capsys.readouterr().out
+    assert main(["collate", str(out), "--format", "csv"]) == 0  # the old spelling still works, with a warning
+    got = capsys.readouterr()
+    assert "Summary:" in got.out and "--format is deprecated; use --table-format csv" in got.err
     summary = pd.read_csv(out / "collated" / "Summary.csv")
     assert list(summary["recording_id"]) == ["p07"] and summary.loc[0, "n_high"] == 6
 
@@ -317,7 +412,7 @@ def test_plan_checks_and_plan_content_in_settings(files: list[Path], tmp_path: P
     plan = tmp_path / "plan.toml"
     plan.write_text(PLAN.format(n=5))
     out = tmp_path / "out"
-    args = [str(files[0]), str(files[2]), "-o", str(out), "--plan", str(plan), "--scheduler", "sync", "--format", "csv"]
+    args = [str(files[0]), str(files[2]), "-o", str(out), "--plan", str(plan), "--scheduler", "sync", "--table-format", "csv"]
     assert "2 analysed" in _batch(args, capsys)
     ref = tmp_path / "ref"
     assert main(["-q", "analyze", str(files[0]), "--plan", str(plan), "-o", str(ref)]) == 0
@@ -356,3 +451,83 @@ def test_range_g_and_vertical_axis_reach_the_analysis(files: list[Path], tmp_pat
     assert got == want and got["qc"]["range_g"] == 8.0
     for name in ("Impacts", "Daily", "Sessions"):
         assert (out / f.stem / f"{f.stem}-{name}.csv").read_bytes() == (ref / f"{f.stem}-{name}.csv").read_bytes()
+
+
+def _offset(text: pd.Series) -> pd.Series:
+    sign = text.str[0].map({"+": 1, "-": -1}).astype(float)
+    return pd.to_timedelta(sign * (text.str[1:3].astype(float) * 60 + text.str[4:6].astype(float)), unit="min")
+
+
+def test_one_clock_in_every_collated_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same recording from the .gt3x (zone in info.txt) and its ActiLife CSV export (no zone):
+    the CSV is named in one warning, every time column is local + utc_offset + UTC (and in the data
+    dictionary), source is the user's path even for a .gz decompressed to a temporary copy."""
+    import gzip
+
+    d = tmp_path / "in"
+    d.mkdir()
+    gt3x = REAL / "read.gt3x" / "TAS1H30182785_2019-09-17.gt3x"
+    (d / "tas.gt3x").symlink_to(gt3x)
+    (d / "tas.csv.gz").symlink_to(REAL / "read.gt3x" / "TAS1H30182785_2019-09-17.csv.gz")
+    (d / "ax3.cwa.gz").write_bytes(gzip.compress((REAL / "GGIRread" / "ax3_testfile.cwa").read_bytes()))
+    out = tmp_path / "out"
+    plan = str(ROOT / "sample_data" / "plan.toml")
+    assert main(["-q", "batch", str(d), "-o", str(out), "--scheduler", "sync", "--plan", plan]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 2 recording(s) had no time zone in the file, so this computer's was assumed: ax3, tas.csv.gz." in err
+    col = out / "collated"
+    summary = pd.read_parquet(col / "Summary.parquet").set_index("recording_id")
+    assert summary["source"].to_dict() == {"ax3": str(d / "ax3.cwa.gz"), "tas.csv.gz": str(d / "tas.csv.gz"),
+                                           "tas.gt3x": str(d / "tas.gt3x")}  # never a temporary copy
+    assert summary["zone_assumed"].to_dict() == {"ax3": True, "tas.csv.gz": True, "tas.gt3x": False}
+    assert str(summary.loc["tas.gt3x", "start"]) == "2019-09-17 18:40:00"  # local wall time, as the device showed
+    assert summary.loc["tas.gt3x", "utc_offset"] == "-04:00"
+    assert str(summary.loc["tas.gt3x", "start_utc"]) == "2019-09-17 22:40:00+00:00"
+
+    tables = {n: pd.read_parquet(col / f"{n}.parquet") for n in ("Daily", "Sessions", "PlanCheck", "Summary", "Warnings")}
+    tables["Impacts"] = pd.read_parquet(col / "Impacts")
+    dictionary = pd.read_csv(col / "Dictionary.csv")
+    checked = 0
+    for name, df in tables.items():
+        assert len(df), name
+        documented = set(dictionary.loc[dictionary["table"] == name, "column"])
+        for c in df.columns:
+            base = c.removesuffix("_start_utc").removesuffix("_utc")
+            if c == base or base not in df.columns:
+                continue
+            assert {base, c, "utc_offset"} <= documented, (name, c)
+            assert str(df[c].dtype) == "datetime64[ns, UTC]" and str(df[base].dtype) == "datetime64[ns]", (name, c)
+            rows = df[df[base].notna()]
+            local_from_utc = rows[c].dt.tz_localize(None) + _offset(rows["utc_offset"].astype(str))
+            if c != "end_utc":  # utc_offset is the row's first time column's; end_utc is exact in any case
+                assert (local_from_utc == rows[base]).all(), (name, c)
+            checked += 1
+    assert checked >= 7
+    impacts = tables["Impacts"]
+    assert sorted(impacts["recording_id"].astype(str).unique()) == ["ax3", "tas.csv.gz", "tas.gt3x"]
+    own = pd.read_csv(out / "tas.gt3x" / "tas.gt3x-Impacts.csv")
+    mine = impacts[impacts["recording_id"] == "tas.gt3x"]
+    assert len(mine) == len(own) and (mine["peak_g"].to_numpy() == own["peak_g"].to_numpy()).all()
+    assert (mine["time_utc"].to_numpy() == pd.to_datetime(own["time"], utc=True, format="ISO8601").to_numpy()).all()
+
+    w = tables["Warnings"]
+    gap = w[(w["recording_id"] == "tas.gt3x") & w["warning"].str.contains("gap(s) in the samples", regex=False)].iloc[0]
+    assert gap["warning"].startswith("6 gap(s) in the samples") and gap["count"] == 1
+    assert str(gap["first_occurrence"]) == "2019-09-17 18:55:44.990000" and gap["utc_offset"] == "-04:00"
+    zone = w[(w["recording_id"] == "tas.csv.gz") & w["warning"].str.contains("without a zone")]
+    assert len(zone) == 1 and not zone["warning"].iloc[0].startswith(str(d))
+
+    # the subject's zone makes the two readings of one recording agree
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text("recording_id,subject_id,tz\ntas.csv.gz,TAS,Etc/GMT+4\ntas.gt3x,TAS,\nax3,AX,UTC\n")
+    assert main(["-q", "batch", str(d), "-o", str(out), "--scheduler", "sync", "--subjects", str(subjects),
+                 "--plan", plan]) == 0
+    assert "no time zone" not in capsys.readouterr().err
+    summary = pd.read_parquet(col / "Summary.parquet").set_index("recording_id")
+    assert summary.loc["tas.csv.gz", "start_utc"] == summary.loc["tas.gt3x", "start_utc"]
+    assert not summary["zone_assumed"].any()
+
+    assert main(["-q", "collate", str(out), "--table-format", "csv"]) == 0
+    capsys.readouterr()
+    text = (col / "Sessions.csv").read_text().splitlines()
+    assert text[0].startswith("recording_id,subject_id,session_id,kind,start,start_utc,utc_offset,end,end_utc,")

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from impactlab.batch import collate
+
+from .batch import add_table_format, table_format, zone_note
 
 HELP = "rebuild the collated tables of a batch output folder"
 EPILOG = """\
 examples:
   impactlab batch sample_data/sim-day.parquet -o results/
   impactlab collate results/
-  impactlab collate results/ --format csv
+  impactlab collate results/ --table-format csv
 
 Reads every results/<id>/<id>-Info.json, -Daily.csv, -Sessions.csv and -PlanCheck.csv (folders
 written by `impactlab analyze -o results/<id>` count too) and replaces results/collated/ with
-Daily, Sessions, PlanCheck (leading recording_id and subject_id columns) and Summary (one row per
+Daily, Sessions, PlanCheck (leading recording_id and subject_id columns), Summary (one row per
 recording, impacts per band per week = mean per valid day x 7 with the number of valid days),
-plus Summary-Dictionary.csv explaining the Summary's columns.
+Warnings and Impacts/ (Parquet partitioned by recording), plus Summary-Dictionary.csv and
+Dictionary.csv. Every time column is local wall time with <col>_utc and utc_offset beside it.
 """
 
 
@@ -25,12 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collate", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", metavar="OUT", help="output folder of `impactlab batch`")
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="table format (default parquet)")
+    add_table_format(p.add_argument_group("tables"))
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = collate(args.out, table_format=args.format)
+    paths = collate(args.out, table_format=table_format(args, "collate"))
     for name, path in paths.items():
         print(f"{name}: {path}")
+    for note in zone_note(args.out):
+        print(f"warning: {note}", file=sys.stderr)
     return 0

@@ -16,10 +16,13 @@ The package, one job per module:
 
 - :mod:`~impactlab.batch.options`: :class:`BatchOptions` (the options of ``impactlab analyze`` by
   name, their :class:`~impactlab.config.AnalysisConfig`, the settings hash);
-- :mod:`~impactlab.batch.inputs`: :func:`expand_paths` (which files) and :func:`recording_ids`;
+- :mod:`~impactlab.batch.inputs`: :func:`find_inputs` (which files: folders walked, content
+  sniffed, non-recordings skipped) and :func:`recording_ids`;
+- :mod:`~impactlab.batch.subjects`: a subjects CSV or ``--subject-pattern`` -> :class:`Subject`;
 - :mod:`~impactlab.batch.worker`: :func:`analyze_file`, one recording on a worker, calling
   :func:`impactlab.pipeline.analyze` directly;
-- :mod:`~impactlab.batch.cluster`: :func:`run_batch` and :func:`open_client` (Dask distributed);
+- :mod:`~impactlab.batch.cluster`: :func:`run_batch` and :func:`open_client` (Dask distributed,
+  the checks a cluster needs); :mod:`~impactlab.batch.results`: progress, result, manifest;
 - :mod:`~impactlab.batch.collate`: :func:`collate`, the Summary and its data dictionary.
 
 A recording is up to date when its folder holds an ``-Info.json`` whose input hash (SHA-256 of the
@@ -33,8 +36,9 @@ from __future__ import annotations
 
 from .cluster import BatchProgress, BatchResult, open_client, run_batch
 from .collate import SUMMARY_COLUMNS, collate
-from .inputs import expand_paths, recording_ids
+from .inputs import Inputs, expand_paths, find_inputs, recording_ids, sniff_format
 from .options import BatchOptions, analysis_option_defaults
+from .subjects import Subject, read_subjects
 from .worker import analyze_file
 
 __all__ = [
@@ -42,11 +46,16 @@ __all__ = [
     "BatchOptions",
     "BatchProgress",
     "BatchResult",
+    "Inputs",
+    "Subject",
     "analysis_option_defaults",
     "analyze_file",
     "collate",
     "expand_paths",
+    "find_inputs",
     "open_client",
+    "read_subjects",
     "recording_ids",
     "run_batch",
+    "sniff_format",
 ]

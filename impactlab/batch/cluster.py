@@ -1,41 +1,54 @@
 """Scheduling a batch: Dask distributed's, never home-made (:func:`run_batch`, :func:`open_client`).
 
 By default a private ``LocalCluster`` of ``jobs`` single-threaded worker processes;
-``scheduler="local"`` a LocalCluster with its dashboard; ``scheduler="tcp://host:8786"`` a running
-scheduler (workers must see the same paths); ``scheduler="sync"`` runs in this process, one file
-after another (debugging). A file that fails is listed in ``errors.csv`` and never stops the batch,
-even when it kills its worker process. ``OUT/manifest.json`` lists every recording with its status,
-hashes and timings.
+``scheduler="local"`` a LocalCluster with its dashboard; ``scheduler="tcp://host:8786"`` (or
+``scheduler_file=``) a running scheduler; ``scheduler="sync"`` runs in this process, one file after
+another (debugging). A file that fails is listed in ``errors.csv`` and never stops the batch, even
+when it kills its worker process (the task is re-run up to ``retries`` times).
+
+A cluster can fail in ways a local run cannot, and each is said in one line instead of being
+reported as bad recordings:
+
+- no worker connected: "waiting for workers (N s)..." until ``worker_timeout``, then a set-up error;
+- a worker that cannot see the inputs, or cannot write the output folder, or writes it on a
+  filesystem this computer does not see: found by a probe task on every worker before any work,
+  and refused naming the worker (:class:`~impactlab.errors.ConfigError`);
+- a folder a worker reports finished that this computer cannot find: that recording fails saying so;
+- the scheduler lost mid-batch: the batch stops, ``manifest.json`` says ``interrupted: true``,
+  finished folders stay, and a re-run analyses only the missing recordings.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import os
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .._version import __version__
 from ..errors import ConfigError, ReadError
-from ._files import ERRORS, MANIFEST, atomic_write_text, read_info
+from ._files import read_info
 from .collate import collate
-from .inputs import expand_paths, recording_ids
+from .inputs import Inputs, find_inputs, recording_ids
 from .options import BatchOptions, TableFormat
-from .worker import analyze_file
+from .results import BatchProgress, BatchResult, _clean_stale, _Manifest, _write_errors
+from .subjects import Subject, assign_subjects, read_subjects
+from .worker import analyze_file, leaf
 
-__all__ = ["BatchProgress", "BatchResult", "open_client", "run_batch"]
+__all__ = ["BatchProgress", "BatchResult", "SchedulerLost", "open_client", "run_batch"]
 
 log = logging.getLogger(__name__)
+_LOST = "scheduler-connection-lost"
+
+
+class SchedulerLost(Exception):
+    """The Dask scheduler went away mid-batch (internal: :func:`run_batch` turns it into ``interrupted``)."""
 
 
 def _cpus() -> int:
@@ -45,7 +58,8 @@ def _cpus() -> int:
 
 
 @contextmanager
-def open_client(scheduler: str | None = None, jobs: int | None = None) -> Iterator[Any]:
+def open_client(scheduler: str | None = None, jobs: int | None = None, *,
+                scheduler_file: str | os.PathLike[str] | None = None) -> Iterator[Any]:
     """A Dask distributed client for a batch; closes what it started.
 
     Parameters
@@ -56,10 +70,18 @@ def open_client(scheduler: str | None = None, jobs: int | None = None) -> Iterat
         Anything else: the address of a running scheduler (``tcp://host:8786``).
     jobs : int, optional
         Worker processes for local clusters (default: the CPUs available).
+    scheduler_file : str or os.PathLike, optional
+        The JSON file a running scheduler wrote (``dask scheduler --scheduler-file F``; on SLURM
+        the usual way to find it); used instead of ``scheduler``.
 
     Yields
     ------
     distributed.Client
+
+    Raises
+    ------
+    ConfigError
+        ``jobs`` below 1, or the scheduler cannot be reached.
     """
     try:
         from distributed import Client, LocalCluster
@@ -68,173 +90,179 @@ def open_client(scheduler: str | None = None, jobs: int | None = None) -> Iterat
     if jobs is not None and jobs < 1:
         raise ConfigError(f"jobs must be at least 1, got {jobs}", key="jobs")
     n = jobs or _cpus()
-    if scheduler is None or scheduler == "local":
+    if scheduler_file is None and (scheduler is None or scheduler == "local"):
         kw: dict[str, Any] = {"dashboard_address": ":0"} if scheduler is None else {}
         # worker log noise (e.g. heartbeats failing at Ctrl-C) stays off the terminal; failures are in errors.csv
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, silence_logs=logging.CRITICAL, **kw)  # type: ignore[no-untyped-call]
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                               silence_logs=logging.CRITICAL, **kw)
         try:
             with Client(cluster) as client:  # type: ignore[no-untyped-call]
                 yield client
         finally:
             cluster.close()
-    else:
-        try:
-            client = Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
-        except OSError as err:
-            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {err}", key="scheduler",
-                              hint="Start one with `dask scheduler` (and workers with `dask worker ADDRESS`), "
-                                   "or use --scheduler local") from None
-        with client:
-            yield client
-
-
-@dataclass(frozen=True)
-class BatchProgress:
-    """Progress of a batch, passed to the ``progress`` callback of :func:`run_batch`.
-
-    Attributes
-    ----------
-    total : int
-        Recordings in the batch.
-    finished : int
-        Recordings finished (done, skipped or failed).
-    failed : int
-        Recordings that failed so far.
-    skipped : int
-        Recordings found up to date.
-    record : dict or None
-        The record just finished (:func:`analyze_file`), ``None`` for the first call.
-    dashboard_link : str or None
-        The Dask dashboard, when there is one.
-    """
-
-    total: int
-    finished: int
-    failed: int
-    skipped: int
-    record: dict[str, Any] | None = None
-    dashboard_link: str | None = None
-
-
-@dataclass
-class BatchResult:
-    """What :func:`run_batch` did.
-
-    Attributes
-    ----------
-    out : pathlib.Path
-        Output folder.
-    records : list of dict
-        One record per input recording (:func:`analyze_file`), in input order.
-    collated : dict
-        Table name -> path of the collated tables.
-    """
-
-    out: Path
-    records: list[dict[str, Any]]
-    collated: dict[str, Path] = field(default_factory=dict)
-
-    def _count(self, status: str) -> int:
-        return sum(r["status"] == status for r in self.records)
-
-    @property
-    def n_done(self) -> int:
-        """Recordings analysed in this run."""
-        return self._count("done")
-
-    @property
-    def n_skipped(self) -> int:
-        """Recordings already up to date."""
-        return self._count("skipped")
-
-    @property
-    def n_failed(self) -> int:
-        """Recordings that failed."""
-        return self._count("failed")
-
-    @property
-    def n_analysed(self) -> int:
-        """Recordings whose analysis ran in this run (done or failed while analysing)."""
-        return sum(bool(r["analysed"]) for r in self.records)
-
-    @property
-    def errors(self) -> pd.DataFrame:
-        """The failed recordings: ``recording_id``, ``path``, ``error_type``, ``error``."""
-        return _errors_frame(self.records)
-
-
-def _errors_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    rows = [{k: r.get(k) for k in ("recording_id", "path", "error_type", "error")} for r in records if r["status"] == "failed"]
-    df = pd.DataFrame(rows, columns=["recording_id", "path", "error_type", "error"])
-    return df.sort_values("recording_id", kind="stable").reset_index(drop=True).astype("string")
-
-def _clean_stale(out: Path) -> None:
-    """Remove temporary folders an interrupted run left, restoring a folder caught mid-swap."""
-    for d in out.glob(".old-*"):
-        parts = d.name[len(".old-"):].rsplit("-", 1)
-        target = out / parts[0]
-        if d.is_dir() and not target.exists():
-            d.rename(target)
+        return
+    where = f"the scheduler file {os.fspath(scheduler_file)}" if scheduler_file is not None else f"the Dask scheduler at {scheduler}"
+    if scheduler_file is not None and not os.path.isfile(scheduler_file):
+        raise ConfigError(f"no scheduler file at {os.fspath(scheduler_file)}", key="scheduler_file",
+                          hint="Start the scheduler with `dask scheduler --scheduler-file FILE` on a shared folder")
+    try:
+        if scheduler_file is not None:
+            client = Client(scheduler_file=os.fspath(scheduler_file), timeout="20s")  # type: ignore[no-untyped-call]
         else:
-            shutil.rmtree(d, ignore_errors=True)
-    for d in [*out.glob(".tmp-*"), *out.glob(".gone-*")]:
-        shutil.rmtree(d, ignore_errors=True)
-    for f in [*out.glob(f".{MANIFEST}.*"), *out.glob(f".{ERRORS}.*")]:
-        f.unlink(missing_ok=True)
+            client = Client(scheduler, timeout="20s")  # type: ignore[no-untyped-call]
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot reach {where}: {err}", key="scheduler",
+                          hint="Start one with `dask scheduler` (and workers with `dask worker ADDRESS`), "
+                               "or use --scheduler local") from None
+    try:
+        yield client
+    finally:
+        if client.status == "running":
+            client.close()  # type: ignore[no-untyped-call]
+        else:  # the scheduler is gone: do not wait out the client's reconnection attempts
+            client.close(timeout=1)  # type: ignore[no-untyped-call]
 
 
-class _Manifest:
-    def __init__(self, out: Path, options: BatchOptions, scheduler: str) -> None:
-        self.path = out / MANIFEST
-        old = read_info(self.path) or {}
-        self.previous: dict[str, dict[str, Any]] = {r["recording_id"]: r for r in old.get("recordings", [])
-                                                     if isinstance(r, dict) and "recording_id" in r}
-        self.records: dict[str, dict[str, Any]] = dict(self.previous)
-        self.head = {"impactlab_version": __version__, "out": str(out), "scheduler": scheduler,
-                     "settings_sha256": options.settings_sha256,
-                     "options": json.loads(json.dumps(options.analysis, default=str)),
-                     "started": pd.Timestamp.now(tz="UTC").isoformat()}
-        self.last_write = 0.0
+# --------------------------------------------------------------------------- checks before any work
 
-    def add(self, rec: dict[str, Any]) -> None:
-        self.records[rec["recording_id"]] = rec
-        if time.monotonic() - self.last_write > 1.0:
-            self.write()
 
-    def write(self, *, interrupted: bool = False) -> None:
-        body = {**self.head, "updated": pd.Timestamp.now(tz="UTC").isoformat(), "interrupted": interrupted,
-                "recordings": [self.records[k] for k in sorted(self.records)]}
-        atomic_write_text(self.path, json.dumps(body, indent=2, default=str) + "\n")
-        self.last_write = time.monotonic()
+def _probe(paths: list[str], out: str, token: str) -> dict[str, Any]:
+    """Run on each worker: which inputs it cannot see, and whether it can write ``out`` (a test file)."""
+    import socket
+
+    missing = [p for p in paths if not os.path.isfile(p)]
+    name = f".probe-{token}-{socket.gethostname()}-{os.getpid()}"
+    error = None
+    try:
+        with open(os.path.join(out, name), "w") as fh:
+            fh.write("impactlab batch probe\n")
+    except OSError as err:
+        error = err.strerror or str(err)
+    return {"host": socket.gethostname(), "pid": os.getpid(), "n_missing": len(missing), "missing": missing[:3],
+            "write_error": error, "probe": name}
+
+
+def _unprobe(out: str, name: str) -> None:
+    try:
+        os.unlink(os.path.join(out, name))
+    except OSError:
+        pass
+
+
+def _workers(client: Any) -> dict[str, int]:
+    return dict(client.nthreads())
+
+
+def _wait_for_workers(client: Any, timeout: float, tell: Callable[[str], None]) -> dict[str, int]:
+    t0 = time.monotonic()
+    shown = -1
+    while not (workers := _workers(client)):
+        waited = time.monotonic() - t0
+        if waited >= timeout:
+            raise ConfigError(f"no Dask worker connected to the scheduler within {timeout:g} s", key="worker_timeout",
+                              hint="Start workers with `dask worker ADDRESS --nthreads 1` (or wait longer: "
+                                   "--worker-timeout SECONDS)")
+        if int(waited) // 5 != shown:
+            shown = int(waited) // 5
+            tell(f"waiting for workers ({int(waited)} s)...")
+        time.sleep(0.25)
+    return workers
+
+
+def check_workers(client: Any, paths: Sequence[Path], out: Path, *, timeout: float = 60.0,
+                  tell: Callable[[str], None] = lambda _m: None) -> list[str]:
+    """Check, before any work, that every worker sees the inputs and writes ``out`` where this computer reads it.
+
+    Parameters
+    ----------
+    client : distributed.Client
+    paths : sequence of pathlib.Path
+        The inputs (those this computer sees are checked on every worker).
+    out : pathlib.Path
+        The output folder (exists).
+    timeout : float
+        Seconds to wait for a first worker.
+    tell : callable
+        Receives "waiting for workers (N s)..." lines.
+
+    Returns
+    -------
+    list of str
+        Notes (a worker with several threads: recordings run one at a time in each worker process).
+
+    Raises
+    ------
+    ConfigError
+        No worker within ``timeout``; a worker that cannot see an input this computer sees, cannot
+        write ``out``, or writes it on a filesystem this computer does not see (each naming the worker).
+    """
+    workers = _wait_for_workers(client, timeout, tell)
+    token = uuid.uuid4().hex[:8]
+    seen = [os.fspath(p) for p in paths if p.is_file()]
+    results: dict[str, dict[str, Any]] = client.run(_probe, seen, os.fspath(out), token)
+    try:
+        for addr, r in sorted(results.items()):
+            who = f"worker {addr} (host {r['host']}, pid {r['pid']})"
+            if r["n_missing"]:
+                raise ConfigError(f"{who} cannot see {r['n_missing']} of the {len(seen)} input files that this computer "
+                                  f"sees, e.g. {r['missing'][0]}", key="scheduler",
+                                  hint="Workers must see the inputs at the same paths (a shared filesystem)")
+            if r["write_error"]:
+                raise ConfigError(f"{who} cannot write the output folder {out}: {r['write_error']}", key="scheduler",
+                                  hint="Give -o a folder every worker can write")
+            if not (out / r["probe"]).is_file():
+                raise ConfigError(f"{who} writes the output folder {out} on a filesystem this computer does not see "
+                                  "(its test file did not appear here)", key="scheduler",
+                                  hint="Give -o a folder shared by the workers and this computer")
+    finally:
+        for r in results.values():
+            (out / r["probe"]).unlink(missing_ok=True)
+        for addr, r in results.items():
+            client.run(_unprobe, os.fspath(out), r["probe"], workers=[addr])
+    return [f"worker {addr} runs {n} threads; impactlab analyses one recording at a time per worker process "
+            "(start workers with --nthreads 1 and more processes, --nworkers N)" for addr, n in sorted(workers.items()) if n > 1]
+
+
+# --------------------------------------------------------------------------- the batch
 
 
 def run_batch(
-    paths: Iterable[str | os.PathLike[str]],
+    paths: Iterable[str | os.PathLike[str]] | Inputs,
     out: str | os.PathLike[str],
     *,
     options: Mapping[str, Any] | None = None,
     jobs: int | None = None,
     scheduler: str | None = None,
+    scheduler_file: str | os.PathLike[str] | None = None,
     client: Any = None,
     force: bool = False,
     table_format: TableFormat = "parquet",
     progress: Callable[[BatchProgress], None] | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    subjects: str | os.PathLike[str] | None = None,
+    subject_pattern: str | None = None,
+    retries: int = 2,
+    worker_timeout: float = 60.0,
 ) -> BatchResult:
     """Analyse many recordings in parallel and collate their tables.
 
     Parameters
     ----------
-    paths : iterable of str or os.PathLike
-        Recording files, globs or folders (see :func:`expand_paths`).
+    paths : iterable of str or os.PathLike, or Inputs
+        Recording files, folders (walked recursively) or globs (:func:`~impactlab.batch.inputs.find_inputs`),
+        or what ``find_inputs`` returned.
     out : str or os.PathLike
         Output folder (created).
     options : mapping, optional
-        Options of ``impactlab analyze`` by name (:func:`analysis_option_defaults`).
+        Options of ``impactlab analyze`` by name (:func:`~impactlab.batch.options.analysis_option_defaults`).
     jobs : int, optional
         Worker processes of a local cluster (default: the CPUs available).
     scheduler : str, optional
         ``None`` (a private LocalCluster), ``"local"`` (LocalCluster with dashboard), ``"sync"`` (in
         this process, one file after another) or a scheduler address (``tcp://host:8786``).
+    scheduler_file : str or os.PathLike, optional
+        A running scheduler's ``--scheduler-file`` (instead of ``scheduler``).
     client : distributed.Client, optional
         Use this client instead (``scheduler`` and ``jobs`` are then ignored).
     force : bool
@@ -242,37 +270,61 @@ def run_batch(
     table_format : {"parquet", "csv"}
         Format of the collated tables.
     progress : callable, optional
-        Called with a :class:`BatchProgress` before the first and after every recording.
+        Called with a :class:`BatchProgress` before the first and after every recording, and with
+        a ``message`` while waiting for workers.
+    include, exclude : sequence of str
+        Glob patterns narrowing the files found in folders and globs (``find_inputs``).
+    subjects : str or os.PathLike, optional
+        A subjects CSV (:mod:`impactlab.batch.subjects`): subject ids and per-subject body mass,
+        zone and placement.
+    subject_pattern : str, optional
+        A regular expression taking the subject id from each path.
+    retries : int
+        Times a recording whose worker died is re-run on another (Dask ``retries``).
+    worker_timeout : float
+        Seconds to wait for a first worker of a running scheduler.
 
     Returns
     -------
     BatchResult
-        Records, counts, errors and the collated tables' paths.
+        Records, counts, errors, the collated tables' paths, files skipped as not recordings, and
+        ``interrupted`` (why the batch stopped early, or None).
 
     Raises
     ------
     ImpactlabError
-        No input matched, or the options are invalid (:class:`ConfigError`). Problems with single
-        recordings never raise; they are in ``errors.csv``.
+        Set-up problems, before any recording is analysed: no input found, invalid options or
+        subjects file (:class:`ConfigError`), no worker, a worker that cannot see the inputs or
+        write the output. Problems with single recordings never raise; they are in ``errors.csv``.
     KeyboardInterrupt
-        Re-raised after the manifest has been written; finished folders stay intact.
+        Re-raised after the manifest has been written (``interrupted: true``); finished folders stay.
 
     Examples
     --------
-    >>> res = run_batch(["data/*.parquet"], "results", options={"tz": "Europe/London"}, jobs=2)  # doctest: +SKIP
+    >>> res = run_batch(["data/"], "results", options={"tz": "Europe/London"}, jobs=2)  # doctest: +SKIP
     >>> res.n_done, res.n_failed, res.collated["Summary"]  # doctest: +SKIP
     """
     if table_format not in ("csv", "parquet"):
         raise ConfigError(f"unknown table format {table_format!r}", key="format", hint="Use csv or parquet")
+    if retries < 0:
+        raise ConfigError(f"retries must be 0 or more, got {retries}", key="retries")
     out_p = Path(out)
-    files = expand_paths(paths, exclude=out_p)
+    found = paths if isinstance(paths, Inputs) else find_inputs(paths, include=include, exclude=exclude, out=out_p)
+    files = found.recordings
     if not files:
-        raise ReadError("no recording matches the given paths", hint="Check the paths or quote globs such as 'data/*.csv'")
-    out_p.mkdir(parents=True, exist_ok=True)
+        skipped = f" ({len(found.skipped)} files found, none a recording)" if found.skipped else ""
+        raise ReadError(f"no recording matches the given paths{skipped}",
+                        hint="Check the paths, or quote globs such as 'data/**/*.gt3x'")
     opts = BatchOptions.build(out_p, options, force=force)
+    table = read_subjects(subjects) if subjects is not None else None
+    out_p.mkdir(parents=True, exist_ok=True)
     _clean_stale(out_p)
-    ids = recording_ids(files)
-    manifest = _Manifest(out_p, opts, "client" if client is not None else (scheduler or f"processes:{jobs or 'auto'}"))
+    kind = "client" if client is not None else (
+        f"file:{os.fspath(scheduler_file)}" if scheduler_file is not None else (scheduler or f"processes:{jobs or 'auto'}"))
+    manifest = _Manifest(out_p, opts, kind)
+    ids = _stable_ids(files, manifest.previous)
+    who, notes = assign_subjects(files, ids, table=table, pattern=subject_pattern)
+    manifest.not_recordings = [{"path": str(p), "reason": why} for p, why in found.skipped]
     results: dict[str, dict[str, Any]] = {}
     counts = {"failed": 0, "skipped": 0}
 
@@ -280,7 +332,12 @@ def run_batch(
         prev = manifest.previous.get(rid)
         return prev if prev and prev.get("status") == "failed" else None
 
+    def _tell(message: str, link: str | None = None) -> None:
+        if progress is not None:
+            progress(BatchProgress(len(files), len(results), counts["failed"], counts["skipped"], None, link, message))
+
     def _finish(rec: dict[str, Any], link: str | None) -> None:
+        rec = _check_visible(rec, out_p)
         results[rec["recording_id"]] = rec
         manifest.add(rec)
         counts["failed"] += rec["status"] == "failed"
@@ -288,73 +345,118 @@ def run_batch(
         if progress is not None:
             progress(BatchProgress(len(files), len(results), counts["failed"], counts["skipped"], rec, link))
 
+    interrupted: str | None = None
     try:
-        if scheduler == "sync" and client is None:
-            if progress is not None:
-                progress(BatchProgress(len(files), 0, 0, 0))
+        if scheduler == "sync" and client is None and scheduler_file is None:
+            _tell("")
             for p in files:
-                _finish(analyze_file(str(p), opts, recording_id=ids[p], previous_failure=_previous(ids[p])), None)
-        elif client is not None:
-            _run_on(client, files, ids, opts, _previous, _finish, progress, getattr(client, "dashboard_link", None))
+                _finish(analyze_file(str(p), opts, recording_id=ids[p], previous_failure=_previous(ids[p]),
+                                     subject=who.get(p)), None)
         else:
-            n = min(jobs or _cpus(), len(files)) if scheduler is None else jobs
-            with open_client(scheduler, n) as own:
-                has_dashboard = scheduler is not None and importlib.util.find_spec("bokeh") is not None
-                link = own.dashboard_link if has_dashboard else None
-                _run_on(own, files, ids, opts, _previous, _finish, progress, link)
+            run = _Run(files, ids, who, opts, _previous, _finish, _tell, retries, worker_timeout, notes)
+            if client is not None:
+                interrupted = run.on(client, getattr(client, "dashboard_link", None))
+            else:
+                n = min(jobs or _cpus(), len(files)) if scheduler is None and scheduler_file is None else jobs
+                with open_client(scheduler, n, scheduler_file=scheduler_file) as own:
+                    has_dashboard = scheduler is not None and importlib.util.find_spec("bokeh") is not None
+                    interrupted = run.on(own, own.dashboard_link if has_dashboard else None)
     except KeyboardInterrupt:
-        manifest.write(interrupted=True)
+        manifest.write(interrupted=True, reason="interrupted by the user (Ctrl-C)")
         _write_errors(out_p, manifest.records.values())
         raise
-    manifest.write()
+    manifest.write(interrupted=interrupted is not None, reason=interrupted)
     _write_errors(out_p, manifest.records.values())
     collated = collate(out_p, table_format=table_format)
-    return BatchResult(out=out_p, records=[results[ids[p]] for p in files], collated=collated)
+    return BatchResult(out=out_p, records=[results[ids[p]] for p in files if ids[p] in results], collated=collated,
+                       not_recordings=list(found.skipped), notes=notes, interrupted=interrupted)
 
 
-def _run_on(
-    client: Any,
-    files: list[Path],
-    ids: dict[Path, str],
-    opts: BatchOptions,
-    previous: Callable[[str], dict[str, Any] | None],
-    finish: Callable[[dict[str, Any], str | None], None],
-    progress: Callable[[BatchProgress], None] | None,
-    link: str | None,
-) -> None:
-    from distributed import as_completed
-
-    if progress is not None:
-        progress(BatchProgress(len(files), 0, 0, 0, None, link))
-    token = uuid.uuid4().hex[:8]
-    futures = {}
+def _stable_ids(files: list[Path], previous: Mapping[str, Mapping[str, Any]]) -> dict[Path, str]:
+    """:func:`recording_ids`, except that a file keeps the id an earlier run in this folder gave it
+    (a batch over part of a cohort finds the cohort's folders), as long as ids stay unique."""
+    ids = recording_ids(files)
+    before = {str(r.get("path")): rid for rid, r in previous.items()}
+    taken = set(ids.values())
     for p in files:
-        rid = ids[p]
-        size = p.stat().st_size if p.exists() else 0
-        fut = client.submit(analyze_file, str(p), opts, recording_id=rid, previous_failure=previous(rid),
-                            key=f"impactlab-batch-{rid}-{token}", priority=size // (1 << 20), retries=0)
-        futures[fut] = p
-    try:
-        for fut in as_completed(list(futures)):  # type: ignore[no-untyped-call]
-            p = futures[fut]
-            try:
-                rec = fut.result()
-            except Exception as err:  # the worker died (KilledWorker) or the task could not run
-                rec = {"recording_id": ids[p], "path": str(p), "status": "failed", "analysed": True,
-                       "subject_id": None, "input_sha256": None, "input_bytes": None,
-                       "settings_sha256": opts.settings_sha256, "error_type": type(err).__name__,
-                       "error": str(err) or repr(err), "cacheable": False, "traceback": None, "n_warnings": 0,
-                       "seconds": None, "hash_seconds": None, "worker": None,
-                       "finished": pd.Timestamp.now(tz="UTC").isoformat()}
-            fut.release()
-            finish(rec, link)
-    except BaseException:
-        client.cancel(list(futures))
-        raise
+        old = before.get(str(p))
+        if old is None or old == ids[p] or old in taken:
+            continue
+        parts = old.split("/")
+        if any("/".join(parts[:i]) in taken for i in range(1, len(parts))) or \
+                any(v.startswith(old + "/") for v in taken):
+            continue
+        taken.discard(ids[p])
+        ids[p] = old
+        taken.add(old)
+    return ids
 
 
-def _write_errors(out: Path, records: Iterable[Mapping[str, Any]]) -> None:
-    tmp = out / f".{ERRORS}.{uuid.uuid4().hex[:8]}"
-    _errors_frame(records).to_csv(tmp, index=False)
-    os.replace(tmp, out / ERRORS)
+def _check_visible(rec: dict[str, Any], out: Path) -> dict[str, Any]:
+    """A recording a worker reports finished must be in ``out`` as this computer sees it."""
+    if rec["status"] not in ("done", "skipped"):
+        return rec
+    info = read_info(out / rec["recording_id"] / f"{leaf(rec['recording_id'])}-Info.json")
+    if info is not None and info.get("batch", {}).get("input_sha256") == rec["input_sha256"]:
+        return rec
+    return {**rec, "status": "failed", "cacheable": False, "error_type": "ConfigError",
+            "error": f"worker {rec['worker']} reports {rec['path']} finished, but its folder is not in {out} as this "
+                     "computer sees it: workers must write to a folder shared with this computer"}
 
+
+class _Run:
+    """One batch on a Dask client: checks, submission with retries, results as they come."""
+
+    def __init__(self, files: list[Path], ids: dict[Path, str], who: dict[Path, Subject], opts: BatchOptions,
+                 previous: Callable[[str], dict[str, Any] | None], finish: Callable[[dict[str, Any], str | None], None],
+                 tell: Callable[..., None], retries: int, worker_timeout: float, notes: list[str]) -> None:
+        self.files, self.ids, self.who, self.opts = files, ids, who, opts
+        self.previous, self.finish, self.tell = previous, finish, tell
+        self.retries, self.worker_timeout, self.notes = retries, worker_timeout, notes
+
+    def on(self, client: Any, link: str | None) -> str | None:
+        """Run every file on ``client``; the reason when the scheduler was lost, else None."""
+        from distributed import as_completed
+
+        self.notes.extend(check_workers(client, self.files, Path(self.opts.out), timeout=self.worker_timeout,
+                                        tell=lambda m: self.tell(m, link)))
+        self.tell("", link)
+        token = uuid.uuid4().hex[:8]
+        futures = {}
+        for p in self.files:
+            rid = self.ids[p]
+            size = p.stat().st_size if p.exists() else 0
+            fut = client.submit(analyze_file, str(p), self.opts, recording_id=rid, previous_failure=self.previous(rid),
+                                subject=self.who.get(p), key=f"impactlab-batch-{rid.replace('/', '~')}-{token}",
+                                priority=size // (1 << 20), retries=self.retries)
+            futures[fut] = p
+        try:
+            for fut in as_completed(list(futures)):  # type: ignore[no-untyped-call]
+                p = futures[fut]
+                try:
+                    rec = fut.result()
+                except Exception as err:  # the worker died every time (KilledWorker), or the scheduler went away
+                    if _LOST in str(err) or client.status != "running":
+                        raise SchedulerLost(str(err)) from None
+                    rec = self._failed(p, err)
+                fut.release()
+                self.finish(rec, link)
+        except SchedulerLost:
+            return (f"the Dask scheduler was lost ({getattr(client.scheduler, 'address', None) or 'address unknown'}); "
+                    "finished recordings are kept: run the same command again to analyse the rest")
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+        return None
+
+    def _failed(self, p: Path, err: BaseException) -> dict[str, Any]:
+        name = type(err).__name__
+        text = str(err) or repr(err)
+        if name == "KilledWorker":
+            text = (f"{p}: the worker process analysing it died {self.retries + 1} time(s) (out of memory, or killed); "
+                    "other recordings were not affected")
+        return {"recording_id": self.ids[p], "path": str(p), "status": "failed", "analysed": True,
+                "subject_id": (self.who.get(p) or Subject()).subject_id, "input_sha256": None, "input_bytes": None,
+                "settings_sha256": self.opts.settings_sha256, "error_type": name, "error": text, "cacheable": False,
+                "traceback": None, "n_warnings": 0, "seconds": None, "hash_seconds": None, "worker": None,
+                "finished": pd.Timestamp.now(tz="UTC").isoformat()}

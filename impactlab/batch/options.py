@@ -154,9 +154,13 @@ class BatchOptions:
     @property
     def config(self) -> AnalysisConfig:
         """The typed settings every recording is analysed with (:func:`impactlab.presets.analysis_config`)."""
+        return self.config_for()
+
+    def config_for(self, *, placement: str | None = None) -> AnalysisConfig:
+        """The settings of one recording: :attr:`config`, with its wearer's sensor placement when known."""
         from ..presets import analysis_config
 
         return analysis_config(self.option("preset"), native_rate=self.option("native_rate"),
                                vector=self.option("vector"), vest_mass_kg=self.option("vest_mass"),
-                               placement=self.option("placement"), range_g=self.option("range_g"))
+                               placement=placement or self.option("placement"), range_g=self.option("range_g"))
 

@@ -8,10 +8,12 @@ so per-recording results are identical by construction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import socket
+import threading
 import time
 import traceback
 import uuid
@@ -22,19 +24,25 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import ImpactlabError, ReadError
+from ..errors import ImpactlabError, ImpactlabWarning, ReadError
 from ._files import read_info, swap_in
 from .inputs import _stem
 from .options import BatchOptions, _file_sha256
+from .subjects import Subject
 
 if TYPE_CHECKING:
     from ..pipeline import Analysis
 
 __all__ = ["analyze_file"]
 
+#: Python's warning filters are process-wide, so recordings run one at a time in a worker process
+#: even when the worker has several threads (their warnings would otherwise mix).
+_ONE_AT_A_TIME = threading.Lock()
 
-def _run_analysis(path: str, options: BatchOptions) -> Analysis:
-    """Analyse one file with the batch's options, exactly as ``impactlab analyze`` would."""
+
+def _run_analysis(path: str, options: BatchOptions, subject: Subject) -> Analysis:
+    """Analyse one file with the batch's options, exactly as ``impactlab analyze`` would, with the
+    subject's zone, body mass and placement where the subjects file gives them."""
     from ..calibrate import calibrate_source
     from ..io import open_recording
     from ..markers import read_markers
@@ -42,20 +50,28 @@ def _run_analysis(path: str, options: BatchOptions) -> Analysis:
     from ..plan import load_plan
 
     plan, markers = options.option("plan"), options.option("markers")
-    src = open_recording(path, tz=options.option("tz"), vertical_axis=options.option("vertical_axis"),
+    src = open_recording(path, tz=subject.tz or options.option("tz"), vertical_axis=options.option("vertical_axis"),
                          units=options.option("units"))
     if options.option("calibrate"):
         src = calibrate_source(src)
-    return analyze(src, config=options.config, plan=load_plan(plan) if plan else None,
-                   markers=read_markers(markers) if markers else None, body_mass_kg=options.option("body_mass"))
+    mass = subject.body_mass_kg if subject.body_mass_kg is not None else options.option("body_mass")
+    return analyze(src, config=options.config_for(placement=subject.placement), plan=load_plan(plan) if plan else None,
+                   markers=read_markers(markers) if markers else None, body_mass_kg=mass)
+
+
+def leaf(recording_id: str) -> str:
+    """The file stem of a recording's tables: the last part of its id (``sub01/day1`` -> ``day1``)."""
+    return recording_id.rsplit("/", 1)[-1]
 
 
 def _write_folder(res: Analysis, folder: Path, rid: str, batch: dict[str, Any]) -> None:
     """Write the recording's files into a temporary folder, then rename it into place."""
-    tmp = folder.parent / f".tmp-{rid}-{uuid.uuid4().hex[:12]}"
+    stem = leaf(rid)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".tmp-{stem}-{uuid.uuid4().hex[:12]}"
     try:
-        res.write(tmp, rid)
-        info_path = tmp / f"{rid}-Info.json"
+        res.write(tmp, stem)
+        info_path = tmp / f"{stem}-Info.json"
         info = json.loads(info_path.read_text())
         info["batch"] = batch
         info_path.write_text(json.dumps(info, indent=2) + "\n")
@@ -63,6 +79,16 @@ def _write_folder(res: Analysis, folder: Path, rid: str, batch: dict[str, Any]) 
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _counted(caught: list[warnings.WarningMessage]) -> list[dict[str, Any]]:
+    """impactlab's warnings raised while analysing, each once with how many times, in order of first occurrence."""
+    counts: dict[str, int] = {}
+    for w in caught:
+        if issubclass(w.category, ImpactlabWarning):
+            counts[str(w.message)] = counts.get(str(w.message), 0) + 1
+    return [{"warning": k, "count": n} for k, n in counts.items()]
+
 
 def _remove_folder(folder: Path) -> None:
     old = folder.parent / f".gone-{folder.name}-{uuid.uuid4().hex[:12]}"
@@ -76,6 +102,7 @@ def analyze_file(
     *,
     recording_id: str | None = None,
     previous_failure: Mapping[str, Any] | None = None,
+    subject: Subject | None = None,
 ) -> dict[str, Any]:
     """Analyse one recording into ``options.out/<recording_id>/``; never raises for a bad file.
 
@@ -84,8 +111,8 @@ def analyze_file(
     analysis fails, an older folder of this recording (other settings or an older file) is removed,
     so ``OUT`` only holds results of the latest settings. It reads the
     file itself and returns a small record, not tables. Warnings are recorded (``n_warnings``; their
-    text is in ``-Info.json``), so run it on single-threaded workers: Python's warning filters are
-    process-wide.
+    text is in ``-Info.json``); Python's warning filters are process-wide, so calls in one process
+    run one at a time.
 
     Parameters
     ----------
@@ -98,6 +125,9 @@ def analyze_file(
     previous_failure : mapping, optional
         The manifest record of an earlier failure of this recording; when the file and settings are
         unchanged and the failure came from the data, it is reported again without re-analysing.
+    subject : Subject, optional
+        The wearer from a subjects file or pattern: its id replaces the file's, its zone, body mass
+        and placement are analysed with (and hashed into the recording's settings hash).
 
     Returns
     -------
@@ -108,13 +138,20 @@ def analyze_file(
         came from the data), ``traceback`` (unexpected errors), ``n_warnings``, ``seconds``,
         ``hash_seconds``, ``worker`` (host:pid), ``finished`` (ISO-8601 UTC).
     """
+    with _ONE_AT_A_TIME:
+        return _analyze_file(os.fspath(path), options, recording_id, previous_failure, subject)
+
+
+def _analyze_file(path: str, options: BatchOptions, recording_id: str | None,
+                  previous_failure: Mapping[str, Any] | None, subject: Subject | None) -> dict[str, Any]:
     t0 = time.perf_counter()
-    path = os.fspath(path)
     rid = recording_id or _stem(Path(path))
     folder = Path(options.out) / rid
+    who = subject or Subject()
+    settings = who.settings_key(options.settings_sha256)
     rec: dict[str, Any] = {
-        "recording_id": rid, "path": path, "status": "failed", "analysed": False, "subject_id": None,
-        "input_sha256": None, "input_bytes": None, "settings_sha256": options.settings_sha256,
+        "recording_id": rid, "path": path, "status": "failed", "analysed": False, "subject_id": who.subject_id,
+        "input_sha256": None, "input_bytes": None, "settings_sha256": settings,
         "error_type": None, "error": None, "cacheable": False, "traceback": None, "n_warnings": 0,
         "seconds": None, "hash_seconds": None, "worker": f"{socket.gethostname()}:{os.getpid()}", "finished": None,
     }
@@ -123,26 +160,29 @@ def analyze_file(
             raise ReadError("no such file" if not os.path.exists(path) else "not a file", path=path, hint="Check the path")
         digest, nbytes = _file_sha256(path)
         rec.update(input_sha256=digest, input_bytes=nbytes, hash_seconds=round(time.perf_counter() - t0, 4))
-        info = read_info(folder / f"{rid}-Info.json")
+        info = read_info(folder / f"{leaf(rid)}-Info.json")
         done = (info or {}).get("batch", {})
         prev = previous_failure or {}
-        if not options.force and done.get("input_sha256") == digest and done.get("settings_sha256") == options.settings_sha256:
+        if not options.force and done.get("input_sha256") == digest and done.get("settings_sha256") == settings:
             rec.update(status="skipped", subject_id=done.get("subject_id"),
                        n_warnings=len((info or {}).get("qc", {}).get("warnings", []) or []))
         elif (not options.force and prev.get("status") == "failed" and prev.get("cacheable")
-              and prev.get("input_sha256") == digest and prev.get("settings_sha256") == options.settings_sha256):
+              and prev.get("input_sha256") == digest and prev.get("settings_sha256") == settings):
             rec.update(error_type=prev.get("error_type"), error=prev.get("error"), cacheable=True)
         else:
             rec["analysed"] = True
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                res = _run_analysis(path, options)
-            subject = res.meta.subject_id
-            batch = {"recording_id": rid, "subject_id": subject, "input_path": path, "input_sha256": digest,
-                     "input_bytes": nbytes, "settings_sha256": options.settings_sha256,
+                res = _run_analysis(path, options, who)
+            sid = who.subject_id if who.subject_id is not None else res.meta.subject_id
+            batch = {"recording_id": rid, "subject_id": sid, "input_path": path, "input_sha256": digest,
+                     "input_bytes": nbytes, "settings_sha256": settings,
                      "options": json.loads(json.dumps(options.analysis, default=str))}
+            batch["warnings"] = _counted(caught)
+            if subject is not None and subject != Subject():
+                batch["subject"] = {k: v for k, v in dataclasses.asdict(subject).items() if v is not None}
             _write_folder(res, folder, rid, batch)
-            rec.update(status="done", subject_id=subject,
+            rec.update(status="done", subject_id=sid,
                        n_warnings=max(len(res.qc.get("warnings", [])), len({str(w.message) for w in caught})))
     except ImpactlabError as err:
         rec.update(status="failed", error_type=type(err).__name__, error=str(err), cacheable=rec["input_sha256"] is not None)
