@@ -249,6 +249,18 @@ class SensorClient:
         """Whether the link is up."""
         return bool(self.client.is_connected)
 
+    def mtu(self, key: str) -> int:
+        """The ATT MTU of the link in bytes, from BlueZ's ``MTU`` of the characteristic ``key``.
+
+        bleak's ``max_write_without_response_size`` is that MTU minus the 3-byte ATT header
+        (bleak's ``mtu_size`` would need a private call on BlueZ).
+        """
+        char = self.client.services.get_characteristic(self.profile.char(key).uuid)
+        if char is None:
+            raise DeviceError(f"the sensor has no {key} characteristic ({self.profile.char(key).uuid})",
+                              hint=f"Is it a {self.profile.id} sensor? Check --profile")
+        return int(char.max_write_without_response_size) + 3
+
     async def connect(self) -> None:
         """Connect (one attempt; see :func:`connect_with_backoff`)."""
         try:

@@ -28,11 +28,13 @@ import numpy as np
 
 from ...errors import DataError
 from ...recording import Recording
-from ..decode import encode_end_of_sync, encode_info, encode_marker, encode_packets, encode_pmd_frame, pmd_epoch_ns
+from ..decode import DecodeError, encode_end_of_sync, encode_info, encode_marker, encode_packets
+from ..pmd import parse_settings
 from ..profile import SensorProfile, load_profile
 from .bus import PrivateBus
 from .fakebluez import FakeBluez
 from .gatt import AttError, GattLayout, Link
+from .polar import check_start, pmd_frames
 
 __all__ = ["Faults", "SimulatedSensor", "Simulation", "simulated_sensor"]
 
@@ -101,6 +103,8 @@ class FaultLog:
     link_losses: int = 0
     refused: list[str] = field(default_factory=list)
     erased_upto: int = -1
+    #: Polar: every control-point op answered, as ``(op, measurement type, status)``
+    pmd_ops: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 class SimulatedSensor:
@@ -130,12 +134,14 @@ class SimulatedSensor:
         ``(sample index, code)`` button presses sent on ``marker`` while streaming live.
     mtu : int, optional
         ATT MTU the link negotiates, in bytes (default: the profile's ``mtu``, else 247).
+    clock_error : float
+        Polar: the sensor's sample spacing by its own clock is ``(1 + clock_error)`` times nominal.
     """
 
     def __init__(
         self, profile: SensorProfile, recording: Recording, *, address: str = "F0:1A:B2:00:00:01", name: str | None = None,
         faults: Faults | None = None, speed: float = 1.0, battery: int = 87, session_id: int = 1, first_seq: int = 0,
-        markers: list[tuple[int, int]] | None = None, mtu: int | None = None,
+        markers: list[tuple[int, int]] | None = None, mtu: int | None = None, clock_error: float = 0.0,
     ) -> None:
         self.profile = profile
         self.recording = recording
@@ -182,9 +188,16 @@ class SimulatedSensor:
             self.live_first_sample = [int(self.sample_index[i]) for i in self._packet_starts()]
             self.first_held = max(0, first_seq)
             self.manufacturer_data = {0xFFFF: bytes([battery, 1]) + struct.pack("<I", session_id)}
-        else:
-            self.stored, self.live = [], self._pmd_frames()
-            self.live_first_sample = []
+        else:  # Polar: normal mode until SDK mode is started; frames as the profile's normal START asks
+            self.clock_error = clock_error
+            self.sdk_mode = False
+            start = profile.command("start_stream")
+            assert isinstance(start, bytes)
+            self.pmd_settings = parse_settings(start[2:])
+            self.live_rate = self.pmd_settings["sample_rate"][0]
+            self.stored = []
+            self.live, self.live_first_sample = pmd_frames(profile, recording, rate_hz=self.live_rate,
+                                                           range_g=self.pmd_settings["range"][0], clock_error=clock_error)
             self.first_held = 0
             self.manufacturer_data = {0x006B: b"\x01"}
         n_live = len(self.live) if profile.protocol == "polar-pmd" else len(self.stored)
@@ -205,19 +218,6 @@ class SimulatedSensor:
         for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), idx.size], strict=True):
             starts.extend(range(a, b, m))
         return starts
-
-    def _pmd_frames(self) -> list[bytes]:
-        """Polar frames of up to 36 samples; a gap in the recording starts a new frame."""
-        epoch = pmd_epoch_ns(self.profile)
-        idx = self.sample_index
-        frames = []
-        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), idx.size], strict=True):
-            for s in range(a, b, 36):
-                e = min(s + 36, b)
-                ts = self.start_ns - epoch + int(round(idx[e - 1] * 1e9 / self.fs))
-                frames.append(encode_pmd_frame(self.profile, ts, self.counts[s:e], delta=True))
-        return frames
 
     @property
     def n_stored(self) -> int:
@@ -305,7 +305,8 @@ class SimulatedSensor:
         p = self.profile
         op = data[0]
         mtype = data[1] if len(data) > 1 else 0xFF
-        name = next((k for k, v in p.commands.items() if isinstance(v, bytes) and data[:2] == v[:2]), None)
+        name = next((k for k, v in p.commands.items() if v == data), None) or next(
+            (k for k, v in p.commands.items() if isinstance(v, bytes) and data[:2] == v[:2]), None)
         left = self._refuse.get(name or "", 0)
         status = 0
         if left:
@@ -316,6 +317,20 @@ class SimulatedSensor:
             status = 1
         elif mtype not in (p.options["measurement_type"], 9):
             status = 2
+        elif mtype == 9 and op in (2, 3):  # SDK mode on / off
+            status = 6 if self.sdk_mode == (op == 2) else 0
+            self.sdk_mode = op == 2
+        elif op == 2:
+            try:
+                settings = parse_settings(data[2:])
+            except DecodeError:
+                settings = {}
+            status = check_start(settings, sdk_mode=self.sdk_mode, mtu=self.mtu, min_mtu=p.mtu)
+            if status == 0 and settings != self.pmd_settings:
+                self.pmd_settings = settings
+                self.live_rate = settings["sample_rate"][0]
+                self.live, self.live_first_sample = pmd_frames(p, self.recording, rate_hz=self.live_rate,
+                                                               range_g=settings["range"][0], clock_error=self.clock_error)
         loop = asyncio.get_running_loop()
         if status == 0 and mtype == p.options["measurement_type"]:
             if op == 2 and self._live_task is None:
@@ -324,6 +339,7 @@ class SimulatedSensor:
                 self._live_task.cancel()
                 self._live_task = None
         reply = bytes([0xF0, op, mtype, status, 0])
+        self.log.pmd_ops.append((op, mtype, status))
         if status == 0 and op == 2 and mtype == p.options["measurement_type"]:
             # START response carries FACTOR (setting 5, float32), as Polar's sensors do: the
             # simulated 0x80 delta frames hold mG, i.e. g = count x 0.001 (BlePMDClient/AccData.kt).
@@ -385,8 +401,7 @@ class SimulatedSensor:
         mk = list(self.markers)
         for k, pkt in enumerate(self.live):
             if self.speed > 0:
-                first = self.live_first_sample[k] if v1 else k * 36
-                due = t0 + first / self.fs / self.speed
+                due = t0 + self.live_first_sample[k] / (self.fs if v1 else self.live_rate) / self.speed
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
