@@ -26,7 +26,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import ConfigError, DataError
 from ...recording import Recording
 from ..decode import DecodeError, encode_end_of_sync, encode_info, encode_marker, encode_packets
 from ..pmd import parse_settings
@@ -36,7 +36,7 @@ from .fakebluez import FakeBluez
 from .gatt import AttError, GattLayout, Link
 from .polar import check_start, pmd_frames
 
-__all__ = ["Faults", "SimulatedSensor", "Simulation", "simulated_sensor"]
+__all__ = ["Faults", "LinkModel", "SimulatedSensor", "Simulation", "simulated_sensor"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,6 +92,36 @@ class Faults:
             raise DataError("link-loss must be >= 0", key="link_loss")
 
 
+@dataclass(frozen=True)
+class LinkModel:
+    """The pace of a simulated radio link.
+
+    Attributes
+    ----------
+    bitrate_bps : float
+        Payload throughput in bit/s (e.g. 1.4e6 for 2M PHY with Data Length Extension, about
+        0.27e6 for 1M PHY without it).
+    latency_s : float
+        Time from a request to its first notification in s (a connection interval or two).
+    """
+
+    bitrate_bps: float
+    latency_s: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> LinkModel:
+        """``"1.4mbps,30ms"`` → LinkModel(1.4e6, 0.03); units bps/kbps/mbps and s/ms."""
+        import re
+
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(bps|kbps|mbps)\s*(?:,\s*(\d+(?:\.\d+)?)\s*(ms|s))?\s*", text.lower())
+        if not m or float(m.group(1)) <= 0:
+            raise ConfigError(f"link {text!r} is not like 1.4mbps,30ms (throughput bps/kbps/mbps, latency ms/s)",
+                              key="simulate-link")
+        bps = float(m.group(1)) * {"bps": 1.0, "kbps": 1e3, "mbps": 1e6}[m.group(2)]
+        lat = 0.0 if m.group(3) is None else float(m.group(3)) * (1e-3 if m.group(4) == "ms" else 1.0)
+        return cls(bps, lat)
+
+
 @dataclass
 class FaultLog:
     """What the simulated sensor did to the data (for tests and the CLI summary)."""
@@ -103,6 +133,8 @@ class FaultLog:
     link_losses: int = 0
     refused: list[str] = field(default_factory=list)
     erased_upto: int = -1
+    #: stored-packet requests answered (``sync_from`` and ``sync_ranges``)
+    requests: int = 0
     #: Polar: every control-point op answered, as ``(op, measurement type, status)``
     pmd_ops: list[tuple[int, int, int]] = field(default_factory=list)
 
@@ -136,12 +168,15 @@ class SimulatedSensor:
         ATT MTU the link negotiates, in bytes (default: the profile's ``mtu``, else 247).
     clock_error : float
         Polar: the sensor's sample spacing by its own clock is ``(1 + clock_error)`` times nominal.
+    link : LinkModel, optional
+        The radio's pace (throughput and latency); None: as fast as the fake bus carries.
     """
 
     def __init__(
         self, profile: SensorProfile, recording: Recording, *, address: str = "F0:1A:B2:00:00:01", name: str | None = None,
         faults: Faults | None = None, speed: float = 1.0, battery: int = 87, session_id: int = 1, first_seq: int = 0,
         markers: list[tuple[int, int]] | None = None, mtu: int | None = None, clock_error: float = 0.0,
+        link: LinkModel | None = None,
     ) -> None:
         self.profile = profile
         self.recording = recording
@@ -157,6 +192,8 @@ class SimulatedSensor:
         self.markers = sorted(markers or [])
         self.advertising = True
         self.mtu = int(mtu or profile.mtu or 247)
+        self.link_model = link
+        self._air_free = 0.0
         self.log = FaultLog()
         self._rng = np.random.default_rng(self.faults.seed)
         self._refuse = dict(self.faults.refuse)
@@ -274,9 +311,14 @@ class SimulatedSensor:
             self.log.refused.append(name)
             raise AttError(ATT_REFUSED)
         payload = data[1:]
-        want = {"sync_from": 8, "erase_acked": 4, "set_marker": 1}.get(name, 0)
-        if len(payload) != want:
-            raise AttError(ATT_BAD_LENGTH)
+        if name == "sync_ranges":
+            n = payload[0] if payload else 0
+            if not n or len(payload) != 1 + 8 * n:
+                raise AttError(ATT_BAD_LENGTH)
+        else:
+            want = {"sync_from": 8, "erase_acked": 4, "set_marker": 1}.get(name, 0)
+            if len(payload) != want:
+                raise AttError(ATT_BAD_LENGTH)
         loop = asyncio.get_running_loop()
         if name == "start_stream":
             if self._live_task is None:
@@ -289,7 +331,16 @@ class SimulatedSensor:
             if self._task is not None:
                 self._task.cancel()
             start, count = struct.unpack("<II", payload)
-            self._task = loop.create_task(self._play_stored(start, count))
+            end = len(self.stored) if count == 0 else min(len(self.stored), start + count)
+            self.log.requests += 1
+            self._task = loop.create_task(self._play_stored([(start, end)]))
+        elif name == "sync_ranges":
+            if self._task is not None:
+                self._task.cancel()
+            pairs = np.frombuffer(payload, "<u4", offset=1).reshape(-1, 2).astype(np.int64)
+            self.log.requests += 1
+            self._task = loop.create_task(self._play_stored(
+                [(int(a), min(len(self.stored), int(a + c))) for a, c in pairs.tolist()]))
         elif name == "sync_abort":
             if self._task is not None:
                 self._task.cancel()
@@ -370,6 +421,12 @@ class SimulatedSensor:
             if f.duplicate_rate and self._rng.random() < f.duplicate_rate:
                 link.notify(key, pkt)
                 self.log.duplicated += 1
+        if self.link_model is not None:  # the radio's pace: a dropped packet took its air time too
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            self._air_free = max(self._air_free, now) + len(pkt) * 8 / self.link_model.bitrate_bps
+            if self._air_free - now > 0.002:
+                await asyncio.sleep(self._air_free - now)
         if n % 16 == 0:
             await link.drain()
         if self.link_loss_points and n >= self.link_loss_points[0]:
@@ -382,13 +439,16 @@ class SimulatedSensor:
             return False
         return True
 
-    async def _play_stored(self, start: int, count: int) -> None:
-        end = len(self.stored) if count == 0 else min(len(self.stored), start + count)
-        last = start - 1
-        for seq in range(max(start, self.first_held), end):
-            if not await self._send("sync_data", self.stored[seq], seq=seq):
-                return
-            last = seq
+    async def _play_stored(self, ranges: list[tuple[int, int]]) -> None:
+        """Send the stored packets of ``[(start, end)…]`` (end exclusive) in order, then one end_of_sync."""
+        if self.link_model is not None and self.link_model.latency_s:
+            await asyncio.sleep(self.link_model.latency_s)  # the request's trip and the first packet's
+        last = ranges[0][0] - 1 if ranges else -1
+        for start, end in ranges:
+            for seq in range(max(start, self.first_held), end):
+                if not await self._send("sync_data", self.stored[seq], seq=seq):
+                    return
+                last = seq
         if self.link is not None:
             self.link.notify("sync_data", encode_end_of_sync(self.profile, last))
             await self.link.drain()
