@@ -15,7 +15,8 @@ SIM_EPILOG = """\
 Without hardware, --simulate FILE plays a recording through a simulated sensor on a private D-Bus
 (needs the dbus-daemon package); the real bleak talks to it exactly as to a sensor in range.
 Faults: --fault-drop-rate R and --fault-duplicate-rate R (0-1, per notification) and
---fault-link-loss N (lose the link N times at random packets).
+--fault-link-loss N (lose the link N times at random packets); --simulate-link 1.4mbps,30ms paces
+the radio (throughput, latency) so the progress bar and ETA show a real link's pace.
 """
 
 
@@ -36,6 +37,8 @@ def add_sensor_options(p: argparse.ArgumentParser, *, which: bool = True) -> Non
     s.add_argument("--fault-duplicate-rate", type=float, default=0.0, metavar="R", help="send this fraction twice")
     s.add_argument("--fault-link-loss", type=int, default=0, metavar="N", help="lose the link N times at random packets")
     s.add_argument("--fault-seed", type=int, default=0, metavar="N", help="seed of the fault generator (default 0)")
+    s.add_argument("--simulate-link", metavar="RATE,LATENCY",
+                   help="pace the simulated radio, e.g. 1.4mbps,30ms (2M PHY with DLE) or 270kbps,30ms (1M PHY, no DLE)")
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -52,19 +55,21 @@ def parse_duration(text: str | None) -> float | None:
 def maybe_simulate(args: argparse.Namespace, *, default_speed: float) -> Iterator[Any]:
     """Start the simulated sensor when ``--simulate`` was given; yields the Simulation or None."""
     if not getattr(args, "simulate", None):
-        if any(getattr(args, f, 0) for f in ("fault_drop_rate", "fault_duplicate_rate", "fault_link_loss")):
+        if any(getattr(args, f, 0) for f in ("fault_drop_rate", "fault_duplicate_rate", "fault_link_loss", "simulate_link")):
             raise ConfigError("fault options only apply to a simulated sensor", key="--fault-*",
                               hint="Add --simulate FILE")
         yield None
         return
-    from impactlab.ble.sim import Faults, simulated_sensor
+    from impactlab.ble.sim import Faults, LinkModel, simulated_sensor
 
     faults = Faults(drop_rate=args.fault_drop_rate, duplicate_rate=args.fault_duplicate_rate,
                     link_loss=args.fault_link_loss, seed=args.fault_seed)
     speed = default_speed if args.speed is None else args.speed
     read = {"tz": getattr(args, "tz", None), "vertical_axis": getattr(args, "vertical_axis", None),
             "units": getattr(args, "units", "g")}
-    with simulated_sensor(args.simulate, profile=args.profile, faults=faults, speed=speed, read_options=read) as sim:
+    link = LinkModel.parse(args.simulate_link) if getattr(args, "simulate_link", None) else None
+    with simulated_sensor(args.simulate, profile=args.profile, faults=faults, speed=speed, read_options=read,
+                          link=link) as sim:
         if not args.quiet:
             print(f"simulated sensor {sim.sensor.name} ({sim.address}) is playing {args.simulate}", file=sys.stderr)
         yield sim

@@ -25,6 +25,7 @@ examples:
   impactlab stream --simulate sample_data/sim-day.parquet --duration 60 --format json
   impactlab stream --address F0:1A:B2:00:00:01 --duration 10m --out session.parquet
   impactlab stream --profile polar-verity-sense --name "Polar Sense 0A1B2C3D"
+  impactlab stream --profile polar-verity-sense --polar-sdk-mode --duration 10m --out run.parquet
 
 The view shows elapsed sensor time, samples, packets lost (every missing sequence number is
 counted; Polar gaps are found from timestamps), impacts per band, recent impacts, markers and
@@ -43,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["table", "json"], default="table", help="final output format (default table)")
     p.add_argument("--raw-log", metavar="FILE", help="write every GATT write and notification as CSV "
                    "time,direction,uuid,hex (replay with analyze/convert --profile)")
+    p.add_argument("--polar-sdk-mode", action="store_true",
+                   help="Polar: stream in SDK mode (104 Hz, ±16 g; switched off again at the end) instead of normal "
+                        "mode (52 Hz, ±8 g)")
     add_sensor_options(p)
     add_reading_options(p)
     p.set_defaults(func=run)
@@ -134,6 +138,7 @@ async def _stream(args: argparse.Namespace, profile: Any, address: str | None, t
         return await stream_sensor(
             profile, address=address, name=getattr(args, "sensor_name", None), timezone=tz, vertical_axis=axis,
             config=cfg, duration_s=duration, stop=stop, idle_stop_s=5.0 if args.simulate else None,
+            sdk_mode=bool(getattr(args, "polar_sdk_mode", False)),
             on_update=(lambda st: live_view.update(_view(st, title))) if live_view is not None else None,
         )
     finally:

@@ -3,8 +3,9 @@
 :class:`SeqAssembler` orders impactlab-v1 packets by sequence number within a small reorder
 window, ignores duplicates and records every missing sequence range as lost (never filled).
 :class:`PmdAssembler` does the same for Polar frames, which carry no sequence number: gaps are
-found from the frame timestamps and sample counts. Both return ``(sample_index, counts)`` runs
-that :func:`samples_to_recording` turns into a :class:`~impactlab.recording.Recording` (gaps are
+found from the frame timestamps and sample counts, and sample times come from those timestamps.
+Both return ``(sample_index, counts)`` runs (Polar with the device times too) that
+:func:`samples_to_recording` turns into a :class:`~impactlab.recording.Recording` (gaps are
 missing rows, DESIGN §3).
 """
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from ..recording import Recording, RecordingMeta
 from .decode import Packet
+from .pmd import sample_times_ns
 
 __all__ = ["AssemblyStats", "PmdAssembler", "SeqAssembler", "samples_to_recording"]
 
@@ -112,51 +114,43 @@ class SeqAssembler:
 
 
 class PmdAssembler:
-    """Places Polar PMD frames on a sample grid from their timestamps; gaps from timestamp jumps.
+    """Places Polar PMD frames on a sample grid; gaps from timestamp jumps; times from the sensor's clock.
 
     Parameters
     ----------
-    fs : float or None
-        Sample rate in Hz; None to infer it from the first two frames.
-    fallback_fs : float
-        Rate used when the stream ends after a single frame (nothing to infer from).
+    fs : float
+        Sample rate in Hz, from the settings of the START request (never guessed from frames:
+        a lost second frame would otherwise halve it).
+
+    Notes
+    -----
+    A frame's timestamp is the device time of its last sample (ns since 2000-01-01). Sample
+    times follow Polar's SDK rule: spaced ``(ts - previous ts) / n`` after a contiguous frame,
+    so they follow the sensor's own clock and a rate that is off its nominal value (a 0.06 %
+    error is 2 s per hour) does not drift; after a gap or for the first frame, ``1 / fs`` back
+    from the timestamp. Gaps are where the timestamp advanced by more samples than the frame
+    holds (in units of ``1 / fs``; the sample indices of a gap are estimates, its times are not).
     """
 
-    def __init__(self, fs: float | None = None, fallback_fs: float = 52.0) -> None:
-        self.fs = fs
-        self.fallback_fs = fallback_fs
+    def __init__(self, fs: float) -> None:
+        if not fs > 0:
+            raise ValueError(f"sample rate must be > 0 Hz, got {fs}")
+        self.fs = float(fs)
         self.last_ts: int | None = None
         self.last_index = -1
         self.typical_n = 0
         self.stats = AssemblyStats()
-        self._first: Packet | None = None
 
-    def add(self, pkt: Packet) -> list[tuple[int, np.ndarray]]:
-        """Accept one frame; return ``[(first_sample_index, counts)]`` ready to use."""
+    def add(self, pkt: Packet) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """Accept one frame; return ``[(first_sample_index, counts, device_times_ns)]`` ready to use.
+
+        ``device_times_ns`` are the samples' device times (ns since 2000-01-01).
+        """
         ts = pkt.timestamp_ns
         assert ts is not None
-        if self.fs is None:
-            if self._first is None:
-                self._first = pkt
-                return []
-            first = self._first
-            assert first.timestamp_ns is not None
-            dt = (ts - first.timestamp_ns) / pkt.n
-            if dt <= 0:
-                self.stats.duplicates += 1
-                return []
-            fs = 1e9 / dt
-            r = round(fs)
-            self.fs = float(r) if r and abs(fs - r) / r < 0.01 else fs
-            self._first = None
-            return self._place(first) + self._place(pkt)
-        return self._place(pkt)
-
-    def _place(self, pkt: Packet) -> list[tuple[int, np.ndarray]]:
-        ts = pkt.timestamp_ns
-        assert ts is not None and self.fs is not None
         n = pkt.n
         self.typical_n = max(self.typical_n, n)
+        prev: int | None = None
         if self.last_ts is None:
             first = 0
         else:
@@ -170,25 +164,24 @@ class PmdAssembler:
                 self.stats.gaps.append((a, a + missing - 1))
                 self.stats.lost_samples += missing
                 self.stats.lost_packets += max(1, int(round(missing / max(1, self.typical_n))))
+            else:
+                prev = self.last_ts
             first = self.last_index + 1 + max(0, missing)
+        times = sample_times_ns(ts, n, prev, self.fs)
         self.last_ts = ts
         self.last_index = first + n - 1
         self.stats.packets += 1
         self.stats.samples += n
-        return [(first, pkt.counts)]
+        return [(first, pkt.counts, times)]
 
-    def flush(self) -> list[tuple[int, np.ndarray]]:
-        """End of stream: a lone first frame is placed at ``fallback_fs`` (its rate cannot be inferred)."""
-        if self._first is None:
-            return []
-        first, self._first = self._first, None
-        self.fs = self.fallback_fs
-        return self._place(first)
+    def flush(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """End of stream (nothing is held back: frames are placed as they come)."""
+        return []
 
 
 def samples_to_recording(
     first_samples: np.ndarray, ns: np.ndarray, counts: np.ndarray, *, start_ns: int, fs: float, counts_per_g: float,
-    meta: RecordingMeta,
+    meta: RecordingMeta, times_ns: np.ndarray | None = None,
 ) -> Recording:
     """Build a Recording from packet runs (vectorised).
 
@@ -208,6 +201,9 @@ def samples_to_recording(
         Scale.
     meta : RecordingMeta
         Metadata of the result.
+    times_ns : numpy.ndarray, optional
+        Unix time (ns) of every sample, in the order of ``counts``: used instead of
+        ``start_ns + index / fs`` (Polar: times from the sensor's timestamps).
 
     Returns
     -------
@@ -222,7 +218,10 @@ def samples_to_recording(
     keep = np.r_[True, np.diff(idx) > 0] if idx.size else np.zeros(0, bool)
     idx = idx[keep]
     c = np.asarray(counts)[order][keep]
-    t = start_ns + np.rint(idx * (1e9 / fs)).astype(np.int64)
+    if times_ns is None:
+        t = start_ns + np.rint(idx * (1e9 / fs)).astype(np.int64)
+    else:
+        t = np.asarray(times_ns, np.int64)[order][keep]
     tindex = pd.DatetimeIndex(t.view("datetime64[ns]")).tz_localize("UTC").tz_convert(meta.timezone)
     tindex.name = "time"
     g = (c / counts_per_g).astype(np.float32)

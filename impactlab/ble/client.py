@@ -249,6 +249,18 @@ class SensorClient:
         """Whether the link is up."""
         return bool(self.client.is_connected)
 
+    def mtu(self, key: str) -> int:
+        """The ATT MTU of the link in bytes, from BlueZ's ``MTU`` of the characteristic ``key``.
+
+        bleak's ``max_write_without_response_size`` is that MTU minus the 3-byte ATT header
+        (bleak's ``mtu_size`` would need a private call on BlueZ).
+        """
+        char = self.client.services.get_characteristic(self.profile.char(key).uuid)
+        if char is None:
+            raise DeviceError(f"the sensor has no {key} characteristic ({self.profile.char(key).uuid})",
+                              hint=f"Is it a {self.profile.id} sensor? Check --profile")
+        return int(char.max_write_without_response_size) + 3
+
     async def connect(self) -> None:
         """Connect (one attempt; see :func:`connect_with_backoff`)."""
         try:
@@ -285,12 +297,17 @@ class SensorClient:
             raise bleak_error(err, what or f"write {key}") from err
 
     async def command(self, name: str, *args: int) -> None:
-        """Send a profile command: impactlab-v1 opcodes with u32 arguments, or Polar byte strings."""
+        """Send a profile command: impactlab-v1 opcodes with u32 arguments, or Polar byte strings.
+
+        ``sync_ranges`` takes ``first, count, first, count…`` and is sent with its range count.
+        """
         op = self.profile.command(name)
         if isinstance(op, bytes):
             data = op
         elif name == "set_marker":
             data = bytes([op, *args])
+        elif name == "sync_ranges":  # n u8, then n x (first seq u32, count u32)
+            data = bytes([op, len(args) // 2]) + struct.pack(f"<{len(args)}I", *args)
         else:
             data = bytes([op]) + b"".join(struct.pack("<I", a & 0xFFFFFFFF) for a in args)
         await self.write("control", data, what=f"command {name}")

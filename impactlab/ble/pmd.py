@@ -179,7 +179,11 @@ def sample_times_ns(frame_ts_ns: int, n: int, previous_ts_ns: int | None, sample
         dt = (frame_ts_ns - previous_ts_ns) / n
     else:
         dt = 1e9 / sample_rate_hz
-    times: np.ndarray = np.rint(frame_ts_ns - dt * np.arange(n - 1, -1, -1)).astype(np.int64)
+    # ns since 2000 exceed float64's exact integers: round ``low - offset`` in float and add the
+    # even ``base`` back (with an even base, half-to-even rounding is unchanged)
+    base = frame_ts_ns - frame_ts_ns % (1 << 20)
+    low = frame_ts_ns - base
+    times: np.ndarray = base + np.rint(low - dt * np.arange(n - 1, -1, -1)).astype(np.int64)
     return times
 
 

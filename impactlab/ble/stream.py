@@ -27,7 +27,7 @@ from ..recording import Recording, RecordingMeta
 from .assemble import AssemblyStats, PmdAssembler, SeqAssembler, samples_to_recording
 from .client import SensorClient, find_sensor
 from .decode import DecodeError, Packet, decode_info, decode_marker, decode_packet
-from .pmd import PMD_STATUS, decode_acc_frame, parse_control_response
+from .pmd import PMD_STATUS, decode_acc_frame, parse_control_response, parse_settings
 from .profile import SensorProfile
 
 __all__ = ["LiveCounter", "LiveStatus", "stream_sensor"]
@@ -92,7 +92,8 @@ class LiveCounter:
     meta : RecordingMeta
         Metadata of the recording being built (rate, zone, vertical axis, range).
     start_ns : int
-        Unix time (ns) of sample index 0 (impactlab-v1); Polar anchors at its first frame.
+        Unix time (ns) of sample index 0. impactlab-v1: the session start; Polar: the host time
+        the stream started, given to the first sample (later ones follow the sensor's clock).
     config : DetectionConfig
         Method settings; a short ``block_s`` keeps the live lag small without changing results.
     duration_s : float, optional
@@ -113,7 +114,7 @@ class LiveCounter:
         self.v1 = profile.protocol == "impactlab-v1"
         self.detector: ImpactDetector | None = ImpactDetector(meta, config) if self.v1 else None
         self.asm: SeqAssembler | PmdAssembler = (
-            SeqAssembler(0) if self.v1 else PmdAssembler(None, fallback_fs=profile.sample_rate_hz))
+            SeqAssembler(0) if self.v1 else PmdAssembler(self.fs))
         self.status = LiveStatus()
         self.impacts: list[pd.DataFrame] = []
         self.chunks: list[Recording] = []
@@ -132,6 +133,7 @@ class LiveCounter:
     def feed(self, values: list[bytes]) -> None:
         """Take raw notification values (in arrival order)."""
         runs: list[tuple[int, np.ndarray]] = []
+        times: list[np.ndarray] = []
         for v in values:
             try:
                 if self.v1:
@@ -153,10 +155,12 @@ class LiveCounter:
                     runs.append((p.first_sample, p.counts))
             else:
                 assert isinstance(self.asm, PmdAssembler)
-                if self._pmd_anchor is None and pkt.timestamp_ns is not None:
-                    self._pmd_anchor = pkt.timestamp_ns
-                runs.extend(self.asm.add(pkt))
-        self._push(runs)
+                for first, counts, dev_t in self.asm.add(pkt):
+                    if self._pmd_anchor is None:
+                        self._pmd_anchor = int(dev_t[0])
+                    runs.append((first, counts))
+                    times.append(self.start_ns + (dev_t - self._pmd_anchor))
+        self._push(runs, times if not self.v1 else None)
 
     def flush(self) -> None:
         """End of stream: release held packets and held impacts, then find the sessions.
@@ -167,8 +171,6 @@ class LiveCounter:
         """
         if isinstance(self.asm, SeqAssembler):
             self._push([(p.first_sample or 0, p.counts) for p in self.asm.flush()])
-        else:
-            self._push(self.asm.flush())
         if self.detector is not None:
             self.impacts.append(self.detector.flush())
         self._count()
@@ -217,38 +219,37 @@ class LiveCounter:
         else:
             self.status.current_session = None
 
-    def _push(self, runs: list[tuple[int, np.ndarray]]) -> None:
+    def _push(self, runs: list[tuple[int, np.ndarray]], times: list[np.ndarray] | None = None) -> None:
         if not runs or self.done:
             self._sync_status()
             return
         if self.detector is None:
-            assert isinstance(self.asm, PmdAssembler) and self.asm.fs
-            self.fs = self.asm.fs
-            self.meta = self.meta.replace(sample_rate_hz=self.fs)
-            self.limit = None if self.duration_s is None else int(round(self.duration_s * self.fs))
             self.detector = ImpactDetector(self.meta, self.config)
         firsts = np.array([r[0] for r in runs], np.int64)
         ns = np.array([r[1].shape[0] for r in runs], np.int64)
         counts = np.concatenate([r[1] for r in runs])
+        t_ns = np.concatenate(times) if times else None
         if self.limit is not None:
             idx = np.repeat(firsts, ns) + (np.arange(int(ns.sum())) - np.repeat(np.cumsum(ns) - ns, ns))
             inside = idx < self.limit
             if not inside.all():
                 self.done = True
                 counts = counts[inside]
+                t_ns = None if t_ns is None else t_ns[inside]
                 ns = np.array([int(((idx >= f) & (idx < f + n) & inside).sum()) for f, n in zip(firsts, ns, strict=True)])
         if counts.shape[0] == 0:
             self._sync_status()
             return
         chunk = samples_to_recording(firsts, ns, counts, start_ns=self.start_ns, fs=self.fs,
-                                     counts_per_g=self.profile.counts_per_g, meta=self.meta)
+                                     counts_per_g=self.profile.counts_per_g, meta=self.meta, times_ns=t_ns)
         t_idx = chunk.data.index.as_unit("ns").asi8
         if self.chunks and t_idx[0] <= self.chunks[-1].data.index.as_unit("ns").asi8[-1]:
             keep = t_idx > self.chunks[-1].data.index.as_unit("ns").asi8[-1]
             chunk = Recording(chunk.data[keep], self.meta, validate=False)
             if not len(chunk):
                 return
-        self.last_index = int(np.rint((chunk.data.index[-1].value - self.start_ns) * self.fs / 1e9))
+        self.last_index = (self.asm.last_index if isinstance(self.asm, PmdAssembler)
+                           else int(np.rint((chunk.data.index[-1].value - self.start_ns) * self.fs / 1e9)))
         if self.limit is not None and self.last_index >= self.limit - 1:
             self.done = True
         self.status.samples += len(chunk)
@@ -299,7 +300,7 @@ async def stream_sensor(
     profile: SensorProfile, *, address: str | None = None, name: str | None = None, timezone: str = "UTC",
     vertical_axis: str | None = None, config: DetectionConfig = DetectionConfig(), duration_s: float | None = None,
     stop: asyncio.Event | None = None, on_update: Callable[[LiveStatus], Any] | None = None, interval_s: float = 0.25,
-    keep: bool = True, idle_stop_s: float | None = None,
+    keep: bool = True, idle_stop_s: float | None = None, sdk_mode: bool = False,
 ) -> LiveCounter:
     """Stream from a sensor until ``duration_s`` of sensor time is received or ``stop`` is set.
 
@@ -326,6 +327,16 @@ async def stream_sensor(
     idle_stop_s : float, optional
         End the stream when no notification arrived for this many seconds (a simulated sensor
         at the end of its recording).
+    sdk_mode : bool
+        Polar only: switch the sensor to SDK mode and send the profile's ``start_stream_sdk``
+        (Verity Sense: 104 Hz, ±16 g) instead of the normal-mode ``start_stream`` (52 Hz,
+        ±8 g). SDK mode is always switched off again when the stream ends, also after an error.
+
+    Raises
+    ------
+    DeviceError
+        Sensor not found, Bluetooth unavailable, the link's MTU below what the profile needs,
+        a START refused (its PMD status named).
 
     Returns
     -------
@@ -337,7 +348,13 @@ async def stream_sensor(
     lost = object()
     markers: list[bytes] = []
     sc = SensorClient(dev, profile, on_disconnect=lambda: q.put_nowait(lost))
+    polar = profile.protocol == "polar-pmd"
+    start_cmd = "start_stream_sdk" if polar and sdk_mode else "start_stream"
+    if start_cmd not in profile.commands:
+        raise DeviceError(f"the profile {profile.id!r} has no {start_cmd} command (SDK mode)",
+                          hint="Stream in normal mode, or add commands.start_stream_sdk to the profile")
     await sc.connect()
+    sdk_on = False
     try:
         battery = None
         if profile.battery_level:
@@ -347,9 +364,17 @@ async def stream_sensor(
             fs = float(info["sample_rate_hz"])
             range_g = float(info["range_g"] or profile.range_g)
             start_ns = info["session_start_us"] * 1000  # sample indices count from the session start
-        else:  # Polar: the rate is inferred from the frame timestamps, times anchored to this clock
-            fs = profile.sample_rate_hz
-            range_g = profile.range_g
+        else:  # Polar: rate and range are the settings impactlab's START asks for; times follow the sensor's clock
+            start = profile.command(start_cmd)
+            assert isinstance(start, bytes)
+            settings = parse_settings(start[2:], where=f"the profile's commands.{start_cmd}")
+            fs = settings.get("sample_rate", [profile.sample_rate_hz])[0]
+            range_g = settings.get("range", [profile.range_g])[0]
+            mtu = sc.mtu("stream")
+            if mtu < profile.mtu:
+                raise DeviceError(f"the link's ATT MTU is {mtu} bytes; {profile.id} frames need at least {profile.mtu}",
+                                  hint="BlueZ negotiates the largest MTU both sides allow: update BlueZ (>= 5.55) or the "
+                                       "adapter, or use another Bluetooth adapter")
             start_ns = time.time_ns()
         meta = RecordingMeta(
             source=f"ble:{dev.address}", device=f"ble:{profile.id}", sample_rate_hz=fs, timezone=timezone,
@@ -361,15 +386,15 @@ async def stream_sensor(
         await sc.subscribe("stream", q.put_nowait)
         if "marker" in profile.characteristics:
             await sc.subscribe("marker", markers.append)
-        if profile.protocol == "polar-pmd":
+        if polar:
             replies: asyncio.Queue[bytes] = asyncio.Queue()
             await sc.subscribe("control", replies.put_nowait)
-            for cmd in ("start_sdk_mode", "start_stream"):
-                if cmd in profile.commands:
-                    await sc.command(cmd)
-                    factor = await _pmd_reply(profile, replies, cmd)
-                    if cmd == "start_stream":
-                        live.pmd_factor = factor
+            if sdk_mode:
+                sdk_on = True  # from the write on: if anything fails, SDK mode is switched off again
+                await sc.command("start_sdk_mode")
+                await _pmd_reply(profile, replies, "start_sdk_mode")
+            await sc.command(start_cmd)
+            live.pmd_factor = await _pmd_reply(profile, replies, start_cmd)
         else:
             await sc.command("start_stream")
         last_ui = 0.0
@@ -429,6 +454,9 @@ async def stream_sensor(
             on_update(live.status)
         return live
     finally:
+        if sdk_on and sc.is_connected:
+            with contextlib.suppress(DeviceError):
+                await sc.command("stop_sdk_mode")
         await sc.disconnect()
 
 

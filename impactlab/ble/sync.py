@@ -7,7 +7,9 @@ The flow (impactlab-v1 sensors):
 3. request the missing sequence ranges in windows (``sync_from(seq, count)``), receive the
    ``sync_data`` notifications until ``end_of_sync``, and commit each window to the store in one
    transaction (duplicates ignored by the store and here);
-4. re-request what is still missing (dropped notifications);
+4. re-request what is still missing (dropped notifications), many ranges per request
+   (``sync_ranges``: up to 30 at MTU 247), so loss costs a few round trips per window, not one
+   per lost packet;
 5. on a link loss, reconnect with backoff and resume from what the store has committed;
 6. when everything the sensor holds is committed, tell it to erase up to that sequence number
    (never more), then decode every stored packet of the session into a Recording and import it.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +30,14 @@ import numpy as np
 
 from ..config import AnalysisConfig, DetectionConfig
 from ..errors import DeviceError, SyncError
+from ..io._common import RecordingSource
 from ..recording import Recording, RecordingMeta
 from .assemble import samples_to_recording
 from .client import SensorClient, connect_with_backoff, find_sensor
 from .decode import decode_batch, decode_info
 from .profile import SensorProfile
 
-__all__ = ["SyncResult", "decode_stored", "sync_sensor"]
+__all__ = ["SyncResult", "decode_stored", "stored_source", "sync_sensor"]
 
 log = logging.getLogger(__name__)
 _LINK_LOST: Any = object()  # queued by the disconnect callback
@@ -62,6 +65,8 @@ class SyncResult:
         Link losses recovered from.
     rerequests : int
         Ranges requested again after drops.
+    requests : int
+        Requests sent (``sync_from`` or ``sync_ranges``; each is one round trip).
     missing : list of (int, int)
         Sequence ranges the sensor no longer holds (reported, never filled).
     last_seq : int
@@ -83,6 +88,7 @@ class SyncResult:
     decode_errors: int = 0
     reconnects: int = 0
     rerequests: int = 0
+    requests: int = 0
     missing: list[tuple[int, int]] = field(default_factory=list)
     last_seq: int = -1
     erased_upto: int | None = None
@@ -120,6 +126,7 @@ class _Session:
         hd = profile.header_dtype
         self.type_off = hd.fields["type"][1]  # type: ignore[index]
         self.eos = profile.packet_types["end_of_sync"]
+        self.max_ranges = 1  # set from the link's MTU once connected (sync_ranges)
 
     def _lost(self) -> None:
         self.queue.put_nowait(_LINK_LOST)
@@ -130,10 +137,17 @@ class _Session:
                                         attempts=self.reconnect_attempts, scan_timeout=self.scan_s)
         self.queue = q
         await sc.subscribe("sync_data", q.put_nowait)
+        self._set_max_ranges(sc)
         return sc
+
+    def _set_max_ranges(self, sc: SensorClient) -> None:
+        """Ranges per ``sync_ranges`` request: what one write (MTU - 3 bytes) holds, at most 30."""
+        if "sync_ranges" in self.profile.commands:
+            self.max_ranges = max(1, min(30, (sc.mtu("control") - 3 - 2) // 8))
 
     async def run(self, first: SensorClient) -> SyncResult:
         self.sc = first
+        self._set_max_ranges(first)
         await first.subscribe("sync_data", self.queue.put_nowait)
         info = decode_info(self.profile, await first.read("info"))
         device_id = f"{self.address}/session-{info['session_id']}"
@@ -155,9 +169,8 @@ class _Session:
         while todo.size:
             before = len(self.have)
             try:
-                for a, b in _ranges(todo):
-                    for s in range(a, b + 1, self.window):
-                        await self._window(s, min(self.window, b + 1 - s))
+                for req in self._plan(todo):
+                    await self._request(req)
             except _LinkLost:
                 res.reconnects += 1
                 if res.reconnects > self.max_reconnects:
@@ -198,7 +211,30 @@ class _Session:
             raise SyncError("the sensor started a new recording session during the sync",
                             hint="Run the sync again to fetch the new session")
 
-    async def _window(self, start: int, count: int) -> None:
+    def _plan(self, todo: np.ndarray) -> list[list[tuple[int, int]]]:
+        """Requests covering the sequence numbers ``todo``: each ≤ ``window`` packets and ≤ ``max_ranges`` ranges."""
+        reqs: list[list[tuple[int, int]]] = []
+        cur: list[tuple[int, int]] = []
+        size = 0
+        for a, b in _ranges(todo):
+            s = a
+            while s <= b:
+                take = min(b + 1 - s, self.window - size)
+                cur.append((s, take))
+                size += take
+                s += take
+                if size >= self.window or len(cur) >= self.max_ranges:
+                    reqs.append(cur)
+                    cur, size = [], 0
+        if cur:
+            reqs.append(cur)
+        return reqs
+
+    async def _request(self, ranges: list[tuple[int, int]]) -> None:
+        """Ask for ``[(first seq, count)…]`` and commit what arrives until ``end_of_sync`` (or a 5 s silence).
+
+        Whatever arrived is committed also when the sync is cancelled (Ctrl-C) or the link drops.
+        """
         assert self.sc is not None and self.res is not None
         res = self.res
         q = self.queue
@@ -206,34 +242,39 @@ class _Session:
             item = q.get_nowait()
             if item is _LINK_LOST:
                 raise _LinkLost
-            self._collect([item], start, count)
+            self._collect([item])
         try:
-            await self.sc.command("sync_from", start, count)
+            if len(ranges) == 1:
+                await self.sc.command("sync_from", *ranges[0])
+            else:
+                await self.sc.command("sync_ranges", *(v for r in ranges for v in r))
         except DeviceError as err:
             if not self.sc.is_connected:
                 raise _LinkLost from err
             raise
+        res.requests += 1
         buf: list[bytes] = []
         done = False
-        while not done:
-            try:
-                item = await asyncio.wait_for(q.get(), timeout=5.0)
-            except TimeoutError:
-                break
-            if item is _LINK_LOST:
-                self._collect(buf, start, count)
-                raise _LinkLost
-            res.received += 1
-            if len(item) > self.type_off and item[self.type_off] == self.eos:
-                done = True
-            else:
-                buf.append(item)
-            if len(buf) >= 256:
-                self._collect(buf, start, count)
-                buf = []
-        self._collect(buf, start, count)
+        try:
+            while not done:
+                try:
+                    item = await asyncio.wait_for(q.get(), timeout=5.0)
+                except TimeoutError:
+                    break
+                if item is _LINK_LOST:
+                    raise _LinkLost
+                res.received += 1
+                if len(item) > self.type_off and item[self.type_off] == self.eos:
+                    done = True
+                else:
+                    buf.append(item)
+                if len(buf) >= 256:
+                    self._collect(buf)
+                    buf = []
+        finally:  # also on Ctrl-C (CancelledError) and link loss: nothing received is lost
+            self._collect(buf)
 
-    def _collect(self, buf: list[bytes], start: int, count: int) -> None:
+    def _collect(self, buf: list[bytes]) -> None:
         if not buf:
             return
         res = self.res
@@ -273,6 +314,11 @@ def decode_stored(profile: SensorProfile, packets: list[tuple[int, bytes]], info
         The sensor's ``info`` (``session_start_us``, ``sample_rate_hz``, ``counts_per_g``).
     meta : RecordingMeta
         Metadata of the result (source, zone, vertical axis...).
+
+    Raises
+    ------
+    SyncError
+        A stored packet cannot be decoded (the store is corrupt).
     """
     b = decode_batch(profile, [p for _, p in packets])
     if b.errors:
@@ -288,6 +334,25 @@ def decode_stored(profile: SensorProfile, packets: list[tuple[int, bytes]], info
         b.first_sample[ok], ns, counts, start_ns=info["session_start_us"] * 1000, fs=float(info["sample_rate_hz"]),
         counts_per_g=float(info.get("counts_per_g") or profile.counts_per_g), meta=meta,
     )
+
+
+def stored_source(profile: SensorProfile, packets: list[tuple[int, bytes]], info: dict[str, int], meta: RecordingMeta,
+                  *, chunk_packets: int = 2048) -> RecordingSource:
+    """The stored packets as a :class:`RecordingSource` decoded ``chunk_packets`` at a time (bounded memory).
+
+    A 100 Hz day is 227,369 packets: decoded at once its int64 counts alone are 207 MB, and the
+    whole sync peaked at 1.58 GB; in chunks of 2,048 packets (about 13 min) the import streams it
+    like a file reader does and the sync peaks at 356 MB (bench/bench_ble_sync.py).
+    Chunks are in sequence order, so in time order (``first_sample`` grows with ``seq``).
+    """
+
+    def chunks() -> Iterator[Recording]:
+        for a in range(0, len(packets), chunk_packets):
+            yield decode_stored(profile, packets[a:a + chunk_packets], info, meta)
+
+    fields: dict[str, Any] = dict(profile.header_dtype.fields or {})
+    n = sum(p[fields["n"][1]] for _, p in packets) if "n" in fields else None
+    return RecordingSource(meta=meta, chunks=chunks, n_rows_hint=n)
 
 
 async def sync_sensor(
@@ -366,7 +431,7 @@ async def sync_sensor(
         timezone=timezone, vertical_axis=vertical_axis or profile.vertical_axis,
         range_g=float(info.get("range_g") or profile.range_g), serial=addr, firmware_profile=profile.id,
     )
-    rec = decode_stored(profile, packets, info, meta)
+    rec = stored_source(profile, packets, info, meta)
     res.import_result = store.import_recording(client_id, rec, plan=plan, markers=markers, config=config,
                                                device_id=res.device_id, origin="ble", **import_kw)
     return res

@@ -112,3 +112,12 @@ def test_polar_stream_raw_log_replays_to_the_same_samples(capsys, tmp_path, rec_
     # same mG counts (the log applies the float32 FACTOR 1e-3, the live path 1/1000: 1 ulp apart)
     np.testing.assert_array_equal(np.rint(b[["x", "y", "z"]].to_numpy(np.float64)[: len(a)] * 1000),
                                   np.rint(a[["x", "y", "z"]].to_numpy(np.float64) * 1000))
+
+
+def test_polar_sdk_mode_from_the_command_line(capsys, tmp_path, rec_file) -> None:
+    log = tmp_path / "raw.csv"
+    out = _json(capsys, ["-q", "stream", "--simulate", str(rec_file), "--profile", "polar-verity-sense", "--polar-sdk-mode",
+                         "--duration", "10", "--format", "json", "--raw-log", str(log)])
+    assert out["recording"]["sample_rate_hz"] == 104.0 and out["samples"] == 1040 and out["packets_lost"] == 0
+    tx = [ln.split(",")[3] for ln in log.read_text().splitlines()[1:] if ",tx,fb005c81" in ln]
+    assert tx == ["02 09", "02 02 00 01 68 00 01 01 10 00 02 01 10 00 04 01 03", "03 02", "03 09"]

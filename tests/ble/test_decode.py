@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 from impactlab.ble.assemble import PmdAssembler, SeqAssembler
 from impactlab.ble.decode import (
     DecodeError,
+    Packet,
     decode_batch,
     decode_info,
     decode_marker,
@@ -150,10 +151,26 @@ def test_pmd_assembler_finds_gaps_from_timestamps() -> None:
     fs, n = 50.0, 36
     frames = [decode_pmd_frame(POLAR, encode_pmd_frame(POLAR, int((k + 1) * n * 1e9 / fs), np.zeros((n, 3), int)))
               for k in range(10)]
-    asm = PmdAssembler(None)
-    runs = [r for k, f in enumerate(frames) if k not in (4, 5) for r in asm.add(f)]
-    assert asm.fs == 50.0 and [r[0] for r in runs] == [0, 36, 72, 108, 216, 252, 288, 324]
-    assert asm.stats.gaps == [(144, 215)] and asm.stats.lost_packets == 2
+    asm = PmdAssembler(fs)  # the rate of the START settings: losing the second frame cannot change it
+    runs = [r for k, f in enumerate(frames) if k not in (1, 4, 5) for r in asm.add(f)]
+    assert asm.fs == 50.0 and [r[0] for r in runs] == [0, 72, 108, 216, 252, 288, 324]
+    assert asm.stats.gaps == [(36, 71), (144, 215)] and asm.stats.lost_packets == 3
+    # after a gap the frame is spaced at 1/fs back from its timestamp, not spread over the gap
+    assert np.array_equal(np.diff(runs[1][2]), np.full(n - 1, 20_000_000))
+
+
+def test_pmd_sample_times_follow_the_sensor_clock_not_the_nominal_rate() -> None:
+    """A sensor 0.06 % slow: an hour of frames ends where its timestamps say (2.16 s off a 52 Hz grid)."""
+    fs, n, err = 52.0, 36, 6e-4
+    k = np.arange(int(3600 * fs) // n)
+    ts = np.rint((k + 1) * n * 1e9 / fs * (1 + err)).astype(np.int64) + 10**15
+    asm = PmdAssembler(fs)
+    runs = [r for t in ts.tolist() for r in asm.add(Packet(kind="frame", counts=np.zeros((n, 3), np.int32), timestamp_ns=t))]
+    times = np.concatenate([r[2] for r in runs])
+    assert asm.stats.gaps == [] and times.size == k.size * n
+    assert np.array_equal(times[n - 1::n], ts)  # every frame's last sample at its timestamp
+    span_s = (times[-1] - times[0]) / 1e9
+    assert abs(span_s - (times.size - 1) / fs * (1 + err)) < 1e-3 and span_s - (times.size - 1) / fs > 2.1
 
 
 def _write(tmp_path, text: str):

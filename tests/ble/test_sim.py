@@ -154,15 +154,6 @@ async def test_stream_without_faults_finds_the_known_impacts(add_sensor, short_r
     assert live.status.impacts == {"low": 0, "medium": 1, "high": 1, "total": 2}
 
 
-async def test_polar_stream_decodes_delta_frames_and_finds_gaps(fake_bluez, add_sensor, short_rec) -> None:
-    s = add_sensor(short_rec, profile="polar-verity-sense", faults=Faults(drop_rate=0.05, seed=2))
-    live = await stream_sensor(POLAR, address=s.address, config=LIVE_CFG, duration_s=120, idle_stop_s=3.0)
-    n_drop = len(fake_bluez.run(lambda: list(s.log.dropped_live)))
-    st = live.status
-    assert n_drop and st.packets_lost == n_drop and st.packets == len(s.live) - n_drop
-    assert st.impacts["high"] + st.impacts["medium"] >= 1
-
-
 async def test_sync_with_duplicates_stores_each_packet_once(fake_bluez, add_sensor, short_rec) -> None:
     s = add_sensor(short_rec, faults=Faults(duplicate_rate=0.2, seed=5))
     j = MemoryJournal()
@@ -256,3 +247,15 @@ async def test_polar_refused_start_is_one_line(add_sensor, short_rec) -> None:
     s = add_sensor(short_rec, profile="polar-verity-sense", faults=Faults(refuse={"start_stream": -1}))
     with pytest.raises(DeviceError, match="refused start_stream: invalid parameter"):
         await stream_sensor(POLAR, address=s.address, config=LIVE_CFG, duration_s=10, idle_stop_s=3.0)
+
+
+async def test_loss_is_re_requested_many_ranges_per_request(fake_bluez, add_sensor, short_rec) -> None:
+    s = add_sensor(short_rec, faults=Faults(drop_rate=0.3, seed=8))
+    j = MemoryJournal()
+    res = await sync_sensor(j, "c1", HIP, address=s.address, import_recording=False)
+    assert j.sync_packets("c1", "") == list(enumerate(s.stored))
+    dropped = fake_bluez.run(lambda: list(s.log.dropped_stored))
+    assert len(dropped) > 40 and res.rerequests >= 30
+    assert res.requests == fake_bluez.run(lambda: s.log.requests), (res.requests, res.rerequests, len(dropped))
+    # one request for the first pass, then each pass's lost ranges 30 to a request
+    assert res.requests <= 1 + -(-res.rerequests // 30) + 5 and res.requests < res.rerequests / 4, (res.requests, res.rerequests)

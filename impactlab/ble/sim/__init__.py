@@ -14,7 +14,7 @@ the live view and a sync without hardware.
 from .bus import PrivateBus, dbus_daemon_path
 from .fakebluez import FakeBluez, wait_for
 from .gatt import AttError, GattLayout, Link, Peripheral
-from .sensor import Faults, SimulatedSensor, Simulation, simulated_sensor
+from .sensor import Faults, LinkModel, SimulatedSensor, Simulation, simulated_sensor
 
-__all__ = ["AttError", "FakeBluez", "Faults", "GattLayout", "Link", "Peripheral", "PrivateBus", "SimulatedSensor",
+__all__ = ["AttError", "FakeBluez", "Faults", "GattLayout", "LinkModel", "Link", "Peripheral", "PrivateBus", "SimulatedSensor",
            "Simulation", "dbus_daemon_path", "simulated_sensor", "wait_for"]

@@ -26,15 +26,17 @@ from typing import TypeVar
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import ConfigError, DataError
 from ...recording import Recording
-from ..decode import encode_end_of_sync, encode_info, encode_marker, encode_packets, encode_pmd_frame, pmd_epoch_ns
+from ..decode import DecodeError, encode_end_of_sync, encode_info, encode_marker, encode_packets
+from ..pmd import parse_settings
 from ..profile import SensorProfile, load_profile
 from .bus import PrivateBus
 from .fakebluez import FakeBluez
 from .gatt import AttError, GattLayout, Link
+from .polar import check_start, pmd_frames
 
-__all__ = ["Faults", "SimulatedSensor", "Simulation", "simulated_sensor"]
+__all__ = ["Faults", "LinkModel", "SimulatedSensor", "Simulation", "simulated_sensor"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,6 +92,36 @@ class Faults:
             raise DataError("link-loss must be >= 0", key="link_loss")
 
 
+@dataclass(frozen=True)
+class LinkModel:
+    """The pace of a simulated radio link.
+
+    Attributes
+    ----------
+    bitrate_bps : float
+        Payload throughput in bit/s (e.g. 1.4e6 for 2M PHY with Data Length Extension, about
+        0.27e6 for 1M PHY without it).
+    latency_s : float
+        Time from a request to its first notification in s (a connection interval or two).
+    """
+
+    bitrate_bps: float
+    latency_s: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str) -> LinkModel:
+        """``"1.4mbps,30ms"`` → LinkModel(1.4e6, 0.03); units bps/kbps/mbps and s/ms."""
+        import re
+
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(bps|kbps|mbps)\s*(?:,\s*(\d+(?:\.\d+)?)\s*(ms|s))?\s*", text.lower())
+        if not m or float(m.group(1)) <= 0:
+            raise ConfigError(f"link {text!r} is not like 1.4mbps,30ms (throughput bps/kbps/mbps, latency ms/s)",
+                              key="simulate-link")
+        bps = float(m.group(1)) * {"bps": 1.0, "kbps": 1e3, "mbps": 1e6}[m.group(2)]
+        lat = 0.0 if m.group(3) is None else float(m.group(3)) * (1e-3 if m.group(4) == "ms" else 1.0)
+        return cls(bps, lat)
+
+
 @dataclass
 class FaultLog:
     """What the simulated sensor did to the data (for tests and the CLI summary)."""
@@ -101,6 +133,10 @@ class FaultLog:
     link_losses: int = 0
     refused: list[str] = field(default_factory=list)
     erased_upto: int = -1
+    #: stored-packet requests answered (``sync_from`` and ``sync_ranges``)
+    requests: int = 0
+    #: Polar: every control-point op answered, as ``(op, measurement type, status)``
+    pmd_ops: list[tuple[int, int, int]] = field(default_factory=list)
 
 
 class SimulatedSensor:
@@ -130,12 +166,17 @@ class SimulatedSensor:
         ``(sample index, code)`` button presses sent on ``marker`` while streaming live.
     mtu : int, optional
         ATT MTU the link negotiates, in bytes (default: the profile's ``mtu``, else 247).
+    clock_error : float
+        Polar: the sensor's sample spacing by its own clock is ``(1 + clock_error)`` times nominal.
+    link : LinkModel, optional
+        The radio's pace (throughput and latency); None: as fast as the fake bus carries.
     """
 
     def __init__(
         self, profile: SensorProfile, recording: Recording, *, address: str = "F0:1A:B2:00:00:01", name: str | None = None,
         faults: Faults | None = None, speed: float = 1.0, battery: int = 87, session_id: int = 1, first_seq: int = 0,
-        markers: list[tuple[int, int]] | None = None, mtu: int | None = None,
+        markers: list[tuple[int, int]] | None = None, mtu: int | None = None, clock_error: float = 0.0,
+        link: LinkModel | None = None,
     ) -> None:
         self.profile = profile
         self.recording = recording
@@ -151,6 +192,8 @@ class SimulatedSensor:
         self.markers = sorted(markers or [])
         self.advertising = True
         self.mtu = int(mtu or profile.mtu or 247)
+        self.link_model = link
+        self._air_free = 0.0
         self.log = FaultLog()
         self._rng = np.random.default_rng(self.faults.seed)
         self._refuse = dict(self.faults.refuse)
@@ -182,9 +225,16 @@ class SimulatedSensor:
             self.live_first_sample = [int(self.sample_index[i]) for i in self._packet_starts()]
             self.first_held = max(0, first_seq)
             self.manufacturer_data = {0xFFFF: bytes([battery, 1]) + struct.pack("<I", session_id)}
-        else:
-            self.stored, self.live = [], self._pmd_frames()
-            self.live_first_sample = []
+        else:  # Polar: normal mode until SDK mode is started; frames as the profile's normal START asks
+            self.clock_error = clock_error
+            self.sdk_mode = False
+            start = profile.command("start_stream")
+            assert isinstance(start, bytes)
+            self.pmd_settings = parse_settings(start[2:])
+            self.live_rate = self.pmd_settings["sample_rate"][0]
+            self.stored = []
+            self.live, self.live_first_sample = pmd_frames(profile, recording, rate_hz=self.live_rate,
+                                                           range_g=self.pmd_settings["range"][0], clock_error=clock_error)
             self.first_held = 0
             self.manufacturer_data = {0x006B: b"\x01"}
         n_live = len(self.live) if profile.protocol == "polar-pmd" else len(self.stored)
@@ -205,19 +255,6 @@ class SimulatedSensor:
         for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), idx.size], strict=True):
             starts.extend(range(a, b, m))
         return starts
-
-    def _pmd_frames(self) -> list[bytes]:
-        """Polar frames of up to 36 samples; a gap in the recording starts a new frame."""
-        epoch = pmd_epoch_ns(self.profile)
-        idx = self.sample_index
-        frames = []
-        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), idx.size], strict=True):
-            for s in range(a, b, 36):
-                e = min(s + 36, b)
-                ts = self.start_ns - epoch + int(round(idx[e - 1] * 1e9 / self.fs))
-                frames.append(encode_pmd_frame(self.profile, ts, self.counts[s:e], delta=True))
-        return frames
 
     @property
     def n_stored(self) -> int:
@@ -274,9 +311,14 @@ class SimulatedSensor:
             self.log.refused.append(name)
             raise AttError(ATT_REFUSED)
         payload = data[1:]
-        want = {"sync_from": 8, "erase_acked": 4, "set_marker": 1}.get(name, 0)
-        if len(payload) != want:
-            raise AttError(ATT_BAD_LENGTH)
+        if name == "sync_ranges":
+            n = payload[0] if payload else 0
+            if not n or len(payload) != 1 + 8 * n:
+                raise AttError(ATT_BAD_LENGTH)
+        else:
+            want = {"sync_from": 8, "erase_acked": 4, "set_marker": 1}.get(name, 0)
+            if len(payload) != want:
+                raise AttError(ATT_BAD_LENGTH)
         loop = asyncio.get_running_loop()
         if name == "start_stream":
             if self._live_task is None:
@@ -289,7 +331,16 @@ class SimulatedSensor:
             if self._task is not None:
                 self._task.cancel()
             start, count = struct.unpack("<II", payload)
-            self._task = loop.create_task(self._play_stored(start, count))
+            end = len(self.stored) if count == 0 else min(len(self.stored), start + count)
+            self.log.requests += 1
+            self._task = loop.create_task(self._play_stored([(start, end)]))
+        elif name == "sync_ranges":
+            if self._task is not None:
+                self._task.cancel()
+            pairs = np.frombuffer(payload, "<u4", offset=1).reshape(-1, 2).astype(np.int64)
+            self.log.requests += 1
+            self._task = loop.create_task(self._play_stored(
+                [(int(a), min(len(self.stored), int(a + c))) for a, c in pairs.tolist()]))
         elif name == "sync_abort":
             if self._task is not None:
                 self._task.cancel()
@@ -305,7 +356,8 @@ class SimulatedSensor:
         p = self.profile
         op = data[0]
         mtype = data[1] if len(data) > 1 else 0xFF
-        name = next((k for k, v in p.commands.items() if isinstance(v, bytes) and data[:2] == v[:2]), None)
+        name = next((k for k, v in p.commands.items() if v == data), None) or next(
+            (k for k, v in p.commands.items() if isinstance(v, bytes) and data[:2] == v[:2]), None)
         left = self._refuse.get(name or "", 0)
         status = 0
         if left:
@@ -316,6 +368,20 @@ class SimulatedSensor:
             status = 1
         elif mtype not in (p.options["measurement_type"], 9):
             status = 2
+        elif mtype == 9 and op in (2, 3):  # SDK mode on / off
+            status = 6 if self.sdk_mode == (op == 2) else 0
+            self.sdk_mode = op == 2
+        elif op == 2:
+            try:
+                settings = parse_settings(data[2:])
+            except DecodeError:
+                settings = {}
+            status = check_start(settings, sdk_mode=self.sdk_mode, mtu=self.mtu, min_mtu=p.mtu)
+            if status == 0 and settings != self.pmd_settings:
+                self.pmd_settings = settings
+                self.live_rate = settings["sample_rate"][0]
+                self.live, self.live_first_sample = pmd_frames(p, self.recording, rate_hz=self.live_rate,
+                                                               range_g=settings["range"][0], clock_error=self.clock_error)
         loop = asyncio.get_running_loop()
         if status == 0 and mtype == p.options["measurement_type"]:
             if op == 2 and self._live_task is None:
@@ -324,6 +390,7 @@ class SimulatedSensor:
                 self._live_task.cancel()
                 self._live_task = None
         reply = bytes([0xF0, op, mtype, status, 0])
+        self.log.pmd_ops.append((op, mtype, status))
         if status == 0 and op == 2 and mtype == p.options["measurement_type"]:
             # START response carries FACTOR (setting 5, float32), as Polar's sensors do: the
             # simulated 0x80 delta frames hold mG, i.e. g = count x 0.001 (BlePMDClient/AccData.kt).
@@ -354,6 +421,12 @@ class SimulatedSensor:
             if f.duplicate_rate and self._rng.random() < f.duplicate_rate:
                 link.notify(key, pkt)
                 self.log.duplicated += 1
+        if self.link_model is not None:  # the radio's pace: a dropped packet took its air time too
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            self._air_free = max(self._air_free, now) + len(pkt) * 8 / self.link_model.bitrate_bps
+            if self._air_free - now > 0.002:
+                await asyncio.sleep(self._air_free - now)
         if n % 16 == 0:
             await link.drain()
         if self.link_loss_points and n >= self.link_loss_points[0]:
@@ -366,13 +439,16 @@ class SimulatedSensor:
             return False
         return True
 
-    async def _play_stored(self, start: int, count: int) -> None:
-        end = len(self.stored) if count == 0 else min(len(self.stored), start + count)
-        last = start - 1
-        for seq in range(max(start, self.first_held), end):
-            if not await self._send("sync_data", self.stored[seq], seq=seq):
-                return
-            last = seq
+    async def _play_stored(self, ranges: list[tuple[int, int]]) -> None:
+        """Send the stored packets of ``[(start, end)…]`` (end exclusive) in order, then one end_of_sync."""
+        if self.link_model is not None and self.link_model.latency_s:
+            await asyncio.sleep(self.link_model.latency_s)  # the request's trip and the first packet's
+        last = ranges[0][0] - 1 if ranges else -1
+        for start, end in ranges:
+            for seq in range(max(start, self.first_held), end):
+                if not await self._send("sync_data", self.stored[seq], seq=seq):
+                    return
+                last = seq
         if self.link is not None:
             self.link.notify("sync_data", encode_end_of_sync(self.profile, last))
             await self.link.drain()
@@ -385,8 +461,7 @@ class SimulatedSensor:
         mk = list(self.markers)
         for k, pkt in enumerate(self.live):
             if self.speed > 0:
-                first = self.live_first_sample[k] if v1 else k * 36
-                due = t0 + first / self.fs / self.speed
+                due = t0 + self.live_first_sample[k] / (self.fs if v1 else self.live_rate) / self.speed
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
