@@ -27,6 +27,8 @@ import csv
 import io
 import itertools
 import os
+import re
+import stat
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +38,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import ConfigError, DataQualityWarning
+from .io._common import clip
 
 __all__ = [
     "KNOWN_LABELS",
@@ -172,16 +175,25 @@ def parse_time(text: str, *, path: str | None = None, line: int | None = None, k
         Not an ISO-8601 time (the message names file, line and column).
     """
     s = str(text).strip()
+    if not s:
+        raise ConfigError(f"{key} is empty", path=path, line=line, hint="Give a start and an end time")
     try:
-        if not s or s[0] not in "0123456789":
+        if not _DATE.match(s) or len(s) > 64:
             raise ValueError(s)
         t = pd.Timestamp(s)
-    except (ValueError, TypeError):
-        raise ConfigError(f"{key} {text!r} is not an ISO-8601 time", path=path, line=line,
+    except (ValueError, TypeError, OverflowError):
+        raise ConfigError(f"{key} {clip(text)} is not an ISO-8601 date and time", path=path, line=line,
                           hint="Write times as 2026-03-03T10:00:00+00:00 (the offset is optional)") from None
     if t is pd.NaT:
         raise ConfigError(f"{key} is empty", path=path, line=line, hint="Give a start and an end time")
-    return t
+    if not 1970 <= t.year <= 2200:
+        raise ConfigError(f"{key} {clip(text)} is in the year {t.year}, before or long after any recording", path=path,
+                          line=line, hint="Check the year")
+    return t.as_unit("ns")
+
+
+# A full calendar date (2026-03-03 or 20260303) first; the time and offset may follow.
+_DATE = re.compile(r"^\d{4}-?\d{2}-?\d{2}(?:$|[T ])")
 
 
 def _localize(t: pd.Timestamp, tz: str, m: Marker, key: str) -> pd.Timestamp:
@@ -233,17 +245,58 @@ def _label(text: str, *, path: str | None, line: int | None) -> str:
 
         close = difflib.get_close_matches(lab, KNOWN_LABELS, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
-        warnings.warn(f"{path or 'markers'}:line {line}: label '{lab}' is not one impactlab acts on ({hint}known: "
+        warnings.warn(f"{path or 'markers'}:line {line}: label {clip(lab)} is not one impactlab acts on ({hint}known: "
                       f"{', '.join(KNOWN_LABELS)}); the line is kept but has no effect", DataQualityWarning, stacklevel=3)
     return lab
 
 
 def _rows(text: str, path: str) -> Iterable[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text))
-    for n, row in enumerate(reader, start=1):
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise ConfigError(f"not a CSV line ({clip(err)[1:-1]})", path=path, line=start,
+                              hint="Each line is start,end,label; check for a stray quote") from None
         if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue
-        yield n, [c.strip() for c in row]
+        yield start, [c.strip() for c in row]
+
+
+_MAX_MARKERS_BYTES = 16 << 20  # ~200,000 markers; a bigger file is not a markers file
+
+
+def _read_text(p: str) -> str:
+    """The markers file's text: a regular file of at most 16 MB, UTF-8 (a leading BOM dropped)."""
+    try:
+        st = os.stat(p)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a pipe or device?)"
+            raise ConfigError(f"this is {kind}, not a markers file", path=p, hint="Give the markers CSV file")
+        if st.st_size > _MAX_MARKERS_BYTES:
+            raise ConfigError(f"the file is {st.st_size / 2**20:.0f} MB; a markers file is one short line per period",
+                              path=p, hint="Check that this is the markers file (start,end,label)")
+        with open(p, "rb") as fh:
+            raw = fh.read(_MAX_MARKERS_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError("markers file not found", path=p, hint="Check the path, or create it with impactlab mark") from None
+    except PermissionError:
+        raise ConfigError("permission denied (the file or a folder above it cannot be read)", path=p,
+                          hint="Check the permissions") from None
+    except OSError as err:
+        raise ConfigError(f"cannot read the markers file ({err.strerror or type(err).__name__})", path=p) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        binary = b"\0" in raw[:4096]
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[err.start]:02x})"
+                          + ("; this looks like a binary file, not a markers CSV" if binary else ""), path=p, line=line,
+                          hint="Check that this is the markers file (start,end,label)" if binary else
+                          "Save the file as CSV UTF-8") from None
 
 
 def read_markers(path: str | os.PathLike[str], *, source: str | None = None) -> Markers:
@@ -281,12 +334,7 @@ def read_markers(path: str | os.PathLike[str], *, source: str | None = None) -> 
     ['vest']
     """
     p = os.fspath(path)
-    try:
-        text = Path(p).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError("markers file not found", path=p, hint="Check the path, or create it with impactlab mark") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read the markers file ({err})", path=p) from None
+    text = _read_text(p)
     src = source or f"markers:{Path(p).name}"
     rows = iter(_rows(text, p))
     first = next(rows, None)
@@ -295,8 +343,10 @@ def read_markers(path: str | os.PathLike[str], *, source: str | None = None) -> 
     n0, header = first
     cols = [c.lower() for c in header]
     if not all(h in cols for h in _HEADER):
-        raise ConfigError(f"the first line must be a header with start,end,label; got {','.join(header)!r}",
-                          path=p, line=n0, hint="Add the line 'start,end,label' at the top")
+        missing = ", ".join(h for h in _HEADER if h not in cols)
+        what = "the first line" if n0 == 1 else "the first line that is not a comment"
+        raise ConfigError(f"{what} should be the header start,end,label (it lacks {missing}); got {clip(','.join(header))}",
+                          path=p, line=n0, hint="Add the line 'start,end,label' above the markers")
     ix = {h: cols.index(h) for h in _HEADER}
     items = []
     for n, row in rows:
@@ -348,7 +398,11 @@ def as_markers(obj: Any, *, source: str = "markers") -> Markers | None:
 
 
 def append_marker(path: str | os.PathLike[str], label: str, start: str | pd.Timestamp, end: str | pd.Timestamp) -> Marker:
-    """Append one checked marker to a markers CSV (created with its header when missing).
+    """Append one checked marker to a markers CSV (created owner-only with its header when missing).
+
+    The new line is written the way the file's last marker is (``T`` or space, seconds or not, ``Z`` or
+    ``+00:00``); a file whose times all carry a UTC offset takes only times with one, and a file of
+    local times (no offset, read in the recording's zone) only local times.
 
     Parameters
     ----------
@@ -362,38 +416,81 @@ def append_marker(path: str | os.PathLike[str], label: str, start: str | pd.Time
     Returns
     -------
     Marker
-        The marker written.
+        The marker written (its ``line`` is the line it was written on).
 
     Raises
     ------
     ConfigError
-        A bad time or label, end not after start, or an overlap with a marker already in the file
-        with the same label; nothing is written then.
+        A bad time or label, end not after start, a time with (or without) a UTC offset unlike the
+        file's, an overlap with a marker already in the file with the same label, or a file that
+        cannot be read or written; nothing is written then.
     """
-    p = Path(path)
-    s = parse_time(str(start), path=os.fspath(p), key="start") if not isinstance(start, pd.Timestamp) else start
-    e = parse_time(str(end), path=os.fspath(p), key="end") if not isinstance(end, pd.Timestamp) else end
+    ps = os.fspath(path)
+    s = start if isinstance(start, pd.Timestamp) else parse_time(str(start), key="start")
+    e = end if isinstance(end, pd.Timestamp) else parse_time(str(end), key="end")
     lab = str(label).strip().lower()
     if lab not in KNOWN_LABELS:
         import difflib
 
-        close = difflib.get_close_matches(lab, KNOWN_LABELS, n=1)
-        raise ConfigError(f"unknown label {label!r}", key="label",
+        close = difflib.get_close_matches(lab[:20], KNOWN_LABELS, n=1)
+        raise ConfigError(f"unknown label {clip(label)}", path=ps, key="label",
                           hint=(f"Did you mean '{close[0]}'? " if close else "") + f"Use one of: {', '.join(KNOWN_LABELS)}")
-    existing = read_markers(p) if p.exists() and p.stat().st_size else Markers((), os.fspath(p))
-    n_lines = len(p.read_text(encoding="utf-8-sig").splitlines()) if p.exists() else 0
-    line = max(n_lines + 1, 2)
-    new = Marker(s, e, lab, f"markers:{p.name}", line)
-    items = list(existing.items)
-    if all((m.start.tzinfo is None) == (s.tzinfo is None) for m in items):
-        _check([*items, new], os.fspath(p))
-    else:
-        _check([new], os.fspath(p))
-    text = p.read_text(encoding="utf-8-sig") if p.exists() else ""
-    with open(p, "a", encoding="utf-8", newline="") as fh:
-        if not text.strip():
-            fh.write(",".join(_HEADER) + "\n")
-        elif not text.endswith("\n"):
-            fh.write("\n")
-        fh.write(f"{s.isoformat()},{e.isoformat()},{lab}\n")
-    return new
+    if (s.tzinfo is None) != (e.tzinfo is None):
+        raise ConfigError(f"start {s.isoformat()} and end {e.isoformat()}: one has a UTC offset and the other not; "
+                          "nothing was written", path=ps, hint="Write both with an offset or both without")
+    if e <= s:
+        what = "equals" if e == s else "is before"
+        raise ConfigError(f"the end {e.isoformat()} {what} the start {s.isoformat()}; nothing was written", path=ps,
+                          hint="Swap the start and the end, or fix the times")
+    text = _read_text(ps) if os.path.lexists(ps) else ""
+    existing = read_markers(ps) if text.strip() else Markers((), ps)
+    sep, seconds, zulu = _style(text)
+    aware = {m.start.tzinfo is not None for m in existing}
+    if aware == {True} and s.tzinfo is None:
+        raise ConfigError(f"the times in this file have a UTC offset and {s.isoformat()} has none; nothing was written",
+                          path=ps, hint="Give the zone (impactlab mark --tz Europe/London) or write the offset, "
+                          "e.g. 2026-03-03T10:00:00+00:00")
+    if aware == {False} and s.tzinfo is not None:
+        raise ConfigError(f"the times in this file have no UTC offset (they are read in the recording's zone) and "
+                          f"{s.isoformat()} has one; nothing was written", path=ps,
+                          hint="Write the times without an offset too (and without --tz)")
+    for m in existing.with_label(lab):
+        if (m.start.tzinfo is None) == (s.tzinfo is None) and m.start < e and s < m.end:
+            raise ConfigError(f"this '{lab}' marker ({m.start.isoformat()} to {m.end.isoformat()}) overlaps the new one "
+                              f"({s.isoformat()} to {e.isoformat()}); nothing was written", path=ps, line=m.line,
+                              hint="Choose times outside it, or edit that line to cover both periods")
+    head = "" if text.strip() else ",".join(_HEADER) + "\n"
+    sep_nl = "\n" if text and not text.endswith(("\n", "\r")) else ""
+    row = f"{_format_like(s, sep, seconds, zulu)},{_format_like(e, sep, seconds, zulu)},{lab}\n"
+    line = (len(text.splitlines()) if text.strip() else 1) + 1
+    try:
+        fd = os.open(ps, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # client data: owner-only, like the store
+        with os.fdopen(fd, "a", encoding="utf-8", newline="") as fh:
+            fh.write(head + sep_nl + row)
+    except OSError as err:
+        raise ConfigError(f"cannot write the markers file ({err.strerror or type(err).__name__})", path=ps,
+                          hint="Check that the folder exists and that you may write to it") from None
+    return Marker(s, e, lab, f"markers:{Path(ps).name}", line)
+
+
+def _style(text: str) -> tuple[str, bool, bool]:
+    """(date-time separator, seconds written, ``Z`` for UTC) of the file's last marker; ISO defaults."""
+    last = None
+    rows = list(_rows(text, "")) if text.strip() else []
+    if len(rows) > 1:
+        cols = [c.lower() for c in rows[0][1]]
+        if "start" in cols and len(rows[-1][1]) > cols.index("start"):
+            last = rows[-1][1][cols.index("start")]
+    if not last or len(last) < 11:
+        return "T", True, False
+    body = re.sub(r"(Z|[+-]\d{2}:?\d{2})$", "", last[11:])
+    return last[10], body.count(":") >= 2, last.endswith("Z")
+
+
+def _format_like(t: pd.Timestamp, sep: str, seconds: bool, zulu: bool) -> str:
+    """``t`` in ISO-8601 with the separator, seconds and UTC notation of the file."""
+    short = not seconds and t.second == 0 and t.microsecond == 0 and t.nanosecond == 0
+    out = str(t.isoformat(sep=sep, timespec="minutes" if short else "auto"))
+    if zulu and t.tzinfo is not None and t.utcoffset() == pd.Timedelta(0):
+        out = out.removesuffix("+00:00") + "Z"
+    return out

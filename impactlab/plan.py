@@ -31,8 +31,10 @@ Every per-day target takes an optional ``days`` list; the minutes targets (one p
 :data:`impactlab.schema.SESSION_KINDS` with a target: ``brisk_walk``, ``run``, ``vest_walk``,
 ``vibration``) take ``minutes_per_day`` and/or ``minutes_per_week``; ``vibration`` may name the plate (``frequency_hz``,
 ``amplitude_g``) so that aliasing can be resolved and an undetectable plate reported; ``vest_walk``
-may give ``vest_mass_kg``. Unknown keys, wrong types and negative numbers raise
-:class:`~impactlab.errors.ConfigError` naming the file and the dotted key.
+may give ``vest_mass_kg``. Unknown keys, wrong types, negative or non-finite numbers, a target of 0 and
+values past a physical limit (more than 1,440 minutes a day or 10,080 a week, more than 100,000 jumps or
+impacts a day, more sets than jumps) raise :class:`~impactlab.errors.ConfigError` naming the file and the
+dotted key; a file that is not UTF-8 or not TOML names the line.
 
 The check (:func:`check_plan`) gives one PlanCheck row per day and per-day target, and one per ISO
 week (dated the Monday) and weekly target. A day without valid data (DESIGN §2: < 10 h wear) is
@@ -44,9 +46,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
+import stat
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .io._common import clip
 from .schema import BANDS, PLAN_CHECK, SESSION_KINDS, coerce, empty
 
 __all__ = [
@@ -241,43 +247,78 @@ _TOP = ("schema", "name", "timezone", "targets")
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
+    close = difflib.get_close_matches(word[:40], list(options), n=1)
     return f"Did you mean '{close[0]}'? " if close else ""
+
+
+# Physical limits of a value, by field: (largest value, why), so that a typo is refused, not "met".
+_LIMITS: dict[str, tuple[float, str, str]] = {
+    "per_day": (100_000, "more than one a second around the clock", "Check for a typo (a count a day)"),
+    "min_sets": (100_000, "more than one a second around the clock", "Check for a typo (sets a day)"),
+    "minutes_per_day": (1440, "a day has 1,440 minutes", "Is it a weekly total? Write it as minutes_per_week"),
+    "minutes_per_week": (10_080, "a week has 10,080 minutes", "Check for a typo (minutes, not seconds)"),
+    "vest_mass_kg": (100, "no one walks in a vest of more than 100 kg", "Give the vest's mass in kg (1 lb = 0.454 kg)"),
+    "frequency_hz": (500, "vibration plates run at about 12-90 Hz", "Give the plate frequency in Hz"),
+    "amplitude_g": (20, "vibration plates reach a few g at most", "Give the plate acceleration in g (1 g = 9.81 m/s²)"),
+}
+# A target of 0 is met by doing nothing: refused for these (min_sets = 0 means "any number of sets").
+_NOT_ZERO = ("per_day", "minutes_per_day", "minutes_per_week")
+
+
+def _echo(v: Any) -> str:
+    """A value as it may be quoted in a message: type and at most 80 characters, control characters escaped."""
+    if isinstance(v, str):
+        return f"str {clip(v)}"
+    return f"{type(v).__name__} {clip(v.isoformat() if hasattr(v, 'isoformat') else repr(v))[1:-1]}"
+
+
+def _key(k: str) -> str:
+    """A dotted key fit for a message (long or odd keys cut and escaped)."""
+    return k if len(k) <= 80 and k.isprintable() else clip(k)[1:-1]
 
 
 def _number(v: Any, kind: str, path: str, key: str) -> float | int:
     if isinstance(v, bool) or not isinstance(v, int | float):
-        raise ConfigError(f"must be a number, got {type(v).__name__} {v!r}", path=path, key=key,
+        raise ConfigError(f"must be a number, got {_echo(v)}", path=path, key=key,
                           hint="Write a plain number, e.g. 30 (no quotes)")
-    if not np.isfinite(v):
-        raise ConfigError(f"must be a finite number, got {v!r}", path=path, key=key)
-    if kind == "pos":
-        if v <= 0:
-            raise ConfigError(f"must be greater than 0, got {v!r}", path=path, key=key)
-        return float(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ConfigError(f"must be a finite number, got {v!r}", path=path, key=key,
+                          hint="Write a plain number, e.g. 30")
+    shown = f"{v:,}" if isinstance(v, int) and abs(v) < 10**30 else (clip(v) if isinstance(v, int) else f"{v:g}")
+    field_ = key.rsplit(".", 1)[-1]
+    if kind == "pos" and v <= 0:
+        raise ConfigError(f"must be greater than 0, got {shown}", path=path, key=key,
+                          hint="Leave the key out if it is not known")
     if v < 0:
-        raise ConfigError(f"must not be negative, got {v!r}", path=path, key=key, hint="Targets are 0 or more")
+        raise ConfigError(f"must not be negative, got {shown}", path=path, key=key, hint="Write the number without a minus sign")
+    if v == 0 and field_ in _NOT_ZERO:
+        raise ConfigError("must be greater than 0 (a target of 0 is met by doing nothing)", path=path, key=key,
+                          hint="Leave the target out, or limit it to some weekdays with days = [...]")
+    if field_ in _LIMITS and v > _LIMITS[field_][0]:
+        top, why, hint = _LIMITS[field_]
+        raise ConfigError(f"{shown} is too large: at most {top:,g} ({why})", path=path, key=key, hint=hint)
     if kind == "count":
         if float(v) != int(v):
-            raise ConfigError(f"must be a whole number, got {v!r}", path=path, key=key)
+            raise ConfigError(f"must be a whole number, got {shown}", path=path, key=key, hint="Write e.g. 50")
         return int(v)
     return float(v)
 
 
 def _days(v: Any, path: str, key: str) -> tuple[str, ...]:
     if not isinstance(v, list) or not v:
-        raise ConfigError("must be a non-empty list of weekdays", path=path, key=key,
+        raise ConfigError("must be a non-empty list of weekdays" + (f", got {_echo(v)}" if v else ""), path=path, key=key,
                           hint='e.g. days = ["mon", "wed", "fri"]')
     out = []
     for i, d in enumerate(v):
         if not isinstance(d, str):
-            raise ConfigError(f"weekday must be a string, got {d!r}", path=path, key=f"{key}[{i}]")
+            raise ConfigError(f"weekday must be a string, got {_echo(d)}", path=path, key=f"{key}[{i}]",
+                              hint='e.g. days = ["mon", "wed", "fri"]')
         s = d.strip().lower()
         if s in _FULL:
             s = DAY_NAMES[_FULL[s]]
         if s not in DAY_NAMES:
-            raise ConfigError(f"unknown weekday {d!r}", path=path, key=f"{key}[{i}]",
-                              hint=_suggest(s, DAY_NAMES) + f"Use {', '.join(DAY_NAMES)}")
+            raise ConfigError(f"unknown weekday {clip(d)}", path=path, key=f"{key}[{i}]",
+                              hint=_suggest(s[:20], DAY_NAMES) + f"Use {', '.join(DAY_NAMES)}")
         if s not in out:
             out.append(s)
     return tuple(d for d in DAY_NAMES if d in out)
@@ -305,52 +346,58 @@ def parse_plan(data: str | Mapping[str, Any], *, path: str | os.PathLike[str] = 
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
-            m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
-            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(err))
-            raise ConfigError(f"not valid TOML: {msg}" + (f" (column {m.group(2)})" if m else ""), path=p,
-                              line=int(m.group(1)) if m else None, hint="Check quotes, brackets and '=' on that line") from None
-        return dataclasses.replace(parse_plan(doc, path=p), source_text=text)
+            raise _toml_error(err, p) from None
+        try:
+            plan = parse_plan(doc, path=p)
+        except ConfigError as err:
+            line = _line_of(text, err.key) if err.line is None and err.key else None
+            if line is None:
+                raise
+            raise ConfigError(err.message, hint=err.hint, path=err.path, line=line, key=err.key) from None
+        return dataclasses.replace(plan, source_text=text)
     unknown = [k for k in data if k not in _TOP]
     if unknown:
         k = unknown[0]
-        raise ConfigError("unknown key", path=p, key=k, hint=_suggest(k, _TOP) + f"Top-level keys are {', '.join(_TOP)}")
+        raise ConfigError("unknown key", path=p, key=_key(k), hint=_suggest(k, _TOP) + f"Top-level keys are {', '.join(_TOP)}")
     if "schema" not in data:
         raise ConfigError("the plan has no schema version", path=p, key="schema",
                           hint=f"Add 'schema = {SCHEMA_VERSION}' as the first line")
     schema = data["schema"]
     if isinstance(schema, bool) or not isinstance(schema, int):
-        raise ConfigError(f"must be a whole number, got {schema!r}", path=p, key="schema", hint=f"Write schema = {SCHEMA_VERSION}")
+        raise ConfigError(f"must be a whole number, got {_echo(schema)}", path=p, key="schema",
+                          hint=f"Write schema = {SCHEMA_VERSION}")
     if schema != SCHEMA_VERSION:
-        raise ConfigError(f"schema {schema} is not supported (this impactlab reads schema {SCHEMA_VERSION})", path=p,
+        raise ConfigError(f"schema {clip(schema)[1:-1]} is not supported (this impactlab reads schema {SCHEMA_VERSION})", path=p,
                           key="schema", hint="Update impactlab, or rewrite the plan for schema 1")
     name = data.get("name", Path(p).stem)
-    if not isinstance(name, str):
-        raise ConfigError(f"must be a string, got {name!r}", path=p, key="name")
+    _check_name(name, p)
     tz = data.get("timezone")
     if tz is not None:
         if not isinstance(tz, str):
-            raise ConfigError(f"must be a string, got {tz!r}", path=p, key="timezone")
+            raise ConfigError(f"must be a string, got {_echo(tz)}", path=p, key="timezone",
+                              hint='Write e.g. timezone = "Europe/London"')
         try:
             pd.Timestamp("2020-01-01").tz_localize(tz)
         except Exception:
-            raise ConfigError(f"unknown time zone {tz!r}", path=p, key="timezone",
+            raise ConfigError(f"unknown time zone {clip(tz)}", path=p, key="timezone",
                               hint="Use an IANA name such as Europe/London") from None
     targets = data.get("targets")
     if not isinstance(targets, Mapping) or not targets:
-        raise ConfigError("the plan has no targets", path=p, key="targets",
+        raise ConfigError("the plan has no targets" + (f" (targets is {_echo(targets)})" if targets is not None and
+                                                      not isinstance(targets, Mapping) else ""), path=p, key="targets",
                           hint=f"Add at least one of [targets.{'], [targets.'.join(_SPEC)}]")
     built: dict[str, Any] = {}
     for tname, body in targets.items():
-        key = f"targets.{tname}"
+        key = f"targets.{_key(tname)}"
         if tname not in _SPEC:
             raise ConfigError("unknown target", path=p, key=key,
                               hint=_suggest(tname, _SPEC) + f"Targets are {', '.join(_SPEC)}")
         if not isinstance(body, Mapping):
-            raise ConfigError(f"must be a table, got {body!r}", path=p, key=key, hint=f"Write [{key}] and its keys below it")
+            raise ConfigError(f"must be a table, got {_echo(body)}", path=p, key=key, hint=f"Write [{key}] and its keys below it")
         spec = _SPEC[tname]
         vals: dict[str, Any] = {}
         for k, v in body.items():
-            dk = f"{key}.{k}"
+            dk = f"{key}.{_key(k)}"
             if k not in spec:
                 raise ConfigError("unknown key", path=p, key=dk, hint=_suggest(k, spec) + f"Keys of {key} are {', '.join(spec)}")
             kind = spec[k]
@@ -358,7 +405,7 @@ def parse_plan(data: str | Mapping[str, Any], *, path: str | os.PathLike[str] = 
                 vals[k] = _days(v, p, dk)
             elif kind == "band":
                 if not isinstance(v, str) or v.strip().lower() not in BANDS:
-                    raise ConfigError(f"unknown band {v!r}", path=p, key=dk,
+                    raise ConfigError(f"unknown band {clip(v)}", path=p, key=dk,
                                       hint=_suggest(str(v), BANDS) + f"Use {', '.join(BANDS)}")
                 vals[k] = v.strip().lower()
             else:
@@ -369,6 +416,10 @@ def parse_plan(data: str | Mapping[str, Any], *, path: str | os.PathLike[str] = 
         if tname in _MINUTE_TARGETS and "minutes_per_day" not in vals and "minutes_per_week" not in vals:
             raise ConfigError("needs minutes_per_day or minutes_per_week", path=p, key=f"{key}.minutes_per_day",
                               hint="Add e.g. minutes_per_day = 30")
+        if vals.get("min_sets", 0) > vals.get("per_day", math.inf):
+            raise ConfigError(f"{vals['min_sets']} sets a day cannot be met with {vals['per_day']} jumps a day "
+                              "(a set has at least one jump)", path=p, key=f"{key}.min_sets",
+                              hint="Make min_sets at most per_day")
         cls = {"jumps": JumpsTarget, "high_impacts": HighImpactsTarget, "vibration": VibrationTarget}.get(tname, MinutesTarget)
         built[tname] = cls(**vals)
     return Plan(name=name, targets=Targets(**built), timezone=tz, schema=schema, path=p)
@@ -400,16 +451,96 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     JumpsTarget(per_day=50, min_sets=5, days=('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'))
     """
     p = os.fspath(path)
+    return parse_plan(_read_text(p), path=p)
+
+
+_MAX_PLAN_BYTES = 1 << 20  # a plan is a few hundred bytes; a bigger file is not a plan
+
+
+def _read_text(p: str) -> str:
+    """The plan file's text: a regular file of at most 1 MB, UTF-8 (a leading BOM dropped)."""
     try:
-        with open(p, encoding="utf-8") as fh:
-            text = fh.read()
+        st = os.stat(p)
+        if stat.S_ISDIR(st.st_mode):
+            raise ConfigError("this is a folder, not a plan file", path=p, hint="Give the plan's .toml file")
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError("this is not a regular file (a pipe or device?)", path=p, hint="Give the plan's .toml file")
+        if st.st_size > _MAX_PLAN_BYTES:
+            raise ConfigError(f"the file is {st.st_size / 2**20:.1f} MB; a plan is a few hundred bytes of TOML", path=p,
+                              hint="Check that this is the plan file (see sample_data/plan.toml)")
+        with open(p, "rb") as fh:
+            raw = fh.read(_MAX_PLAN_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError("plan file not found", path=p, hint="Check the path (see sample_data/plan.toml)") from None
-    except UnicodeDecodeError:
-        raise ConfigError("not valid TOML: the file is not UTF-8 text", path=p, hint="Save the plan as UTF-8") from None
+    except PermissionError:
+        raise ConfigError("permission denied (the file or a folder above it cannot be read)", path=p,
+                          hint="Check the permissions") from None
     except OSError as err:
-        raise ConfigError(f"cannot read the plan ({err.strerror})", path=p) from None
-    return parse_plan(text, path=p)
+        raise ConfigError(f"cannot read the plan ({err.strerror or err})", path=p) from None
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ConfigError("the file is UTF-16 text; a plan must be UTF-8", path=p, line=1,
+                          hint="Save it again choosing the encoding UTF-8")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        binary = b"\0" in raw[:4096]
+        raise ConfigError(f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column {col})"
+                          + ("; this looks like a binary file, not a plan" if binary else ""), path=p, line=line,
+                          hint="Check that this is the plan file (see sample_data/plan.toml)" if binary else
+                          "Save the plan as UTF-8 (e.g. Save As, encoding UTF-8)") from None
+
+
+def _line_of(text: str, dotted: str) -> int | None:
+    """The line (1-based) where ``dotted`` (e.g. ``targets.jumps.per_day`` or ``...days[1]``) is set, if plain.
+
+    Finds ``[table]`` headers and ``key =`` lines; keys written inline or quoted give None.
+    """
+    parts = re.sub(r"\[\d+\]$", "", dotted).split(".")
+    table: list[str] = []
+    header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\s-]+?)\s*\]\s*(#.*)?$")
+    for n, line in enumerate(text.splitlines(), 1):
+        m = header.match(line)
+        if m:
+            table = [x.strip() for x in m.group(1).split(".")]
+            if table == parts:
+                return n
+            continue
+        m = re.match(r"^\s*([A-Za-z0-9_-]+)\s*=", line)
+        if m and [*table, m.group(1)] == parts:
+            return n
+    return None
+
+
+def _toml_error(err: tomllib.TOMLDecodeError, p: str) -> ConfigError:
+    """A ConfigError naming the file, the line and (when it helps) what to write instead."""
+    m = re.search(r"\(at line (\d+), column (\d+)\)", str(err))
+    msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(err))
+    hint = "Check quotes, brackets and '=' on that line"
+    if "overwrite" in msg.lower():
+        hint = "A key or [table] is given twice; keep one of them"
+    elif "invalid value" in msg.lower():
+        hint = 'Write text in quotes ("...") and numbers plainly (30, 12.5)'
+    return ConfigError(f"not valid TOML: {clip(msg, 100)[1:-1]}" + (f" (column {m.group(2)})" if m else ""), path=p,
+                       line=int(m.group(1)) if m else None, hint=hint)
+
+
+_BIDI = ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
+
+
+def _check_name(name: Any, p: str) -> None:
+    """A plan name is shown in tables and reports: a string of at most 200 printable characters."""
+    if not isinstance(name, str):
+        raise ConfigError(f"must be a string, got {_echo(name)}", path=p, key="name", hint='Write e.g. name = "Phase 2"')
+    bad = [ch for ch in name if (unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\u200c\u200d")
+           or unicodedata.bidirectional(ch) in _BIDI]
+    if bad:
+        raise ConfigError(f"{clip(name)} holds a control or text-direction character ({clip(bad[0])[1:-1]})", path=p,
+                          key="name", hint="Retype the name with letters, digits and punctuation only")
+    if len(name) > 200:
+        raise ConfigError(f"is {len(name):,} characters long (at most 200): {clip(name)}", path=p, key="name",
+                          hint="Give the plan a short name")
 
 
 # ------------------------------------------------------------------------------------------ checking

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -95,6 +96,105 @@ def test_missing_plan_file(tmp_path: Path) -> None:
         load_plan(tmp_path / "none.toml")
 
 
+# -- physical limits, odd numbers and files that are not UTF-8 TOML (issue 14) -------------------
+@pytest.mark.parametrize(
+    ("body", "key", "line", "match"),
+    [
+        ("[targets.brisk_walk]\nminutes_per_day = 2000\n", "targets.brisk_walk.minutes_per_day", 3,
+         "2,000 is too large: at most 1,440 .a day has 1,440 minutes.*minutes_per_week"),
+        ("[targets.vest_walk]\nminutes_per_week = 10081\n", "targets.vest_walk.minutes_per_week", 3, "10,080"),
+        ("[targets.jumps]\nper_day = 1e308\n", "targets.jumps.per_day", 3, "1e\\+308 is too large: at most 100,000"),
+        ("[targets.jumps]\nper_day = 100001\n", "targets.jumps.per_day", 3, "at most 100,000"),
+        ("[targets.high_impacts]\nper_day = 99999999999999999999999\n", "targets.high_impacts.per_day", 3,
+         "99,999,999,999,999,999,999,999 is too large"),
+        ("[targets.jumps]\nper_day = -99999999999999999999999\n", "targets.jumps.per_day", 3, "must not be negative"),
+        ("[targets.jumps]\nper_day = nan\n", "targets.jumps.per_day", 3, "finite"),
+        ("[targets.brisk_walk]\nminutes_per_day = inf\n", "targets.brisk_walk.minutes_per_day", 3, "finite"),
+        ("[targets.jumps]\nper_day = 0\n", "targets.jumps.per_day", 3, "met by doing nothing"),
+        ("[targets.vibration]\nminutes_per_week = 0.0\n", "targets.vibration.minutes_per_week", 3, "met by doing nothing"),
+        ("[targets.jumps]\nper_day = 5\nmin_sets = 6\n", "targets.jumps.min_sets", 4, "6 sets a day cannot be met with 5"),
+        ("[targets.vest_walk]\nminutes_per_week = 90\nvest_mass_kg = 250\n", "targets.vest_walk.vest_mass_kg", 4,
+         "at most 100"),
+        ("[targets.vibration]\nminutes_per_day = 9\nfrequency_hz = 3000\n", "targets.vibration.frequency_hz", 4,
+         "at most 500"),
+        ("[targets.vibration]\nminutes_per_day = 9\namplitude_g = -1\n", "targets.vibration.amplitude_g", 4,
+         "greater than 0"),
+        ("[targets.jumps]\nper_day = 2026-03-02\n", "targets.jumps.per_day", 3, "must be a number, got date 2026-03-02"),
+        ("[targets.jumps]\nper_day = {n = 5}\n", "targets.jumps.per_day", 3, "must be a number, got dict"),
+        ('[targets.jumps]\nper_day = 5\ndays = "mon"\n', "targets.jumps.days", 4, "non-empty list of weekdays, got str 'mon'"),
+        ("[targets.jumps]\nper_day = 5\ndays = [1, 2]\n", r"targets.jumps.days\[0\]", 4, "weekday must be a string"),
+        ('name = "a\u202eb"\n[targets.jumps]\nper_day = 5\n', "name", 2, r"text-direction character \(\\u202e\)"),
+        ('name = "a\\u0007b"\n[targets.jumps]\nper_day = 5\n', "name", 2, "control"),
+        (f'name = "{"x" * 10_000}"\n[targets.jumps]\nper_day = 5\n', "name", 2, "10,000 characters long"),
+        ("name = 5\n[targets.jumps]\nper_day = 5\n", "name", 2, "must be a string, got int 5"),
+        (f'timezone = "{"Z" * 5000}"\n[targets.jumps]\nper_day = 5\n', "timezone", 2, "unknown time zone"),
+        (f"[targets.jumps]\n{'k' * 3000} = 5\n", "targets.jumps.k+…", None, "unknown key"),
+    ],
+)
+def test_physical_limits_and_types(tmp_path: Path, body: str, key: str, line: int | None, match: str) -> None:
+    """Impossible or meaningless values are refused naming the file, the line and the dotted key, and stay short."""
+    p = _plan(tmp_path, "schema = 1\n" + body)
+    with pytest.raises(ConfigError, match=match) as err:
+        load_plan(p)
+    assert err.value.path == str(p) and err.value.line == line
+    assert pd.Series([err.value.key]).str.fullmatch(key).all(), err.value.key
+    assert len(str(err.value)) < 400 and "\n" not in str(err.value) and "\u202e" not in str(err.value)
+    assert str(err.value).startswith(f"{p}:" + (f"line {line}:" if line else ""))
+
+
+def test_limits_are_inclusive(tmp_path: Path) -> None:
+    plan = load_plan(_plan(tmp_path, "schema = 1\n[targets.brisk_walk]\nminutes_per_day = 1440\nminutes_per_week = 10080\n"
+                                     "[targets.jumps]\nper_day = 100000\nmin_sets = 100000\n"))
+    assert plan.targets.brisk_walk.minutes_per_day == 1440 and plan.targets.jumps.min_sets == 100_000
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "match"),
+    [
+        (b'schema = 1\nname = "caf\xe9"\n[targets.jumps]\nper_day = 5\n', 2, "not UTF-8 text .byte 0xe9 at column 12.*UTF-8"),
+        (b"PK\x03\x04\x00\x00\xff\xfe" + bytes(range(256)), 1, "binary file, not a plan"),
+        ('schema = 1\n[targets.jumps]\nper_day = 5\n'.encode("utf-16"), 1, "UTF-16"),
+        (b"schema = 1\n[targets.jumps\nper_day = 5\n", 2, "not valid TOML: Expected ']'.*column 15"),
+        (b"schema = 1\n[targets.jumps]\nper_day = 5\nper_day = 6\n", 4, "Cannot overwrite.*given twice"),
+        (b"schema = 1\n[targets.jumps]\nper_day = fifty\n", 3, 'Invalid value.*in quotes'),
+        (b"schema = 1\nname = 'a\x01'\n[targets.jumps]\nper_day = 5\n", 2, r"invalid character '\\x01'"),
+    ],
+)
+def test_not_utf8_not_toml(tmp_path: Path, raw: bytes, line: int, match: str) -> None:
+    p = tmp_path / "plan.toml"
+    p.write_bytes(raw)
+    with pytest.raises(ConfigError, match=match) as err:
+        load_plan(p)
+    assert err.value.path == str(p) and err.value.line == line
+    assert str(err.value).startswith(f"{p}:line {line}: ") and "\x01" not in str(err.value)
+
+
+def test_bom_accepted_folder_fifo_and_huge_file_refused(tmp_path: Path) -> None:
+    p = tmp_path / "bom.toml"
+    p.write_bytes(b"\xef\xbb\xbfschema = 1\n[targets.jumps]\nper_day = 5\n")  # Notepad's UTF-8
+    assert load_plan(p).targets.jumps.per_day == 5
+    with pytest.raises(ConfigError, match="folder, not a plan file"):
+        load_plan(tmp_path)
+    big = tmp_path / "big.toml"
+    with open(big, "wb") as fh:
+        fh.truncate(5 << 20)
+    with pytest.raises(ConfigError, match=r"5\.0 MB; a plan is a few hundred bytes"):
+        load_plan(big)
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "pipe.toml")
+        with pytest.raises(ConfigError, match="not a regular file"):
+            load_plan(tmp_path / "pipe.toml")  # would block forever if opened
+
+
+def test_cli_huge_integer_plan_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``plan check`` and ``analyze --plan`` on a plan integer above 2**64: exit 1, one line (was a TypeError)."""
+    p = _plan(tmp_path, "schema = 1\n[targets.jumps]\nper_day = 99999999999999999999999\n")
+    for argv in (["plan", "check", str(p)], ["analyze", str(SAMPLE / "sim-day.parquet"), "--plan", str(p)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{p}:line 3:targets.jumps.per_day" in err[0] and "at most 100,000" in err[0]
+
+
 def test_full_weekday_names_and_integral_floats(tmp_path: Path) -> None:
     plan = load_plan(_plan(tmp_path, 'schema = 1\n[targets.jumps]\nper_day = 50.0\ndays = ["Friday", "mon", "mon"]\n'))
     assert plan.targets.jumps == JumpsTarget(per_day=50, days=("mon", "fri"))
@@ -102,17 +202,17 @@ def test_full_weekday_names_and_integral_floats(tmp_path: Path) -> None:
 
 
 # -- hypothesis: every valid plan round-trips; every negative number is refused -------------------
-_num = st.integers(0, 500)
+_num = st.integers(10, 500)
 _days = st.lists(st.sampled_from(DAY_NAMES), min_size=1, max_size=7, unique=True)
 _targets = st.fixed_dictionaries(
     {},
     optional={
         "jumps": st.fixed_dictionaries({"per_day": _num}, optional={"min_sets": st.integers(0, 10), "days": _days}),
         "high_impacts": st.fixed_dictionaries({"per_day": _num}, optional={"min_band": st.sampled_from(["low", "medium", "high"])}),
-        "brisk_walk": st.fixed_dictionaries({"minutes_per_day": st.floats(0, 300)}, optional={"days": _days}),
-        "run": st.fixed_dictionaries({"minutes_per_week": st.floats(0, 600)}, optional={"days": _days}),
-        "vest_walk": st.fixed_dictionaries({"minutes_per_week": st.floats(0, 900)}, optional={"vest_mass_kg": st.floats(0.5, 20)}),
-        "vibration": st.fixed_dictionaries({"minutes_per_day": st.floats(0, 60)}, optional={"frequency_hz": st.floats(1, 90)}),
+        "brisk_walk": st.fixed_dictionaries({"minutes_per_day": st.floats(0.5, 300)}, optional={"days": _days}),
+        "run": st.fixed_dictionaries({"minutes_per_week": st.floats(1, 600)}, optional={"days": _days}),
+        "vest_walk": st.fixed_dictionaries({"minutes_per_week": st.floats(1, 900)}, optional={"vest_mass_kg": st.floats(0.5, 20)}),
+        "vibration": st.fixed_dictionaries({"minutes_per_day": st.floats(0.5, 60)}, optional={"frequency_hz": st.floats(1, 90)}),
     },
 ).filter(bool)
 
@@ -197,7 +297,7 @@ def test_plan_check_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     bad = _plan(tmp_path, "schema = 1\n[targets.jumps]\nper_day = -1\n")
     assert main(["plan", "check", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert f"{bad}:targets.jumps.per_day: must not be negative" in err and "Traceback" not in err
+    assert f"{bad}:line 3:targets.jumps.per_day: must not be negative" in err and "Traceback" not in err
 
 
 def test_analyze_with_plan_short_day_is_no_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
