@@ -153,7 +153,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 ANALYSIS_OPTIONS: dict[str, Any] = {
     "tz": None, "vertical_axis": None, "units": "g", "preset": "hannam2017", "native_rate": False,
     "markers": None, "plan": None, "calibrate": False, "body_mass": None, "vest_mass": None,
-    "placement": "hip", "vector": None,
+    "placement": "hip", "vector": None, "range_g": None, "align_gravity": False,
 }
 
 
@@ -162,7 +162,8 @@ def analysis_option_defaults() -> dict[str, Any]:
 
     Reading options (``tz``, ``vertical_axis``, ``units``), the method (``preset``,
     ``native_rate``, ``vector``), the inputs (``plan``, ``markers``: paths; ``body_mass``: kg),
-    ``calibrate`` and the loading settings (``vest_mass``: kg, ``placement``).
+    ``calibrate``, the loading settings (``vest_mass``: kg, ``placement``), the sensor range
+    (``range_g``: ±g) and ``align_gravity``.
 
     Returns
     -------
@@ -368,7 +369,8 @@ def _run_analysis(path: str, analysis: Mapping[str, Any]) -> Any:
     if opt["calibrate"]:
         src = calibrate_source(src)
     config = analysis_config(opt["preset"], native_rate=opt["native_rate"], vector=opt["vector"],
-                             vest_mass_kg=opt["vest_mass"], placement=opt["placement"])
+                             vest_mass_kg=opt["vest_mass"], placement=opt["placement"], range_g=opt["range_g"],
+                             align_gravity=opt["align_gravity"])
     return analyze(src, config=config, plan=load_plan(opt["plan"]) if opt["plan"] else None,
                    markers=read_markers(opt["markers"]) if opt["markers"] else None, body_mass_kg=opt["body_mass"])
 
