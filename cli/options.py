@@ -63,12 +63,15 @@ def add_calibrate_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -
 
 
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
-    """``--markers``, ``--plan``, ``--calibrate`` and the loading group (body mass, vest, placement, vector)."""
+    """``--markers``, ``--plan``, ``--calibrate``, ``--align-gravity`` and the loading group (body mass, vest, placement, vector)."""
     p.add_argument("--markers", metavar="FILE", help="labelled periods, a CSV start,end,label (vest, jumps, "
                    "vibration, walk), e.g. sample_data/markers-week.csv; write one with 'impactlab mark'")
     p.add_argument("--plan", metavar="PLAN", help="exercise plan (TOML, DESIGN §5) to check each day against, "
                    "e.g. sample_data/plan.toml")
     add_calibrate_option(p)
+    p.add_argument("--align-gravity", action="store_true", dest="align_gravity",
+                   help="count peaks along the gravity direction measured in the latest still second, not the "
+                   "vertical axis: for a sensor tilted on the belt (docs/method.md §7)")
     g = p.add_argument_group("loading (GRF, loading rate, DSS, OI; Veras et al.)")
     g.add_argument("--body-mass", type=float, metavar="KG", dest="body_mass",
                    help="body mass in kg: predicts GRF (N, BW) and loading rate (N/s) per impact "
@@ -90,7 +93,8 @@ def analysis_config(args: argparse.Namespace) -> AnalysisConfig:
     """Every analysis setting given on the command line."""
     return presets.analysis_config(args.preset, native_rate=getattr(args, "native_rate", False),
                                    vector=getattr(args, "vector", None), vest_mass_kg=getattr(args, "vest_mass", None),
-                                   placement=getattr(args, "placement", None), range_g=getattr(args, "range_g", None))
+                                   placement=getattr(args, "placement", None), range_g=getattr(args, "range_g", None),
+                                   align_gravity=getattr(args, "align_gravity", False))
 
 
 def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:

@@ -106,6 +106,10 @@ class DetectionConfig:
         the 20 Hz low-pass decays within a few samples, so blockwise equals whole to < 1e-9 g).
     gap_periods : float
         A step in time longer than this many nominal sample periods is a gap (2.5).
+    align_gravity : bool
+        Count peaks along the gravity direction measured in the latest still 1 s window instead of
+        the declared vertical axis (``--align-gravity``; :class:`impactlab.signal.GravityAligner`).
+        Off by default: Hannam's method reads the device's y axis [P]. No effect on ``"resultant"``.
     """
 
     name: str = "hannam2017"
@@ -127,6 +131,7 @@ class DetectionConfig:
     block_s: float = 600.0
     overlap_s: float = 2.0
     gap_periods: float = 2.5
+    align_gravity: bool = False
     wear: WearConfig = field(default_factory=WearConfig)
 
     def __post_init__(self) -> None:

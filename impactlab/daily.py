@@ -31,6 +31,7 @@ def daily_load(
     last_ns: int,
     config: DetectionConfig = DetectionConfig(),
     sessions: pd.DataFrame | None = None,
+    comparable_to_hannam: bool | None = None,
 ) -> pd.DataFrame:
     """Per local calendar day: wear hours, validity and impact counts by band.
 
@@ -48,6 +49,10 @@ def daily_load(
         Band edges and the valid-day rule (``config.wear.valid_day_h``, hours).
     sessions : pandas.DataFrame, optional
         Sessions table; adds jumps, sets and minutes per kind (by the session's start day).
+    comparable_to_hannam : bool, optional
+        Whether the recording's high-band counts are comparable with Hannam's norms (False below
+        the preset's rate; the reason is in ``qc.comparable_to_hannam``). Given, it is written to
+        every day as the ``comparable_to_hannam`` column (after the schema's columns).
 
     Returns
     -------
@@ -96,6 +101,8 @@ def daily_load(
             else:
                 mins = part.groupby("_day")["duration_s"].sum() / 60.0
                 out[spec.column] = out["date"].map(mins).fillna(0.0).to_numpy()
+    if comparable_to_hannam is not None:
+        out["comparable_to_hannam"] = bool(comparable_to_hannam)
     return coerce(out, DAILY)
 
 

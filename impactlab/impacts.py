@@ -19,7 +19,7 @@ from .config import DetectionConfig
 from .errors import DataError, DataQualityWarning
 from .recording import Recording, RecordingMeta
 from .schema import IMPACTS, band_dtype, empty
-from .signal import SegmentFilter, signal_of_interest
+from .signal import GravityAligner, SegmentFilter, signal_of_interest
 
 __all__ = ["ImpactDetector", "classify_impacts", "detect_impacts"]
 
@@ -258,6 +258,8 @@ class ImpactDetector:
         self.gaps: list[tuple[int, int, int]] = []  # (row, t_before_ns, t_after_ns)
         self.clipped_samples = 0
         self._range = meta.range_g
+        self._align = (GravityAligner(meta.vertical_axis, self.fs_in)
+                       if config.align_gravity and config.vector == "vertical" else None)
 
     # -- public -----------------------------------------------------------------------------
     def update(self, chunk: pd.DataFrame | Recording) -> pd.DataFrame:
@@ -269,6 +271,8 @@ class ImpactDetector:
         t = data.index.as_unit("ns").asi8
         if self.config.vector == "resultant":  # filtered per axis, magnitude after (as Veras/impactr)
             sig = data[["x", "y", "z"]].to_numpy(dtype=np.float64)
+        elif self._align is not None:  # along the gravity of the latest still window (--align-gravity)
+            sig = self._align.push(data[["x", "y", "z"]].to_numpy(dtype=np.float64))
         else:
             sig = signal_of_interest(data, self.meta.vertical_axis, self.config.vector)
         if self._range:

@@ -512,7 +512,7 @@ class _Engine:
                                                          settings=self.loading)
         daily = daily_load(
             impacts, blocks, tz=meta.timezone, first_ns=first_ns, last_ns=last_ns, config=cfg,
-            sessions=sessions,
+            sessions=sessions, comparable_to_hannam=bool(comparable["high"]),
         )
         daily = daily_loading(daily, impacts, tz=meta.timezone, m=self.loading.m)
         valid_days = int(daily["valid"].sum())

@@ -115,7 +115,7 @@ def get_preset(name: str) -> DetectionConfig:
 
 def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, vector: str | None = None,
                     vest_mass_kg: float | None = None, placement: str | None = None,
-                    range_g: float | None = None) -> AnalysisConfig:
+                    range_g: float | None = None, align_gravity: bool = False) -> AnalysisConfig:
     """The settings of a run from the method choices a user makes (what ``impactlab analyze``'s flags name).
 
     Parameters
@@ -132,6 +132,9 @@ def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, ve
         Sensor placement for the force equations (default hip).
     range_g : float, optional
         The sensor's range (±g) when the file does not say it.
+    align_gravity : bool
+        Count peaks along the gravity direction measured at rest instead of the vertical axis
+        (:attr:`~impactlab.config.DetectionConfig.align_gravity`).
 
     Examples
     --------
@@ -144,5 +147,7 @@ def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, ve
         detection = detection.replace(target_rate_hz=None)
     if vector:
         detection = detection.replace(vector=vector)
+    if align_gravity:
+        detection = detection.replace(align_gravity=True)
     return AnalysisConfig(detection=detection, loading=LoadingConfig(vest_mass_kg=vest_mass_kg, placement=placement or "hip"),
                           range_g=range_g)

@@ -27,7 +27,9 @@ DAILY (one row per local calendar day)
     :data:`SESSION_KINDS` entry). Added by
     :mod:`impactlab.loading`: ``dss``, ``oi`` float64, ``peak_grf_bw_max`` float64 (NaN without body
     mass), ``load_basis`` str (``grf_bw`` | ``acc_g``); Sessions likewise get ``dss``, ``oi``,
-    ``peak_grf_bw``, ``load_basis``.
+    ``peak_grf_bw``, ``load_basis``. Added by :func:`impactlab.analyze`: ``comparable_to_hannam`` bool
+    (False when the recording's rate is below the preset's, so its high band is undersampled; the
+    reason is in the JSON's ``qc.comparable_to_hannam``). Tables rebuilt by the store do not have it.
 PLAN_CHECK (long)
     ``date`` datetime64[ns] (weekly targets: the ISO week's Monday); ``target`` string; ``period``
     ``day``|``week``; ``required``, ``achieved`` float64; ``unit`` ``count``|``min``; ``met`` boolean

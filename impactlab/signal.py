@@ -21,7 +21,9 @@ from .errors import DataError
 from .recording import parse_vertical_axis
 
 __all__ = [
+    "ALIGN_MAX_DEG",
     "MIN_RATE_HZ",
+    "GravityAligner",
     "SegmentFilter",
     "lowpass",
     "plan_rate",
@@ -154,6 +156,105 @@ def signal_of_interest(data: pd.DataFrame, vertical_axis: str, vector: str) -> n
     col, sign = parse_vertical_axis(vertical_axis)
     v: np.ndarray = data[col].to_numpy(dtype=np.float64)
     return v * sign if sign < 0 else v
+
+
+#: Still windows whose gravity is further than this (degrees) from the declared vertical axis are
+#: posture (lying, reclining), not a tilted belt, and are not used to align (project decision [P]).
+ALIGN_MAX_DEG = 45.0
+
+
+class GravityAligner:
+    """The acceleration along the measured gravity direction (``--align-gravity``), in any chunks.
+
+    Samples are cut into 1 s windows on the recording's sample grid (positions count from the first
+    sample, so the windows do not depend on how the input is chunked). A window is *still* when
+    every axis has SD < ``still_sd_g`` and its mean vector is 0.9–1.1 g long and within
+    :data:`ALIGN_MAX_DEG` of the declared vertical axis. Each sample is projected on the unit
+    vector of the latest still window that ended before it — so every bout of movement is read
+    along the gravity direction measured in the still period before it — and, before the first
+    still window, on the declared vertical axis. At rest the aligned signal reads |g| (about
+    +1 g), as the declared axis does.
+
+    Parameters
+    ----------
+    vertical_axis : str
+        The declared vertical axis, ``"+y"``, ``"-y"``, ...
+    fs : float
+        Nominal sample rate (Hz); the window is ``max(2, round(fs))`` samples.
+    still_sd_g : float, default 0.05
+        Per-axis SD below which a 1 s window is still (g); the same 0.05 g the pipeline's still
+        test and tilt use.
+
+    Notes
+    -----
+    Vectorised per chunk: window statistics by reshaping, the latest still window per sample by
+    ``numpy.maximum.accumulate`` over window indices, the projection by ``einsum``. Time gaps do
+    not reset the direction (the sensor on a belt keeps its orientation while it does not record).
+    Counting along gravity removes the cosine loss and the horizontal cross-talk of a tilted
+    sensor; docs/method.md §7 gives the effect on the adept run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.radians(30.0)
+    >>> still = np.tile([0.0, np.cos(a), np.sin(a)], (200, 1))   # 2 s at rest, tilted 30° about x
+    >>> al = GravityAligner("+y", 100.0)
+    >>> v = al.push(np.vstack([still, [[0.0, 3 * np.cos(a), 3 * np.sin(a)]]]))
+    >>> round(float(v[-1]), 6), round(al.angle_deg, 1)
+    (3.0, 30.0)
+    """
+
+    def __init__(self, vertical_axis: str, fs: float, *, still_sd_g: float = 0.05) -> None:
+        col, sign = parse_vertical_axis(vertical_axis)
+        self.axis = np.zeros(3)
+        self.axis["xyz".index(col)] = float(sign)
+        self.win = max(2, int(round(fs)))
+        self.still_sd_g = still_sd_g
+        self.direction: np.ndarray | None = None  # unit gravity vector in use, None = declared axis
+        self.n_still = 0
+        self._carry = np.empty((0, 3))
+        self._cos_max = math.cos(math.radians(ALIGN_MAX_DEG))
+
+    @property
+    def angle_deg(self) -> float | None:
+        """Angle (degrees) between the declared vertical axis and the direction in use (None before any)."""
+        if self.direction is None:
+            return None
+        return float(np.degrees(np.arccos(np.clip(float(self.direction @ self.axis), -1.0, 1.0))))
+
+    def push(self, xyz: np.ndarray) -> np.ndarray:
+        """Project the next samples (shape (N, 3), g) on the gravity direction; returns (N,) g, float64."""
+        xyz = np.asarray(xyz, dtype=np.float64)
+        n = xyz.shape[0]
+        if n == 0:
+            return np.empty(0)
+        buf = np.concatenate([self._carry, xyz]) if self._carry.size else xyz
+        off = self._carry.shape[0]  # buf position of xyz[0]
+        w = self.win
+        k = buf.shape[0] // w
+        before = self.axis if self.direction is None else self.direction
+        dirs = np.vstack([before, self.axis])  # row 0: direction from before this chunk
+        idx = np.zeros(n, np.intp)
+        if k:
+            win = buf[: k * w].reshape(k, w, 3)
+            mean = win.mean(axis=1)
+            norm = np.linalg.norm(mean, axis=1)
+            unit = mean / np.maximum(norm, 1e-12)[:, None]
+            still = ((win.std(axis=1) < self.still_sd_g).all(axis=1) & (norm > 0.9) & (norm < 1.1)
+                     & (unit @ self.axis >= self._cos_max))
+            if still.any():
+                dirs = np.vstack([before, unit])
+                latest = np.maximum.accumulate(np.where(still, np.arange(k), -1))  # per window
+                q = (off + np.arange(n)) // w - 1  # latest window that ended before each sample
+                has = q >= 0
+                src = np.full(n, -1)
+                src[has] = latest[np.minimum(q[has], k - 1)]
+                idx = np.where(src >= 0, src + 1, 0)
+                self.direction = unit[int(latest[-1])]
+                self.n_still += int(still.sum())
+        self._carry = buf[k * w :].copy()
+        g = dirs[idx]
+        return np.asarray(np.einsum("ij,ij->i", xyz, g), dtype=np.float64)
 
 
 class SegmentFilter:

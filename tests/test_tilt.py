@@ -51,3 +51,18 @@ def test_tilt_of_rotated_run_matches_still_gravity_and_warns() -> None:
     assert res.qc["tilt_deg"] == pytest.approx(ref, abs=5.0)
     assert res.to_json_dict()["qc"]["tilt_deg"] == res.qc["tilt_deg"]
     assert any("degrees from gravity" in m and "bands" in m for m in res.qc["warnings"])
+
+
+def test_tilt_is_a_report_quality_flag() -> None:
+    from impactlab.report import weekly_report
+    from impactlab.report.tables import WeekTables
+
+    rec, _ = _rotated(30.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(rec)
+    flags = weekly_report(WeekTables.from_analysis(res, client_id="c1"), None).flags
+    assert any(f"{res.qc['tilt_deg']:.0f} degrees from gravity" in f for f in flags)
+    upright = weekly_report(WeekTables.from_analysis(analyze(open_recording(RUN, vertical_axis="-y").read()),
+                                                     client_id="c1"), None).flags
+    assert not any("degrees from gravity" in f for f in upright)  # 12.5 deg as recorded: under 15

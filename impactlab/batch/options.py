@@ -28,12 +28,12 @@ _HASH_BLOCK = 1 << 20
 ANALYSIS_OPTIONS: dict[str, Any] = {
     "tz": None, "vertical_axis": None, "units": "g", "preset": "hannam2017", "native_rate": False,
     "markers": None, "plan": None, "calibrate": False, "body_mass": None, "vest_mass": None,
-    "placement": "hip", "vector": None, "range_g": None,
+    "placement": "hip", "vector": None, "range_g": None, "align_gravity": False,
 }
 #: Options added after batch outputs existed: left out of the settings hash (and of the options
-#: recorded in -Info.json and the manifest) while they hold their default None, so folders analysed
+#: recorded in -Info.json and the manifest) while they hold their default, so folders analysed
 #: before the option existed stay up to date; any other value is hashed like every option.
-_HASHED_WHEN_SET = frozenset({"range_g"})
+_HASHED_WHEN_SET = frozenset({"range_g", "align_gravity"})
 
 
 def analysis_option_defaults() -> dict[str, Any]:
@@ -41,8 +41,9 @@ def analysis_option_defaults() -> dict[str, Any]:
 
     Reading options (``tz``, ``vertical_axis``, ``units``), the method (``preset``,
     ``native_rate``, ``vector``, ``range_g``: the sensor's range in ±g for files that do not say
-    it), the inputs (``plan``, ``markers``: paths; ``body_mass``: kg), ``calibrate`` and the
-    loading settings (``vest_mass``: kg, ``placement``).
+    it), the inputs (``plan``, ``markers``: paths; ``body_mass``: kg), ``calibrate``, the
+    loading settings (``vest_mass``: kg, ``placement``) and ``align_gravity`` (count peaks along the
+    measured gravity direction).
 
     Returns
     -------
@@ -141,7 +142,7 @@ class BatchOptions:
         if given.get("vertical_axis"):  # "y", "+Y" -> "+y", as `impactlab analyze` reads it
             given["vertical_axis"] = canonical_vertical_axis(given["vertical_axis"])
         merged = {k: _absolute_files(given.get(k, v)) for k, v in sorted(defaults.items())
-                  if not (k in _HASHED_WHEN_SET and given.get(k) is None)}
+                  if not (k in _HASHED_WHEN_SET and given.get(k, v) in (None, v))}
         canon = json.dumps({"impactlab_version": __version__, "options": {k: _hashable(v) for k, v in merged.items()}},
                            sort_keys=True, default=str)
         digest = hashlib.sha256(canon.encode()).hexdigest()
@@ -162,5 +163,6 @@ class BatchOptions:
 
         return analysis_config(self.option("preset"), native_rate=self.option("native_rate"),
                                vector=self.option("vector"), vest_mass_kg=self.option("vest_mass"),
-                               placement=placement or self.option("placement"), range_g=self.option("range_g"))
+                               placement=placement or self.option("placement"), range_g=self.option("range_g"),
+                               align_gravity=self.option("align_gravity"))
 

@@ -264,6 +264,13 @@ def _flags(recs: list[dict[str, Any]], daily: pd.DataFrame) -> list[str]:
         if med is not None and not 0.9 <= float(med) <= 1.1:
             flags.append(f"{name}: vertical axis reads {float(med):.2f} g at rest (expected 0.9-1.1 g): tilted "
                          "sensor or wrong axis")
+        tilt = q.get("tilt_deg")
+        if tilt is not None and float(tilt) > 15.0:
+            flags.append(f"{name}: the vertical axis is {float(tilt):.0f} degrees from gravity at rest (over 15): "
+                         "impacts move between bands")
+        comp = q.get("comparable_to_hannam") or {}
+        if comp.get("high") is False:
+            flags.append(f"{name}: high-band counts are not comparable with Hannam's norms ({comp.get('reason')})")
     short = [d.strftime("%a %d %b") for d, v in zip(daily["date"], daily["valid"], strict=True) if not v]
     if short:
         flags.append(f"Days with less than the valid-day wear time (not counted in weekly figures): {', '.join(short)}")
