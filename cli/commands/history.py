@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 
 from impactlab.report import adherence, iso_week, parse_week
 from impactlab.store import Store
@@ -65,18 +66,19 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
         w = weekly_summary(dd)
         trend = None
         if w["high"] is not None and prev is not None:
-            a, b = float(prev), float(w["high"])  # type: ignore[arg-type]
-            trend = "same" if abs(b - a) <= 0.05 * max(a, 1.0) else "up" if b > a else "down"
+            h0, h1 = float(prev), float(w["high"])
+            trend = "same" if abs(h1 - h0) <= 0.05 * max(h0, 1.0) else "up" if h1 > h0 else "down"
         if w["high"] is not None:
             prev = w["high"]
         rows.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
                      "medium": w["medium"], "high": w["high"], "targets_met": a["met"], "targets_checked": a["checked"],
-                     "targets_no_data": a["no_data"], "adherence": a["rate"],
+                     "targets_no_data": a["no_data"], "targets_not_scheduled": a["not_scheduled"],
+                     "adherence": a["rate"],
                      "trend": trend, **_plan_in_week(versions, m)})
     return rows
 
 
-def _plan_in_week(versions: list[tuple[str, object]], monday: dt.date) -> dict[str, object]:
+def _plan_in_week(versions: Sequence[tuple[str, object]], monday: dt.date) -> dict[str, object]:
     """Name of the plan in force at the week's end and whether a new version started in the week."""
     sunday = (monday + dt.timedelta(days=6)).isoformat()
     in_force = [p for v, p in versions if v <= sunday]
