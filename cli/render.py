@@ -16,7 +16,8 @@ from impactlab.schema import SESSION_KINDS
 
 from ._common import make_table, stdout_console
 
-__all__ = ["print_loading", "print_plan_check", "print_sessions", "print_table"]
+__all__ = ["print_answer", "print_answer_after_sync", "print_loading", "print_plan_check", "print_sessions", "print_table",
+           "today_json"]
 
 #: The session kinds with a plan target get a column in the daily table (walking without one does not).
 _TABLE_KINDS = [k for k in SESSION_KINDS.values() if k.target is not None]
@@ -116,7 +117,8 @@ def print_sessions(analysis: Analysis, console: Console) -> None:
             console.print(f"  {m['label']:<9} {m['start']} to {m['end']}  (from {m['source']}{line})")
 
 
-_MARK = {"met": "[green]met[/green]", "not met": "[red]not met[/red]", "no data": "[yellow]no valid data[/yellow]"}
+_MARK = {"met": "[green]met[/green]", "not met": "[red]not met[/red]", "no data": "[yellow]no valid data[/yellow]",
+         "not scheduled": "[dim]not scheduled[/dim]"}
 
 
 def print_plan_check(analysis: Analysis, console: Console) -> None:
@@ -136,7 +138,8 @@ def print_plan_check(analysis: Analysis, console: Console) -> None:
         t = make_table(f"{title} (per day)")
         t.add_column("date")
         for name in targets:
-            req = daily.loc[daily["target"] == name, ["required", "unit"]].iloc[0]
+            rows = daily.loc[daily["target"] == name, ["required", "unit"]]
+            req = rows.dropna(subset=["required"]).iloc[0] if rows["required"].notna().any() else rows.iloc[0]
             t.add_column(f"{name}\n>= {req['required']:g} {'min' if req['unit'] == 'min' else ''}".rstrip(), justify="center")
         for d, grp in daily.groupby("date", sort=True):
             cells = []
@@ -146,7 +149,7 @@ def print_plan_check(analysis: Analysis, console: Console) -> None:
                     cells.append("[dim]-[/dim]")
                     continue
                 r0 = r.iloc[0]
-                ach = f"{r0['achieved']:g}" if r0["status"] != "no data" else ""
+                ach = f"{r0['achieved']:g}" if r0["status"] in ("met", "not met") else ""
                 cells.append(f"{_MARK[r0['status']]} {ach}".strip())
             t.add_row(pd.Timestamp(d).strftime("%a %Y-%m-%d"), *cells)
         console.print(t)
@@ -181,3 +184,47 @@ def print_loading(analysis: Analysis, console: Console) -> None:
         )
     for note in loading.get("notes", []):
         console.print(f"  [dim]{note}[/dim]")
+
+
+# ------------------------------------------------------------------------------ the client's answer
+def _amount(v: Any, unit: str) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "-"
+    return f"{float(v):.0f}{' min' if unit == 'min' else ''}"
+
+
+def print_answer(ans: Any, console: Console | None = None) -> None:
+    """The client's answer panel (:class:`impactlab.report.today.TodayAnswer`): one sentence, then each
+    target of the day with done / needed and a verdict, then the week so far."""
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    lines = [escape(ans.sentence())]
+    for r in ans.rows:
+        name = escape(str(r["target"]).replace("_", " "))
+        if r["status"] == "not scheduled":
+            lines.append(f"{name}: {_amount(r['achieved'], r['unit'])} done, {_MARK['not scheduled']} today")
+        else:
+            lines.append(f"{name}: {_amount(r['achieved'], r['unit'])} of {_amount(r['required'], r['unit'])}: "
+                         f"{_MARK.get(r['status'], r['status'])}")
+    w = ans.week
+    if w.get("checked"):
+        lines.append(f"This week so far: {w['met']} of {w['checked']} targets met ({100 * w['rate']:.0f} %)")
+    (console or stdout_console()).print(Panel("\n".join(lines), title=escape(ans.client_name or ans.client_id),
+                                              expand=False))
+
+
+def today_json(ans: Any) -> dict[str, Any]:
+    """The answer as JSON-ready values (``day``, ``sentence``, ``targets``, ``week``)."""
+    return {"day": str(ans.day) if ans.day else None, "sentence": ans.sentence(), "targets": ans.rows,
+            "week": ans.week}
+
+
+def print_answer_after_sync(store_path: Any, client_id: str) -> None:
+    """After a sync: what the client sees at once, the answer for the last synced day (as ``today``)."""
+    from impactlab.report.today import today_answer
+    from impactlab.store import Store
+
+    with Store(store_path) as st:
+        ans = today_answer(st, client_id)
+    print_answer(ans)

@@ -38,7 +38,8 @@ dotted key; a file that is not UTF-8 or not TOML names the line.
 
 The check (:func:`check_plan`) gives one PlanCheck row per day and per-day target, and one per ISO
 week (dated the Monday) and weekly target. A day without valid data (DESIGN §2: < 10 h wear) is
-``no data`` (``met`` = NA), never ``not met``; a week's total counts its valid days only and the
+``no data`` (``met`` = NA), never ``not met``; a day target on a weekday outside its ``days`` is
+``not scheduled`` (``met`` = NA, left out of adherence like ``no data``); a week's total counts its valid days only and the
 row is ``partial`` when fewer than 7 of its days are valid.
 """
 
@@ -550,10 +551,7 @@ _COLUMN = {k.target: k.column for k in SESSION_KINDS.values() if k.target is not
 def _achieved(daily: pd.DataFrame, name: str, target: Any) -> np.ndarray:
     if name == "high_impacts":
         bands = BANDS[BANDS.index(target.min_band):]
-        total = np.zeros(len(daily))
-        for b in bands:
-            total += daily[f"n_{b}"].to_numpy(np.float64)
-        return total
+        return np.asarray(daily[[f"n_{b}" for b in bands]].to_numpy(np.float64).sum(axis=1), dtype=np.float64)
     return np.asarray(daily[_COLUMN[name]].to_numpy(np.float64), dtype=np.float64)
 
 
@@ -575,8 +573,11 @@ def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] =
     pandas.DataFrame
         PLAN_CHECK table, sorted by date and target: ``date`` (the day, or the ISO week's Monday),
         ``target``, ``period`` (``day``/``week``), ``required``, ``achieved``, ``unit``
-        (``count``/``min``), ``met`` (boolean, NA = no valid data), ``status`` (``met``, ``not met``,
-        ``no data``), ``partial`` (the week has fewer than 7 valid days), plus ``detail`` (text).
+        (``count``/``min``), ``met`` (boolean, NA unless judged), ``status`` (``met``, ``not met``,
+        ``no data`` = the day is too short to judge or the recording cannot show the target,
+        ``not scheduled`` = a day target on a weekday outside its ``days``: ``required`` is NaN and
+        ``achieved`` what was done anyway), ``partial`` (the week has fewer than 7 valid days), plus
+        ``detail`` (text).
 
     Examples
     --------
@@ -602,6 +603,9 @@ def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] =
         if per_day is not None:
             on = np.isin(wd, [DAY_NAMES.index(d) for d in t.days])
             sets = daily["jump_sets"].to_numpy(np.int64) if name == "jumps" and len(daily) else None
+            for i in np.flatnonzero(~on):  # the target does not apply that weekday: not judged
+                rows.append(_row(dates.iloc[i], name, "day", np.nan, ach[i], unit, pd.NA, False,
+                                 f"scheduled on {', '.join(t.days)}", status="not scheduled"))
             for i in np.flatnonzero(on):
                 detail = ""
                 if not valid[i]:
@@ -648,8 +652,9 @@ def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] =
 
 
 def _row(date: Any, target: str, period: str, required: float, achieved: float, unit: str, met: Any,
-         partial: bool, detail: str) -> dict[str, Any]:
-    status = "no data" if met is pd.NA else ("met" if met else "not met")
+         partial: bool, detail: str, *, status: str | None = None) -> dict[str, Any]:
+    if status is None:
+        status = "no data" if met is pd.NA else ("met" if met else "not met")
     return {"date": pd.Timestamp(date).normalize(), "target": target, "period": period, "required": float(required),
             "achieved": round(float(achieved), 2), "unit": unit, "met": met, "status": status,
             "partial": bool(partial), "detail": detail}

@@ -252,11 +252,18 @@ def test_check_days_sets_and_no_data() -> None:
     plan = Plan("p", Targets(jumps=JumpsTarget(per_day=50, min_sets=5, days=("mon", "wed", "fri"))))
     pc = check_plan(d, plan)
     check_frame(pc, PLAN_CHECK)
-    assert list(pc["date"].dt.strftime("%a")) == ["Mon", "Wed", "Fri"]  # Tuesday is not a jumps day
-    assert list(pc["status"]) == ["met", "not met", "no data"]
-    assert pc["met"].tolist() == [True, False, pd.NA]
-    assert "only 4 of 5 sets" in pc["detail"].iloc[1]
-    assert "6.0 h wear" in pc["detail"].iloc[2]
+    assert list(pc["date"].dt.strftime("%a")) == ["Mon", "Tue", "Wed", "Fri"]
+    # Tuesday is not a jumps day: its own status, not judged, not "no data" (a day too short to judge)
+    assert list(pc["status"]) == ["met", "not scheduled", "not met", "no data"]
+    assert pc["met"].tolist() == [True, pd.NA, False, pd.NA]
+    assert np.isnan(pc["required"].iloc[1]) and pc["achieved"].iloc[1] == 70.0  # done anyway, shown
+    assert pc["detail"].iloc[1] == "scheduled on mon, wed, fri"
+    assert "only 4 of 5 sets" in pc["detail"].iloc[2]
+    assert "6.0 h wear" in pc["detail"].iloc[3]
+    from impactlab.report.adherence import adherence
+
+    a = adherence(pc)
+    assert (a["met"], a["not_met"], a["no_data"], a["not_scheduled"], a["rate"]) == (1, 1, 1, 1, 0.5)
 
 
 def test_check_week_partial_and_unobservable() -> None:

@@ -66,13 +66,14 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
         w = weekly_summary(dd)
         trend = None
         if w["high"] is not None and prev is not None:
-            a, b = float(prev), float(w["high"])
-            trend = "same" if abs(b - a) <= 0.05 * max(a, 1.0) else "up" if b > a else "down"
+            h0, h1 = float(prev), float(w["high"])
+            trend = "same" if abs(h1 - h0) <= 0.05 * max(h0, 1.0) else "up" if h1 > h0 else "down"
         if w["high"] is not None:
             prev = w["high"]
         rows.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
                      "medium": w["medium"], "high": w["high"], "targets_met": a["met"], "targets_checked": a["checked"],
-                     "targets_no_data": a["no_data"], "adherence": a["rate"],
+                     "targets_no_data": a["no_data"], "targets_not_scheduled": a["not_scheduled"],
+                     "adherence": a["rate"],
                      "trend": trend, **_plan_in_week(versions, m)})
     return rows
 

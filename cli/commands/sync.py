@@ -94,4 +94,7 @@ def run(args: argparse.Namespace) -> int:
         from .import_ import print_summary
 
         print_summary(summary, ir)
+        from ..render import print_answer_after_sync
+
+        print_answer_after_sync(args.store, args.client)  # the client's answer for the last synced day
     return 0

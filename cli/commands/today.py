@@ -9,7 +9,7 @@ import sys
 from impactlab.report.today import render_today_html, today_answer
 from impactlab.store import Store
 
-from .._common import stdout_console
+from ..render import print_answer as print_answer
 from .clients import add_store_option
 
 HELP = "the client's answer for the last day with data: each target, achieved / needed, one sentence"
@@ -37,16 +37,3 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {args.html}", file=sys.stderr)
     print_answer(ans)
     return 0
-
-
-def print_answer(ans: object) -> None:
-    """The answer panel (rich)."""
-    from rich.markup import escape
-    from rich.panel import Panel
-
-    a = ans  # TodayAnswer
-    lines = [f"{escape(r['target'].replace('_', ' '))}: {r['achieved'] if r['achieved'] is not None else '-':g} of "
-             f"{r['required']:g}{' min' if r['unit'] == 'min' else ''}: {r['status']}"
-             for r in a.rows]  # type: ignore[attr-defined]
-    body = "\n".join([escape(a.sentence()), *lines])  # type: ignore[attr-defined]
-    stdout_console().print(Panel(body, title=escape(a.client_name or a.client_id)))  # type: ignore[attr-defined]

@@ -8,8 +8,9 @@ from an ``Analysis`` or from a batch folder) into a :class:`WeeklyReport`;
 PDF with headless Chromium, and :meth:`WeeklyReport.to_json_dict` gives the same rows as JSON with
 the keys of ``impactlab analyze --format json`` (``days`` and ``plan_check``, DESIGN §9).
 
-Grid verdicts come from the stored PLAN_CHECK rows: ``met``, ``not met``, or ``no data`` (no valid
-day, or no recording that day).
+Grid verdicts come from the stored PLAN_CHECK rows: ``met``, ``not met``, ``no data`` (a day too
+short to judge, or no recording that day: the cell then says ``no recording``) or ``not scheduled``
+(the target does not apply that weekday).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..daily import weekly_summary
-from ..plan import Plan
+from ..plan import DAY_NAMES, Plan
 from ..schema import DAILY, PLAN_CHECK
 from .adherence import adherence
 from .tables import WeekTables, iso_week, parse_week
@@ -34,23 +35,27 @@ if TYPE_CHECKING:
 __all__ = ["DailySummary", "adherence", "GridCell", "WeekTables", "WeeklyReport", "daily_summary", "iso_week", "parse_week",
            "weekly_report"]
 
-STATUS = ("met", "not met", "no data")
+STATUS = ("met", "not met", "no data", "not scheduled")
 
 
 @dataclass(frozen=True)
 class GridCell:
-    """One cell of the day × target grid: ``status`` is ``met``, ``not met`` or ``no data``."""
+    """One cell of the day × target grid: ``status`` is one of :data:`STATUS`; ``note`` replaces the
+    status in the cell's text (``no recording`` for a day without any recording)."""
 
     status: str
     required: float | None = None
     achieved: float | None = None
     unit: str | None = None
     partial: bool = False
+    note: str | None = None
 
     @property
     def text(self) -> str:
         """Short text for the cell, e.g. ``met (52/50)``."""
-        if self.status == "no data" or self.achieved is None:
+        if self.note:
+            return self.note
+        if self.status in ("no data", "not scheduled") or self.achieved is None:
             return self.status
         return f"{self.status} ({_fmt(self.achieved)}/{_fmt(self.required)}{' min' if self.unit == 'min' else ''})"
 
@@ -88,7 +93,7 @@ class WeeklyReport:
     trend : list of dict
         The last 8 weeks (oldest first): ``week``, ``valid_days``, ``low``, ``medium``, ``high`` per
         week (mean per valid day × 7), ``targets_met``, ``targets_checked`` (met + not met),
-        ``targets_no_data`` and ``adherence`` (met ÷ checked, :func:`adherence`).
+        ``targets_no_data``, ``targets_not_scheduled`` and ``adherence`` (met ÷ checked, :func:`adherence`).
     method : dict
         ``preset``, ``settings`` (short text), ``conventions``, ``impactlab_version``.
     timezone : str
@@ -223,13 +228,14 @@ def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any
             r = by.get((days[0], name))
             grid[name] = [_cell(r)]
         else:
-            grid[name] = [_cell(by.get((d, name))) for d in days]
+            on = set(t["settings"].get("days") or DAY_NAMES)
+            grid[name] = [_cell(by.get((d, name)), DAY_NAMES[d.weekday()] in on) for d in days]
     return grid
 
 
-def _cell(r: dict[str, Any] | None) -> GridCell:
-    if r is None:
-        return GridCell("no data")
+def _cell(r: dict[str, Any] | None, scheduled: bool = True) -> GridCell:
+    if r is None:  # no recording that day: no check row was stored
+        return GridCell("no data", note="no recording") if scheduled else GridCell("not scheduled")
     return GridCell(str(r["status"]), _plain(r["required"]), _plain(r["achieved"]), _plain(r["unit"]),
                     bool(r["partial"]))
 
@@ -305,7 +311,8 @@ def _trend(daily: pd.DataFrame, checks: pd.DataFrame, monday: dt.date) -> list[d
         a = adherence(cc)
         out.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
                     "medium": w["medium"], "high": w["high"], "targets_met": a["met"],
-                    "targets_checked": a["checked"], "targets_no_data": a["no_data"], "adherence": a["rate"]})
+                    "targets_checked": a["checked"], "targets_no_data": a["no_data"],
+                    "targets_not_scheduled": a["not_scheduled"], "adherence": a["rate"]})
     return out
 
 
@@ -390,6 +397,8 @@ class DailySummary:
             out.append(f"{r.date:%a %d %b}: {r.n_low + r.n_medium + r.n_high} impacts (low {r.n_low}, medium "
                        f"{r.n_medium}, high {r.n_high}), worn {r.wear_h:.1f} h{'' if r.valid else ' (short day)'}")
         for r in self.plan_check.to_dict("records"):
+            if r["status"] == "not scheduled":
+                continue
             when = "week of " if r["period"] == "week" else ""
             out.append(f"{when}{pd.Timestamp(r['date']):%a %d %b} {r['target']}: {r['status']}")
         return out
@@ -407,6 +416,7 @@ def daily_summary(store: Store, result: ImportResult) -> DailySummary:
         weekly = store.plan_checks(result.client_id, monday, dates[-1])
         weekly = weekly[weekly["period"] == "week"]
         checks = pd.concat([checks[checks["period"] != "week"], weekly], ignore_index=True) if len(weekly) else checks
+        checks = checks[checks["status"] != "not scheduled"]  # the client's summary lists what was asked of them
     else:
         from ..schema import empty
 

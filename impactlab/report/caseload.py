@@ -31,6 +31,7 @@ class CaseloadRow:
     met: int
     checked: int
     no_data: int
+    not_scheduled: int
     valid_days: int
     days_recorded: int
     flags: list[str]
@@ -40,7 +41,7 @@ class CaseloadRow:
         """The row as JSON-ready values."""
         return {"client": {"id": self.client_id, "name": self.client_name},
                 "adherence": {"rate": self.rate, "met": self.met, "checked": self.checked, "no_data": self.no_data,
-                              "rate_week_before": self.rate_before},
+                              "not_scheduled": self.not_scheduled, "rate_week_before": self.rate_before},
                 "valid_days": self.valid_days, "days_recorded": self.days_recorded, "flags": list(self.flags),
                 "report": self.report_file}
 
@@ -74,6 +75,7 @@ def caseload(store: Store, week: str, *, today: dt.date | None = None) -> list[C
         else:
             flags.append("no data yet")
         rows.append(CaseloadRow(cid, info.name, a["rate"], b["rate"], a["met"], a["checked"], a["no_data"],
+                                a["not_scheduled"],
                                 int(daily["valid"].astype(bool).sum()) if len(daily) else 0, len(daily), flags,
                                 f"{cid}-{wk}.html"))
     return rows

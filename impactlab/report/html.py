@@ -78,10 +78,11 @@ def render_weekly_html(rep: WeeklyReport) -> str:
 def _adherence_text(rep: WeeklyReport) -> str:
     """The grid's summary line: met ÷ (met + not met), with no-data and unscheduled cells beside it."""
     a = adherence(rep.plan_check)
-    cells = sum(len(c) for c in rep.grid.values())
-    unscheduled = a["not_scheduled"] + max(0, cells - len(rep.plan_check))  # grid cells without a check row
+    cells = [c for row in rep.grid.values() for c in row]
+    no_data = sum(c.status == "no data" for c in cells)  # days too short to judge and days without a recording
+    unscheduled = sum(c.status == "not scheduled" for c in cells)
     rate = f"{100 * a['rate']:.0f} % adherence" if a["rate"] is not None else "no target could be judged"
-    return (f"{a['met']} of {a['checked']} checks met ({rate}); {a['no_data']} without data and "
+    return (f"{a['met']} of {a['checked']} checks met ({rate}); {no_data} without data and "
             f"{unscheduled} not scheduled are not counted.")
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from ..schema import SESSION_KINDS
 from .adherence import adherence
@@ -35,6 +38,8 @@ class TodayAnswer:
         judged = [r for r in self.rows if r["status"] in ("met", "not met")]
         if not self.rows:
             return f"{self.day:%a %d %b}: no target to check."
+        if all(r["status"] == "not scheduled" for r in self.rows):
+            return f"{self.day:%a %d %b}: no target is scheduled that day."
         if not judged:
             return f"{self.day:%a %d %b}: not enough wear time to judge the targets."
         met = sum(r["status"] == "met" for r in judged)
@@ -56,10 +61,18 @@ def today_answer(store: Store, client_id: str) -> TodayAnswer:
     monday = day - dt.timedelta(days=day.weekday())
     checks = store.plan_checks(client_id, day.isoformat(), day.isoformat())
     checks = checks[checks["period"] == "day"]
-    rows = [{"target": str(r["target"]), "required": r["required"], "achieved": r["achieved"],
+    rows = [{"target": str(r["target"]), "required": _num(r["required"]), "achieved": _num(r["achieved"]),
              "unit": str(r["unit"]), "status": str(r["status"])} for r in checks.to_dict("records")]
     week = dict(adherence(store.plan_checks(client_id, monday.isoformat(), day.isoformat())))
     return TodayAnswer(client_id, info.name, day, rows, week)
+
+
+def _num(v: Any) -> float | None:
+    """A finite float, or None (a ``not scheduled`` row has no requirement)."""
+    if v is None or v is pd.NA:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
 
 
 def render_today_html(ans: TodayAnswer) -> str:

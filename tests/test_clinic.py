@@ -1,0 +1,75 @@
+"""The clinic's answers driven like a user: "not scheduled" beside "no data", progression plans,
+sensors assigned by date, the client's answer after a sync."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from impactlab.cli.main import main
+
+from impactlab.config import DetectionConfig, WearConfig
+from impactlab.store import Store, load_plan_file
+
+from .test_store import _rec
+
+SHORT_DAY = DetectionConfig(wear=WearConfig(valid_day_h=0.5))  # 40-min simulated days count as valid
+
+
+def _week(tmp_path: Path, plan_text: str, days: list[str], short: tuple[int, ...] = ()) -> Path:
+    store = tmp_path / "s.sqlite"
+    plan = tmp_path / "plan.toml"
+    plan.write_text(plan_text)
+    with Store(store) as st:
+        for k, day in enumerate(days):
+            st.import_recording("c1", _rec(seed=80 + k, start=f"{day} 09:00", duration_s=900.0 if k in short else 2400.0),
+                                config=SHORT_DAY, plan=load_plan_file(plan) if k == 0 else None)
+    return store
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, Any]:
+    capsys.readouterr()
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Mon-Thu recorded, Wed too short; jumps only on Mon/Wed. Every output gives 3 met of 4 judged."""
+    store = _week(tmp_path, 'schema = 1\n[targets.jumps]\nper_day = 3\ndays = ["mon", "wed"]\n'
+                            "[targets.high_impacts]\nper_day = 2\n",
+                  ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"], short=(2,))
+    s = ["--store", str(store)]
+    rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
+    by = {(r["date"], r["target"]): r for r in rep["plan_check"]}
+    assert by[("2026-03-02", "jumps")]["status"] == "not met" and by[("2026-03-02", "jumps")]["achieved"] == 2
+    assert by[("2026-03-03", "jumps")]["status"] == "not scheduled"
+    assert by[("2026-03-03", "jumps")]["required"] is None and by[("2026-03-03", "jumps")]["met"] is None
+    assert by[("2026-03-04", "jumps")]["status"] == "no data"  # scheduled, but 0.25 h wear
+    assert by[("2026-03-05", "jumps")]["status"] == "not scheduled"
+    assert all(r["met"] is None for r in rep["plan_check"] if r["status"] not in ("met", "not met"))
+    want = {"met": 3, "not_met": 1, "no_data": 2, "not_scheduled": 2, "checked": 4, "rate": 0.75}
+    assert rep["adherence"] == want
+    # the grid: days without a recording say so, or "not scheduled" on a weekday the target skips
+    assert rep["grid"]["jumps"] == ["not met", "not scheduled", "no data"] + ["not scheduled"] * 4
+    assert rep["grid"]["high_impacts"] == ["met", "met", "no data", "met", "no data", "no data", "no data"]
+    assert rep["trend"][-1]["targets_not_scheduled"] == 2 and rep["trend"][-1]["adherence"] == 0.75
+    hist = _json(capsys, ["history", "--client", "c1", "--format", "json", *s])["weeks"][-1]
+    assert (hist["targets_met"], hist["targets_checked"], hist["targets_no_data"], hist["targets_not_scheduled"],
+            hist["adherence"]) == (3, 4, 2, 2, 0.75)
+    case = _json(capsys, ["report", "--all", "--week", "2026-W10", "--format", "json", *s])["clients"][0]
+    assert case["adherence"]["rate"] == 0.75 and case["adherence"]["not_scheduled"] == 2
+    # today (Thu): the jumps are not asked for, so only the impacts are judged
+    capsys.readouterr()
+    assert main(["today", "--client", "c1", *s]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 1 targets met on Thu 05 Mar." in out
+    assert "jumps: 2 done, not scheduled today" in out and "high impacts: 2 of 2: met" in out
+    assert "This week so far: 3 of 4 targets met (75 %)" in out
+    # the report's sentence under the grid
+    page = tmp_path / "w.html"
+    assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", *s]) == 0
+    html = page.read_text()
+    assert "3 of 4 checks met (75 % adherence); 5 without data and 5 not scheduled are not counted." in html
+    assert '<td class="no-data">no recording</td>' in html and '<td class="not-scheduled">not scheduled</td>' in html
