@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._common import progress_bar
-from ..options import add_analysis_options, add_reading_options, analysis_config, analysis_inputs, open_source
+from ..options import (
+    add_analysis_options,
+    add_format_option,
+    add_out_dir_option,
+    add_reading_options,
+    analysis_config,
+    analysis_inputs,
+    open_source,
+)
 
 if TYPE_CHECKING:
     from impactlab.pipeline import Analysis
@@ -36,9 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
                    "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
     add_analysis_options(p)
-    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
-    p.add_argument("-o", "--out", metavar="DIR", help="also write <stem>-Impacts.csv, -Daily.csv, "
-                   "-Sessions.csv, -Info.json (and -PlanCheck.csv) into DIR")
+    add_format_option(p)
+    add_out_dir_option(p, help="also write <stem>-Impacts.csv, -Daily.csv, -Sessions.csv, -Info.json (and "
+                       "-PlanCheck.csv) into DIR")
     p.set_defaults(func=run)
 
 

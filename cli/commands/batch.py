@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
-from typing import Any
-
-from impactlab.batch import BatchProgress, analysis_option_defaults, run_batch
+from typing import TYPE_CHECKING, Any
 
 from .._common import _stderr_console
-from ..options import add_analysis_options, add_reading_options
+from ..options import add_analysis_options, add_out_dir_option, add_reading_options, add_table_format_option
+
+if TYPE_CHECKING:  # Dask and pandas: imported when the command runs
+    from impactlab.batch import BatchProgress
 
 HELP = "analyse many recordings in parallel (locally or on Dask) into tidy tables"
 EPILOG = """\
 examples:
   impactlab batch sample_data/sim-day.parquet sample_data/actigraph-hip-5min.csv -o results/ --tz Europe/London
-  impactlab batch 'data/**/*.csv' -o results/ --jobs 2 --format csv
+  impactlab batch 'data/**/*.csv' -o results/ --jobs 2 --table-format csv
   impactlab batch data/ -o results/ --scheduler tcp://10.0.0.5:8786      # a running Dask scheduler
   impactlab collate results/                                             # rebuild results/collated/
 
@@ -40,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="recording files, folders or quoted globs ('data/**/*.cwa')")
-    p.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder")
+    add_out_dir_option(p, required=True, help="output folder: one folder per recording, collated/, errors.csv, manifest.json")
     add_reading_options(p)
     add_analysis_options(p)
     g = p.add_argument_group("batch")
@@ -49,23 +50,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--scheduler", metavar="ADDRESS", help="'local' (LocalCluster with dashboard), 'sync' "
                      "(this process) or a Dask scheduler address such as tcp://host:8786")
     g.add_argument("--force", action="store_true", help="re-analyse recordings that are up to date")
-    g.add_argument("--format", choices=["parquet", "csv"], default="parquet",
-                   help="format of the collated tables (default parquet)")
+    add_table_format_option(g, command="batch", help="format of the collated tables (default parquet)")
     p.set_defaults(func=run)
 
 
 def _analysis_options(args: argparse.Namespace) -> dict[str, Any]:
+    from impactlab.batch import analysis_option_defaults
+
     return {k: getattr(args, k) for k in analysis_option_defaults() if hasattr(args, k)}
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.batch import run_batch
+
     if args.jobs is not None and args.jobs < 1:
         print("impactlab batch: error: --jobs must be at least 1", file=sys.stderr)
         return 2
     with ExitStack() as stack:
         progress = None if args.quiet else stack.enter_context(_Bar())
         res = run_batch(args.paths, args.out, options=_analysis_options(args), jobs=args.jobs,
-                        scheduler=args.scheduler, force=args.force, table_format=args.format, progress=progress)
+                        scheduler=args.scheduler, force=args.force, table_format=args.table_format, progress=progress)
     failed = [r for r in res.records if r["status"] == "failed"]
     if not args.quiet:
         for r in failed[:20]:

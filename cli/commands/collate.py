@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from impactlab.batch import collate
+from ..options import add_table_format_option
 
 HELP = "rebuild the collated tables of a batch output folder"
 EPILOG = """\
 examples:
   impactlab batch sample_data/sim-day.parquet -o results/
   impactlab collate results/
-  impactlab collate results/ --format csv
+  impactlab collate results/ --table-format csv
 
 Reads every results/<id>/<id>-Info.json, -Daily.csv, -Sessions.csv and -PlanCheck.csv (folders
 written by `impactlab analyze -o results/<id>` count too) and replaces results/collated/ with
@@ -25,12 +25,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collate", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", metavar="OUT", help="output folder of `impactlab batch`")
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="table format (default parquet)")
+    add_table_format_option(p, command="collate", help="format of the collated tables (default parquet)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = collate(args.out, table_format=args.format)
+    from impactlab.batch import collate
+
+    paths = collate(args.out, table_format=args.table_format)
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0

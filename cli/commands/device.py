@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from impactlab.store import Store
-
 from .clients import add_store_option
 
 HELP = "manage sensors: give one to another client"
@@ -33,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def run_assign(args: argparse.Namespace) -> int:
     """Move the sensor; returns the exit code."""
+    from impactlab.store import Store
+
     with Store(args.store) as st:
         before = st.assign_device(args.sensor, args.client)
     if not args.quiet:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from impactlab.markers import KNOWN_LABELS, append_marker, parse_time
+#: impactlab.markers.KNOWN_LABELS, spelled here so that ``mark --help`` does not load pandas
+#: (tests/test_cli_usage.py checks that they agree)
+LABELS = ("vest", "jumps", "vibration", "walk")
 
 HELP = "record a labelled period (vest, jumps, vibration, walk) in a markers file"
 EPILOG = """\
@@ -24,7 +26,7 @@ overlaps a marker with the same label already in the file.
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mark", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("label", choices=KNOWN_LABELS, help="what happened in the period")
+    p.add_argument("label", choices=LABELS, help="what happened in the period")
     p.add_argument("--start", required=True, metavar="ISO", help="start, ISO-8601 (e.g. 2026-03-03T10:00:00+00:00)")
     p.add_argument("--end", required=True, metavar="ISO", help="end, ISO-8601")
     p.add_argument("--file", default="markers.csv", metavar="CSV", help="markers file to append to (default markers.csv)")
@@ -34,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.markers import append_marker, parse_time
+
     start = parse_time(args.start, path=args.file, key="--start")
     end = parse_time(args.end, path=args.file, key="--end")
     if args.tz:

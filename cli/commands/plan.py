@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from impactlab.plan import DAY_NAMES, Plan, load_plan
+from .._common import make_table, stdout_console
+from ..options import add_format_option
 
-from .._common import stdout_console
+if TYPE_CHECKING:  # plans load pandas: imported when the command runs
+    from impactlab.plan import Plan
 
 HELP = "validate and show an exercise plan"
 EPILOG = """\
@@ -40,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c = psub.add_parser("check", help="validate a plan file and print its targets", epilog=EPILOG,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("plan", help="plan file (TOML)")
-    c.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    add_format_option(c)
     c.set_defaults(func=run)
     st = psub.add_parser("set", help="store a new plan version for a client (each day is checked against "
                          "the version in force that day)")
@@ -54,6 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _days(days: tuple[str, ...]) -> str:
+    from impactlab.plan import DAY_NAMES
+
     return "every day" if tuple(days) == DAY_NAMES else ", ".join(days)
 
 
@@ -81,17 +86,17 @@ def describe(plan: Plan) -> list[tuple[str, str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.plan import load_plan
+
     plan = load_plan(args.plan)
     if args.format == "json":
         json.dump(plan.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    from rich.table import Table
-
     con = stdout_console()
     con.print(f"[bold]{plan.name}[/bold]  ({args.plan}: valid, schema {plan.schema}"
               + (f", days in {plan.timezone}" if plan.timezone else "") + ")")
-    t = Table(title_justify="left")
+    t = make_table()
     for col in ("target", "requirement", "when"):
         t.add_column(col)
     for row in describe(plan):
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_set(args: argparse.Namespace) -> int:
     """``plan set``: validate the plan (nothing stored when invalid), store it as a new version."""
+    from impactlab.plan import load_plan
     from impactlab.store import Store
 
     plan = load_plan(args.plan)

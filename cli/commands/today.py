@@ -6,10 +6,7 @@ import argparse
 import os
 import sys
 
-from impactlab.report.today import render_today_html, today_answer
-from impactlab.store import Store
-
-from .._common import stdout_console
+from .._common import make_panel, stdout_console
 from .clients import add_store_option
 
 HELP = "the client's answer for the last day with data: each target, achieved / needed, one sentence"
@@ -20,12 +17,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser("today", help=HELP, description=HELP)
     p.add_argument("--client", metavar="ID", required=True, help="client id")
     p.add_argument("--html", metavar="OUT.html", help="also write it as a small HTML page (owner-only)")
-    add_store_option(p)
+    add_store_option(p, read_only=True)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print (and optionally write) the answer; returns the exit code."""
+    from impactlab.report.today import render_today_html, today_answer
+    from impactlab.store import Store
+
     with Store(args.store) as st:
         ans = today_answer(st, args.client)
     if args.html:
@@ -42,11 +42,10 @@ def run(args: argparse.Namespace) -> int:
 def print_answer(ans: object) -> None:
     """The answer panel (rich)."""
     from rich.markup import escape
-    from rich.panel import Panel
 
     a = ans  # TodayAnswer
     lines = [f"{escape(r['target'].replace('_', ' '))}: {r['achieved'] if r['achieved'] is not None else '-':g} of "
              f"{r['required']:g}{' min' if r['unit'] == 'min' else ''}: {r['status']}"
              for r in a.rows]  # type: ignore[attr-defined]
     body = "\n".join([escape(a.sentence()), *lines])  # type: ignore[attr-defined]
-    stdout_console().print(Panel(body, title=escape(a.client_name or a.client_id)))  # type: ignore[attr-defined]
+    stdout_console().print(make_panel(body, title=escape(a.client_name or a.client_id)))  # type: ignore[attr-defined]
