@@ -205,10 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.quiet:
         for note in deprecation_notes(args):
             print(f"impactlab: warning: {note}", file=sys.stderr)
-    if getattr(args, "wide", False):
-        from . import _common
+    from . import _common
 
-        _common.WIDE = True
+    _common.WIDE = bool(getattr(args, "wide", False))
     seen: set[str] = set()
 
     def _show(message, category, filename, lineno, file=None, line=None):

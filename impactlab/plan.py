@@ -1,4 +1,4 @@
-"""Exercise plans (TOML, DESIGN §5) and the day-by-day check of a recording against them.
+"""Exercise plans (TOML, docs/cli.md, Plan files) and the day-by-day check of a recording against them.
 
 A plan file::
 
@@ -6,7 +6,7 @@ A plan file::
     name = "Hip loading, phase 2"
     timezone = "Europe/London"
 
-    [targets.jumps]            # jumps (DESIGN §4), not all high impacts
+    [targets.jumps]            # jumps (docs/cli.md, Sessions), not all high impacts
     per_day = 50
     min_sets = 5
     days = ["mon", "wed", "fri", "sun"]   # optional; default every day
@@ -31,7 +31,7 @@ may give ``vest_mass_kg``. Unknown keys, wrong types and negative numbers raise
 :class:`~impactlab.errors.ConfigError` naming the file and the dotted key.
 
 The check (:func:`check_plan`) gives one PlanCheck row per day and per-day target, and one per ISO
-week (dated the Monday) and weekly target. A day without valid data (DESIGN §2: < 10 h wear) is
+week (dated the Monday) and weekly target. A day without valid data (docs/method.md: < 10 h wear) is
 ``no data`` (``met`` = NA), never ``not met``; a week's total counts its valid days only and the
 row is ``partial`` when fewer than 7 of its days are valid.
 """
@@ -74,7 +74,7 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class JumpsTarget:
-    """Jumps per day (landings after a flight phase, DESIGN §4), optionally in a least number of sets.
+    """Jumps per day (landings after a flight phase, docs/cli.md, Sessions), optionally in a least number of sets.
 
     Attributes
     ----------
@@ -165,7 +165,7 @@ class Targets:
 
 @dataclass(frozen=True)
 class Plan:
-    """A validated exercise plan (DESIGN §5).
+    """A validated exercise plan (docs/cli.md, Plan files).
 
     Attributes
     ----------

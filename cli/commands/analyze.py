@@ -27,9 +27,13 @@ EPILOG = """\
 examples:
   impactlab analyze sample_data/sim-day.parquet
   impactlab analyze sample_data/sim-day.parquet --format json
-  impactlab analyze sample_data/actigraph-hip-5min.csv --tz Europe/London -o results/
+  impactlab analyze sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon -o results/
+  impactlab analyze sample_data/sim-day.parquet --plan sample_data/plan.toml --body-mass 70
 
-Reads ActiGraph CSV exports, plain CSV (time,x,y,z in g) and Parquet. Peaks of the vertical axis
+Reads (by content, whatever the name): ActiGraph .gt3x and .agdc, Axivity .cwa (AX3/AX6),
+GENEActiv .bin, ActiGraph ActiLife .csv exports, plain .csv (time,x,y,z in g; .csv.gz too),
+.parquet (as written by impactlab convert), and raw BLE logs from stream/sync --raw-log (with
+--profile). Peaks of the vertical axis
 are counted in Hannam et al. (2017) bands: low 0.5-1.0 g, medium 1.0-1.5 g, high >= 1.5 g above
 gravity, at 50 Hz after a 20 Hz low-pass. Days with >= 10 h wear are valid; weekly figures are the
 mean per valid day x 7.

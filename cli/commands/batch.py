@@ -17,9 +17,9 @@ HELP = "analyse many recordings in parallel (locally or on Dask) into tidy table
 EPILOG = """\
 examples:
   impactlab batch sample_data/sim-day.parquet sample_data/actigraph-hip-5min.csv -o results/ --tz Europe/London
-  impactlab batch 'data/**/*.csv' -o results/ --jobs 2 --table-format csv
-  impactlab batch data/ -o results/ --scheduler tcp://10.0.0.5:8786      # a running Dask scheduler
-  impactlab collate results/                                             # rebuild results/collated/
+  impactlab batch 'sample_data/*.parquet' -o results/ --jobs 2 --table-format csv
+  impactlab batch sample_data/ -o results/ --scheduler tcp://10.0.0.5:8786   # needs a running Dask scheduler
+  impactlab collate results/                                                 # rebuild results/collated/
 
 Writes one folder per recording, results/<id>/<id>-Impacts.csv, -Sessions.csv, -Daily.csv,
 -PlanCheck.csv (with --plan) and -Info.json (version, settings, QC), exactly as `impactlab analyze

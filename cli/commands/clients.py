@@ -12,8 +12,8 @@ from ..options import add_format_option
 HELP = "list the clients in the store"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
-  impactlab clients
+  impactlab import sample_data/sim-day.parquet --client c01 --client-name "Ann Example" --store clinic.sqlite
+  impactlab clients --store clinic.sqlite
   impactlab clients --format json --store clinic.sqlite
 
 The store is one SQLite file (default: $IMPACTLAB_STORE, else impactlab/store.sqlite in your

@@ -23,8 +23,9 @@ if TYPE_CHECKING:  # pyarrow and pandas: imported when the command runs
 HELP = "write a recording (.gt3x, .cwa, .bin, CSV...) as normalised Parquet, in bounded memory"
 EPILOG = """\
 examples:
-  impactlab convert ../shared/data/skdh/ax3_sample.cwa -o ax3.parquet --tz UTC
-  impactlab convert recording.gt3x -o recording.parquet --calibrate
+  impactlab convert sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --output hip.parquet
+  impactlab convert sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --output hip-cal.parquet --calibrate
+  impactlab convert recording.cwa --output recording.parquet      # needs your recording (formats: analyze --help)
 
 The Parquet file holds time (UTC), x, y, z (float32, g) and, when the device records them,
 temperature_c and wear, with the recording's metadata (device, serial, rate, range, zone, vertical

@@ -18,9 +18,9 @@ if TYPE_CHECKING:  # the store loads pandas: imported when the command runs
 HELP = "a client's weeks: impacts per week, targets met, trend"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01
-  impactlab history --client c01
-  impactlab history --client c01 --weeks 26 --format json
+  impactlab import sample_data/sim-day.parquet --client c01 --store clinic.sqlite
+  impactlab history --client c01 --store clinic.sqlite
+  impactlab history --client c01 --weeks 26 --format json --store clinic.sqlite
 
 Weekly figures are the mean per valid day (>= 10 h wear) x 7, shown with the number of valid days.
 The trend compares each week's high impacts with the week before (up / down / same within 5 %).

@@ -32,10 +32,10 @@ from .clients import add_store_option
 HELP = "analyse a recording and add it to a client's store (or convert it to Parquet)"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01 --client-name "Ann Example"
-  impactlab import sample_data/sim-day.parquet --client c01 --plan plan.toml --html today.html
-  impactlab import recording.csv --client c01 --vertical-axis -y --tz Europe/London --store clinic.sqlite
-  impactlab import sample_data/actigraph-hip-5min.csv --save-parquet hip.parquet   (convert only)
+  impactlab import sample_data/sim-day.parquet --client c01 --client-name "Ann Example" --store clinic.sqlite
+  impactlab import sample_data/sim-day.parquet --client c01 --plan sample_data/plan.toml --html today.html --store clinic.sqlite
+  impactlab import sample_data/actigraph-hip-5min.csv --client c02 --vertical-axis -y --tz Europe/Lisbon --store clinic.sqlite
+  impactlab import sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --save-parquet hip.parquet   # convert only
 
 Importing the same file (or overlapping data) again changes nothing: impacts, wear blocks and
 sessions are stored once per client by time. An interrupted import leaves no trace; run it again.

@@ -12,9 +12,8 @@ HELP = "record a labelled period (vest, jumps, vibration, walk) in a markers fil
 EPILOG = """\
 examples:
   impactlab mark vest --start 2026-03-02T16:58:00+00:00 --end 2026-03-02T17:32:00+00:00 --file my-markers.csv
-  impactlab analyze sample_data/sim-day.parquet --markers my-markers.csv
-      (the 17:00-17:30 walk of the sample day becomes a vest walk)
-  impactlab mark vibration --start 2026-03-04T18:00 --end 2026-03-04T18:15 --tz Europe/London
+  impactlab analyze sample_data/sim-day.parquet --markers my-markers.csv   # 17:00-17:30 becomes a vest walk
+  impactlab mark vibration --start 2026-03-04T18:00 --end 2026-03-04T18:15 --tz Europe/London --file my-markers.csv
 
 The file is a CSV with the header start,end,label (created when missing). A walking bout that
 overlaps a 'vest' period counts as vest walking: a hip sensor cannot tell a vest from no vest.

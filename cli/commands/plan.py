@@ -1,4 +1,4 @@
-"""``impactlab plan check PLAN``: validate an exercise plan (TOML, DESIGN §5) and pretty-print it."""
+"""``impactlab plan check PLAN``: validate an exercise plan (TOML, docs/cli.md) and pretty-print it; ``plan set``."""
 
 from __future__ import annotations
 
@@ -18,13 +18,26 @@ EPILOG = """\
 examples:
   impactlab plan check sample_data/plan.toml
   impactlab plan check sample_data/plan.toml --format json
+  impactlab plan set sample_data/plan.toml --client c01 --from 2026-03-02 --store clinic.sqlite
   impactlab analyze sample_data/sim-day.parquet --plan sample_data/plan.toml
-  python sample_data/make_sample_week.py   (then, see sample_data/README.md for the expected verdicts)
-  impactlab analyze sample_data/sim-week.parquet --plan sample_data/plan.toml --markers sample_data/markers-week.csv
+
+A week to check a plan against: python sample_data/make_sample_week.py writes sample_data/sim-week.parquet
+(sample_data/README.md gives the expected verdicts of impactlab analyze sample_data/sim-week.parquet
+--plan sample_data/plan.toml --markers sample_data/markers-week.csv).
 
 A plan names targets per day or per week: jumps (per_day, min_sets, days), high_impacts (per_day,
 min_band), brisk_walk, vest_walk and vibration (minutes_per_day and/or minutes_per_week). Errors name
 the file and the dotted key (e.g. targets.jumps.per_day); the exit code is then 1.
+"""
+
+SET_EPILOG = """\
+examples:
+  impactlab import sample_data/sim-day.parquet --client c01 --store clinic.sqlite
+  impactlab plan set sample_data/plan.toml --client c01 --store clinic.sqlite
+  impactlab plan set sample_data/plan.toml --client c01 --from 2026-03-02 --store clinic.sqlite
+
+An invalid plan is refused and nothing is stored. Every stored week is checked again against the
+version in force on each day; the report and history show which version applied.
 """
 
 _WHAT = {
@@ -46,7 +59,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_format_option(c)
     c.set_defaults(func=run)
     st = psub.add_parser("set", help="store a new plan version for a client (each day is checked against "
-                         "the version in force that day)")
+                         "the version in force that day)", epilog=SET_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     st.add_argument("plan", help="plan file (TOML)")
     st.add_argument("--client", metavar="ID", required=True, help="client id")
     st.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD", help="first day in force (default today)")

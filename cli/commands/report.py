@@ -18,10 +18,11 @@ from .clients import add_store_option
 HELP = "weekly therapist report for one client: HTML, PDF or JSON"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
-  impactlab report --client c01 --week 2026-W10 --html c01-W10.html
-  impactlab report --client c01 --week 2026-W10 --html c01-W10.html --pdf c01-W10.pdf
-  impactlab report --client c01 --week 2026-W10 --format json
+  impactlab import sample_data/sim-day.parquet --client c01 --client-name "Ann Example" --store clinic.sqlite
+  impactlab report --client c01 --week 2026-W10 --html c01-W10.html --store clinic.sqlite
+  impactlab report --client c01 --week 2026-W10 --format json --store clinic.sqlite
+  impactlab report --all --week 2026-W10 --html caseload.html --store clinic.sqlite
+  impactlab report --client c01 --week 2026-W10 --pdf c01-W10.pdf --store clinic.sqlite   # needs Chromium
 
 The HTML is one self-contained file (plots inline as SVG, no network, no script): the plan, a
 day x target grid (met / not met / no data), impacts per day and band against the target, a

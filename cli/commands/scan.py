@@ -14,10 +14,9 @@ from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate
 HELP = "list Bluetooth LE sensors in range"
 EPILOG = """\
 examples:
-  impactlab scan
-  impactlab scan --timeout 10 --all
-  impactlab scan --sensor IMPL --simulate sample_data/sim-day.parquet
   impactlab scan --simulate sample_data/sim-day.parquet
+  impactlab scan --sensor IMPL --simulate sample_data/sim-day.parquet --format json
+  impactlab scan --timeout 10 --all                          # needs a sensor in range
 
 Sensors are recognised by the service UUID (or name prefix) of the profiles in firmware_config/.
 """ + "\n" + SIM_EPILOG

@@ -23,8 +23,9 @@ EPILOG = """\
 examples:
   impactlab stream --simulate sample_data/sim-day.parquet
   impactlab stream --simulate sample_data/sim-day.parquet --duration 60 --format json
-  impactlab stream --address F0:1A:B2:00:00:01 --duration 10m --output session.parquet
-  impactlab stream --profile polar-verity-sense --sensor "Polar Sense 0A1B2C3D"
+  impactlab stream --simulate sample_data/sim-day.parquet --duration 30 --output live.parquet --format json
+  impactlab stream --address F0:1A:B2:00:00:01 --duration 10m --output session.parquet   # needs a sensor
+  impactlab stream --profile polar-verity-sense --sensor "Polar Sense 0A1B2C3D"          # needs a sensor
 
 The view shows elapsed sensor time, samples, packets lost (every missing sequence number is
 counted; Polar gaps are found from timestamps), impacts per band, recent impacts, markers and

@@ -18,7 +18,7 @@ EPILOG = """\
 examples:
   impactlab sync --simulate sample_data/sim-day.parquet --client c01
   impactlab sync --simulate sample_data/sim-day.parquet --client c01 --fault-link-loss 5 --fault-drop-rate 0.01
-  impactlab sync --address F0:1A:B2:00:00:01 --client c01 --plan plan.toml --store clinic.sqlite
+  impactlab sync --address F0:1A:B2:00:00:01 --client c01 --plan sample_data/plan.toml --store clinic.sqlite   # needs a sensor
 
 Packets are committed to the store as they arrive, each once (by sequence number). A dropped link
 reconnects with backoff and resumes; an interrupted sync resumes when run again. The sensor is told

@@ -11,10 +11,22 @@ from .clients import add_store_option
 
 HELP = "the client's answer for the last day with data: each target, achieved / needed, one sentence"
 
+EPILOG = """\
+examples:
+  impactlab import sample_data/sim-day.parquet --client c01 --plan sample_data/plan.toml --store clinic.sqlite
+  impactlab today --client c01 --store clinic.sqlite
+  impactlab today --client c01 --html today.html --store clinic.sqlite
+
+The answer is for the last day with data: each target of the plan in force that day, achieved and
+needed, one sentence saying what is missing, and the week's adherence so far. The HTML page is
+readable only by you.
+"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register the subcommand."""
-    p = sub.add_parser("today", help=HELP, description=HELP)
+    p = sub.add_parser("today", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--client", metavar="ID", required=True, help="client id")
     p.add_argument("--html", metavar="OUT.html", help="also write it as a small HTML page (owner-only)")
     add_store_option(p, read_only=True)

@@ -5,7 +5,7 @@ window, ignores duplicates and records every missing sequence range as lost (nev
 :class:`PmdAssembler` does the same for Polar frames, which carry no sequence number: gaps are
 found from the frame timestamps and sample counts. Both return ``(sample_index, counts)`` runs
 that :func:`samples_to_recording` turns into a :class:`~impactlab.recording.Recording` (gaps are
-missing rows, DESIGN §3).
+missing rows, docs/cli.md, Tables).
 """
 
 from __future__ import annotations
