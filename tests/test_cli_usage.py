@@ -38,10 +38,12 @@ def test_top_help_groups_every_command_with_an_example(capsys: pytest.CaptureFix
 
 
 def test_help_and_usage_errors_do_not_import_the_science_stack() -> None:
+    argvs = [["--help"], ["--version"], ["analyse"], ["history", "--clinet", "c1"],
+             *([c.name, "--help"] for c in COMMANDS), ["plan", "check", "--help"], ["device", "assign", "--help"]]
     code = ("import sys\nfrom impactlab.cli.main import main\n"
-            "for argv in (['--help'], ['--version'], ['analyse']):\n"
+            f"for argv in {argvs!r}:\n"
             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
-            "heavy = [m for m in ('pandas', 'scipy', 'pyarrow', 'numpy', 'rich') if m in sys.modules]\n"
+            "heavy = [m for m in ('pandas', 'scipy', 'pyarrow', 'numpy', 'rich', 'bleak', 'dask') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=ROOT.parent)
 
