@@ -131,7 +131,6 @@ def build_parser(command: str | None = None) -> _Parser:
     p.add_argument("--wide", action="store_true", help="terminal tables at full width with every column "
                    "(default: fit the terminal, 80 columns when piped)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    p.commands = sub.choices
     for c in COMMANDS:
         if command is None or c.name == command:
             importlib.import_module(f"{commands.__name__}.{c.module}").add_parser(sub)
@@ -145,6 +144,7 @@ def build_parser(command: str | None = None) -> _Parser:
                 sp.add_argument(*flags, action="store_true", default=argparse.SUPPRESS, help=text)
             except argparse.ArgumentError:
                 pass
+    p.commands = dict(sub.choices)
     return p
 
 

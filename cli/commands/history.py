@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._common import make_table, stdout_console
@@ -68,7 +69,7 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
         w = weekly_summary(dd)
         trend = None
         if w["high"] is not None and prev is not None:
-            a, b = float(prev), float(w["high"])  # type: ignore[arg-type]
+            a, b = float(prev), float(w["high"])
             trend = "same" if abs(b - a) <= 0.05 * max(a, 1.0) else "up" if b > a else "down"
         if w["high"] is not None:
             prev = w["high"]
@@ -79,7 +80,7 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
     return rows
 
 
-def _plan_in_week(versions: list[tuple[str, object]], monday: dt.date) -> dict[str, object]:
+def _plan_in_week(versions: Sequence[tuple[str, object]], monday: dt.date) -> dict[str, object]:
     """Name of the plan in force at the week's end and whether a new version started in the week."""
     sunday = (monday + dt.timedelta(days=6)).isoformat()
     in_force = [p for v, p in versions if v <= sunday]
