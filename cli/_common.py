@@ -1,4 +1,10 @@
-"""Options and helpers shared by subcommands (reading options, progress, output)."""
+"""Helpers shared by subcommands: progress on stderr, and terminal output that fits.
+
+Terminal tables (:func:`make_table`) and panels (:func:`make_panel`) fit the terminal, and 80
+columns when stdout is piped: cells wrap or fold, never end in ``…``. They are plain ASCII when
+stdout is not a terminal or ``NO_COLOR`` is set. ``--wide`` (:data:`WIDE`) prints them at full
+width, every column on one line.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,11 @@ import sys
 from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
+
+#: set by ``--wide``: terminal output at full width (tables never wrap)
+WIDE = False
+#: the console width used with ``--wide``
+WIDE_COLUMNS = 250
 
 
 @contextmanager
@@ -40,13 +51,31 @@ def stdout_console() -> Any:
     from rich.console import Console
 
     plain = plain_output()
-    return Console(highlight=False, soft_wrap=False, no_color=plain, emoji=False)
+    return Console(highlight=False, soft_wrap=False, no_color=plain, emoji=False, width=WIDE_COLUMNS if WIDE else None)
 
 
-def make_table(title: str, **kw: Any) -> Any:
-    """A rich table that fits 80 columns: light rules, one space between cells, ASCII when piped."""
+def make_table(title: str | None = None, **kw: Any) -> Any:
+    """A rich table that fits 80 columns: light rules, one space between cells, ASCII when piped.
+
+    Its columns fold text that does not fit instead of cutting it with ``…`` (``overflow="fold"``
+    unless the caller says otherwise).
+    """
     from rich import box
     from rich.table import Table
 
+    class _FitTable(Table):
+        def add_column(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("overflow", "fold")
+            super().add_column(*args, **kwargs)
+
     rule = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True) if plain_output() else box.SIMPLE_HEAD
-    return Table(title=title, title_justify="left", box=rule, pad_edge=False, padding=(0, 0), collapse_padding=True, **kw)
+    kw.setdefault("title_justify", "left")
+    return _FitTable(title=title, box=rule, pad_edge=False, padding=(0, 0), collapse_padding=True, **kw)
+
+
+def make_panel(body: str, title: str | None = None) -> Any:
+    """A rich panel (a framed block of text), ASCII when piped or with ``NO_COLOR``."""
+    from rich import box
+    from rich.panel import Panel
+
+    return Panel(body, title=title, box=box.ASCII if plain_output() else box.ROUNDED, expand=False)

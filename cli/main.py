@@ -17,6 +17,7 @@ from impactlab.errors import ImpactlabError, ImpactlabWarning
 
 from . import commands
 from .commands import BY_NAME, COMMANDS
+from .options import deprecation_notes
 
 
 def _epilog() -> str:
@@ -33,6 +34,11 @@ def _epilog() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _flags(parser: argparse.ArgumentParser, *, hidden: bool = False) -> list[str]:
+    """The option strings of ``parser`` (without the hidden ones: deprecated or refused spellings)."""
+    return [s for a in parser._actions if hidden or a.help is not argparse.SUPPRESS for s in a.option_strings]
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors name the near miss ("did you mean ...?") for commands and options."""
 
@@ -42,23 +48,50 @@ class _Parser(argparse.ArgumentParser):
         import difflib
         import re
 
-        m = re.search(r"invalid choice: '([^']*)'", message)
-        choices = [c.name for c in COMMANDS]
+        m = re.search(r"invalid choice: '([^']*)' \(choose from ([^)]*)\)", message)
         if m:
+            choices = re.findall(r"'([^']*)'", m.group(2)) or [c.name for c in COMMANDS]
             close = difflib.get_close_matches(m.group(1), choices, n=1)
             if close:
                 message += f". Did you mean '{close[0]}'?"
         m = re.search(r"unrecognized arguments: (\S+)", message)
         if m:
-            flags = [s for a in self._actions for s in a.option_strings]
-            for sub in self._actions:
-                if isinstance(sub, argparse._SubParsersAction):
-                    for sp in sub.choices.values():
-                        flags += [s for a in sp._actions for s in a.option_strings]
-            close = difflib.get_close_matches(m.group(1).split("=")[0], flags, n=1)
+            close = difflib.get_close_matches(m.group(1).split("=")[0], _flags(self), n=1)
             if close:
                 message += f". Did you mean '{close[0]}'?"
         super().error(message)
+
+
+def _deepest(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The (sub-)subcommand parser that ``argv`` names: ``plan check`` → the parser of ``check``."""
+    words = [a for a in argv if not a.startswith("-")]
+    for w in words:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or w not in subs[0].choices:
+            break
+        parser = subs[0].choices[w]
+    return parser
+
+
+def _unknown_flag(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The first option in ``argv`` that ``parser`` does not know (exactly or as a unique prefix)."""
+    import re
+
+    known = _flags(parser, hidden=True)
+    for a in argv:
+        if a == "--":
+            break
+        if not a.startswith("-") or a == "-" or re.fullmatch(r"-\d.*", a):
+            continue
+        flag = a.split("=")[0]
+        if flag in known:
+            continue
+        if flag.startswith("--") and sum(k.startswith(flag) for k in known) == 1:
+            continue
+        if not flag.startswith("--") and len(flag) > 2 and flag[:2] in known:  # -j2
+            continue
+        return flag
+    return None
 
 
 def _join_axis_values(argv: list[str]) -> list[str]:
@@ -95,8 +128,9 @@ def build_parser(command: str | None = None) -> _Parser:
     p.add_argument("--version", action="version", version=f"impactlab {__version__}")
     p.add_argument("--debug", action="store_true", help="show the traceback of errors")
     p.add_argument("-q", "--quiet", action="store_true", help="no warnings or progress on stderr")
+    p.add_argument("--wide", action="store_true", help="terminal tables at full width with every column "
+                   "(default: fit the terminal, 80 columns when piped)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    p.commands = sub.choices  # type: ignore[assignment]
     for c in COMMANDS:
         if command is None or c.name == command:
             importlib.import_module(f"{commands.__name__}.{c.module}").add_parser(sub)
@@ -104,12 +138,33 @@ def build_parser(command: str | None = None) -> _Parser:
             sub.add_parser(c.name, help=c.help, add_help=False)
     for sp in sub.choices.values():  # the global flags also work after the subcommand
         for flags, text in ((("-q", "--quiet"), "no warnings or progress on stderr"),
-                            (("--debug",), "show the traceback of errors")):
+                            (("--debug",), "show the traceback of errors"),
+                            (("--wide",), "terminal tables at full width with every column")):
             try:
                 sp.add_argument(*flags, action="store_true", default=argparse.SUPPRESS, help=text)
             except argparse.ArgumentError:
                 pass
+    p.commands = dict(sub.choices)
     return p
+
+
+def _check_store(path: str | None) -> None:
+    """Read-only commands never create a store: a path that does not exist is an error that says what to do."""
+    from impactlab.errors import StoreError
+
+    if path is not None:
+        if not os.path.exists(path):
+            raise StoreError("no client store here (the file does not exist)", path=path,
+                             hint="Check the --store path (see 'impactlab clients --store PATH'), or create it "
+                             "by importing a recording: impactlab import FILE --client ID --store PATH")
+        return
+    from impactlab.store import default_store_path
+
+    default = default_store_path()
+    if not default.exists():
+        raise StoreError("no client store yet at the default path", path=str(default),
+                         hint="Give --store PATH, set $IMPACTLAB_STORE, or import a recording first: "
+                         "impactlab import FILE --client ID")
 
 
 def _crash_report(err: BaseException, argv: Sequence[str] | None) -> str | None:
@@ -133,13 +188,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = _join_axis_values(list(sys.argv[1:] if argv is None else argv))
     name = _command_of(argv)
     parser = build_parser(name if name in BY_NAME else "")
+    if name in BY_NAME:  # a mistyped flag: the subcommand's usage and its near miss, before anything else
+        sp = _deepest(parser, argv)
+        bad = _unknown_flag(sp, argv[argv.index(name) + 1:])
+        if bad is not None and not {"-h", "--help"} & set(argv):
+            sp.error(f"unrecognized arguments: {bad}")
     args, extra = parser.parse_known_args(argv)
     if extra:  # the subcommand's own usage, not the top level's
-        sp = parser.commands.get(getattr(args, "command", None) or "", parser)
-        sp.error(f"unrecognized arguments: {' '.join(extra)}")
+        _deepest(parser, argv).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
+    for dest, flag in getattr(args, "required_flags", []):
+        if getattr(args, dest, None) is None:
+            _deepest(parser, argv).error(f"the following arguments are required: {flag}")
+    if not args.quiet:
+        for note in deprecation_notes(args):
+            print(f"impactlab: warning: {note}", file=sys.stderr)
+    from . import _common
+
+    _common.WIDE = bool(getattr(args, "wide", False))
     seen: set[str] = set()
 
     def _show(message, category, filename, lineno, file=None, line=None):
@@ -157,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", ImpactlabWarning)
+            if getattr(args, "store_must_exist", False):
+                _check_store(args.store)
             return int(args.func(args) or 0)
     except ImpactlabError as err:
         if args.debug:

@@ -1,4 +1,4 @@
-"""Method settings as frozen dataclasses, each number with its source (DESIGN §2, §7).
+"""Method settings as frozen dataclasses, each number with its source (docs/method.md).
 
 Tags in the field documentation: **[C]** confirmed in the cited paper, **[P]** a project decision
 (see ``docs/method.md`` and ``../shared/research/science.md``).
@@ -161,7 +161,7 @@ class DetectionConfig:
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    """Settings of session detection (DESIGN §4). [P] = project decision, [C] = cited.
+    """Settings of session detection (docs/cli.md, Sessions). [P] = project decision, [C] = cited.
 
     Attributes
     ----------
@@ -302,7 +302,7 @@ PLACEMENTS = ("hip", "back", "ankle")
 
 @dataclass(frozen=True, slots=True)
 class LoadingConfig:
-    """Settings of the loading stage (GRF, loading rate, DSS, OI; DESIGN §7).
+    """Settings of the loading stage (GRF, loading rate, DSS, OI; docs/method.md).
 
     Attributes
     ----------
@@ -339,9 +339,9 @@ class AnalysisConfig:
     detection : DetectionConfig
         The method preset (impact detection, bands, wear); see :mod:`impactlab.presets`.
     sessions : SessionConfig
-        Session detection thresholds (DESIGN §4).
+        Session detection thresholds (docs/cli.md, Sessions).
     loading : LoadingConfig
-        Loading-index settings (DESIGN §7).
+        Loading-index settings (docs/method.md).
     range_g : float or None
         Sensor range (± g) given by the user (``--range-g``); overrides the file's. None: the
         file's, else inferred from plateaus of identical values at ±2/4/8/16 g.

@@ -1,4 +1,4 @@
-"""DailyLoad: one row per local calendar day (DESIGN §3)."""
+"""DailyLoad: one row per local calendar day (docs/cli.md, Tables)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def daily_load(
 
 
 def weekly_summary(daily: pd.DataFrame) -> dict[str, object]:
-    """Weekly figures: mean per valid day × 7, with the number of valid days (DESIGN §2).
+    """Weekly figures: mean per valid day × 7, with the number of valid days (docs/method.md).
 
     Returns
     -------

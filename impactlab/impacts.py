@@ -1,9 +1,9 @@
-"""Impact detection and g-band classification (Hannam et al. 2017; DESIGN §2).
+"""Impact detection and g-band classification (Hannam et al. 2017; docs/method.md).
 
 :class:`ImpactDetector` is the one implementation: it takes a recording in chunks of any size
 (``update``) and returns each impact once it is settled; ``flush`` returns the rest.
 :func:`detect_impacts` feeds it a whole recording. Both give exactly the same impacts for any split
-of the input (DESIGN §3, "chunked equals whole").
+of the input (docs/method.md §6.5, "chunked equals whole").
 """
 
 from __future__ import annotations

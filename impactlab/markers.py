@@ -1,4 +1,4 @@
-"""Labelled periods ("markers"): a weighted vest worn, a jump set, a vibration-plate session (DESIGN §4).
+"""Labelled periods ("markers"): a weighted vest worn, a jump set, a vibration-plate session (docs/cli.md, Sessions).
 
 A hip accelerometer cannot tell a walk with a weighted vest from one without, so impactlab does not
 guess: the wearer (or the therapist) says when the vest was on. Markers come from
@@ -8,7 +8,7 @@ guess: the wearer (or the therapist) says when the vest was on. Markers come fro
   they are read in the recording's time zone), ``#`` starts a comment line;
 * ``impactlab mark LABEL --start ISO --end ISO [--file markers.csv]``, which appends a checked line
   to such a file;
-* a sensor's marker events (DESIGN §6), passed to :func:`impactlab.analyze` as a DataFrame with a
+* a sensor's marker events (firmware_config/README.md), passed to :func:`impactlab.analyze` as a DataFrame with a
   ``source`` column (e.g. ``sensor``).
 
 Labels: ``vest`` (walking bouts that overlap become ``vest_walk``), ``vibration`` (a plate session;

@@ -1,6 +1,6 @@
 """``analyze()``: readers → Recording → impacts → sessions → loading → daily load → plan check.
 
-The orchestrator names its stages and calls them in that order (DESIGN §1); nothing registers itself.
+The orchestrator names its stages and calls them in that order (docs/architecture.md); nothing registers itself.
 It consumes a recording chunk by chunk, so memory stays bounded whatever the length; a whole
 in-memory :class:`Recording` is simply one chunk. Chunk-wise stages (impact detection, wear,
 session features) see every chunk; the table stages run once on the finished tables.
@@ -91,7 +91,7 @@ class Analysis:
         return res
 
     def to_json_dict(self) -> dict[str, Any]:
-        """The DESIGN §9 JSON contract (more keys may be added)."""
+        """The JSON contract of docs/cli.md (JSON output) (more keys may be added)."""
         q = self.qc
         days = days_json(self.daily)
         sessions = [{k: _jsonable(v) for k, v in r.items()} for r in self.sessions.to_dict("records")]

@@ -1,4 +1,4 @@
-"""Exercise plans (TOML, DESIGN §5) and the day-by-day check of a recording against them.
+"""Exercise plans (TOML, docs/cli.md, Plan files) and the day-by-day check of a recording against them.
 
 A plan file::
 
@@ -6,7 +6,7 @@ A plan file::
     name = "Hip loading, phase 2"
     timezone = "Europe/London"
 
-    [targets.jumps]            # jumps (DESIGN §4), not all high impacts
+    [targets.jumps]            # jumps (docs/cli.md, Sessions), not all high impacts
     per_day = 50
     min_sets = 5
     days = ["mon", "wed", "fri", "sun"]   # optional; default every day
@@ -37,7 +37,7 @@ impacts a day, more sets than jumps) raise :class:`~impactlab.errors.ConfigError
 dotted key; a file that is not UTF-8 or not TOML names the line.
 
 The check (:func:`check_plan`) gives one PlanCheck row per day and per-day target, and one per ISO
-week (dated the Monday) and weekly target. A day without valid data (DESIGN §2: < 10 h wear) is
+week (dated the Monday) and weekly target. A day without valid data (docs/method.md: < 10 h wear) is
 ``no data`` (``met`` = NA), never ``not met``; a day target on a weekday outside its ``days`` is
 ``not scheduled`` (``met`` = NA, left out of adherence like ``no data``); a week's total counts its valid days only and the
 row is ``partial`` when fewer than 7 of its days are valid.
@@ -85,7 +85,7 @@ SCHEMA_VERSION = 1
 
 @dataclass(frozen=True)
 class JumpsTarget:
-    """Jumps per day (landings after a flight phase, DESIGN §4), optionally in a least number of sets.
+    """Jumps per day (landings after a flight phase, docs/cli.md, Sessions), optionally in a least number of sets.
 
     Attributes
     ----------
@@ -177,7 +177,7 @@ class Targets:
 
 @dataclass(frozen=True)
 class Plan:
-    """A validated exercise plan (DESIGN §5).
+    """A validated exercise plan (docs/cli.md, Plan files).
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""Method presets beside ``hannam2017``: ``deere2012``, ``oulu`` and ``veras2020`` (DESIGN §2, §7).
+"""Method presets beside ``hannam2017``: ``deere2012``, ``oulu`` and ``veras2020`` (docs/method.md).
 
 Each preset is a frozen :class:`~impactlab.config.DetectionConfig` whose ``conventions`` text (shown
 in every report's method line) states what about it could not be verified. Importing this module

@@ -1,6 +1,6 @@
 """The Recording: triaxial acceleration in g on a tz-aware time index, plus its metadata.
 
-A :class:`Recording` is what every reader returns and what every stage takes (DESIGN §3):
+A :class:`Recording` is what every reader returns and what every stage takes (docs/cli.md, Tables):
 
 * ``data``: :class:`pandas.DataFrame` indexed by a tz-aware :class:`~pandas.DatetimeIndex` named
   ``time`` (strictly increasing, unique), columns ``x``, ``y``, ``z`` (float32, g, in the device's
@@ -117,7 +117,7 @@ class RecordingMeta:
 
 @dataclass(frozen=True, slots=True)
 class Recording:
-    """Triaxial acceleration in g with metadata (DESIGN §3). Validated on construction.
+    """Triaxial acceleration in g with metadata (docs/cli.md, Tables). Validated on construction.
 
     Parameters
     ----------

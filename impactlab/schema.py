@@ -1,4 +1,4 @@
-"""Columns and dtypes of every table impactlab produces (DESIGN §3), defined once.
+"""Columns and dtypes of every table impactlab produces (docs/cli.md, Tables), defined once.
 
 Each table is valid even when empty: :func:`empty` builds one with the right dtypes and
 :func:`check_frame` verifies a producer's output. Batch tables are these tables with leading

@@ -4,7 +4,7 @@ Everything here is vectorised over whole blocks (``scipy.signal``); no Python lo
 Long recordings are processed in fixed blocks of each contiguous segment, each block filtered with
 ``overlap_s`` of context on both sides that is trimmed afterwards (actipy's "leeway"). Block
 positions depend only on the position in the segment, never on how the input was chunked, so a
-recording fed in any chunks gives exactly the same samples as one fed whole (DESIGN §3).
+recording fed in any chunks gives exactly the same samples as one fed whole (docs/method.md §6.5).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ from typing import Any
 
 from impactlab.errors import ConfigError
 
+from ..options import add_sensor_choice
+
 SIM_EPILOG = """\
 Without hardware, --simulate FILE plays a recording through a simulated sensor on a private D-Bus
 (needs the dbus-daemon package); the real bleak talks to it exactly as to a sensor in range.
@@ -20,15 +22,14 @@ the radio (throughput, latency) so the progress bar and ETA show a real link's p
 """
 
 
-def add_sensor_options(p: argparse.ArgumentParser, *, which: bool = True) -> None:
-    """``--profile``, ``--address``/``--name``, ``--timeout``, and the simulation options."""
+def add_sensor_options(p: argparse.ArgumentParser, *, which: bool = True,
+                       name_help: str = "sensor's advertised name, e.g. IMPL-0001") -> None:
+    """``--profile``, ``--address``/``--sensor``, and the simulation options."""
     g = p.add_argument_group("sensor")
     g.add_argument("--profile", default="impactlab-hip-v1", metavar="NAME|FILE",
                    help="sensor profile: impactlab-hip-v1 (default), polar-verity-sense, or a .toml path")
     if which:
-        w = g.add_mutually_exclusive_group()
-        w.add_argument("--address", metavar="ADDR", help="sensor address, e.g. F0:1A:B2:00:00:01 (see impactlab scan)")
-        w.add_argument("--name", dest="sensor_name", metavar="NAME", help="sensor's advertised name, e.g. IMPL-0001")
+        add_sensor_choice(g, command=p.prog.split()[-1], name_help=name_help)
     s = p.add_argument_group("simulated sensor (no hardware needed)")
     s.add_argument("--simulate", metavar="FILE", help="play FILE through a simulated sensor in range")
     s.add_argument("--speed", type=float, default=None, metavar="X",

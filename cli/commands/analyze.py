@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._common import progress_bar
-from ..options import add_analysis_options, add_reading_options, analysis_config, analysis_inputs, open_source
+from ..options import (
+    add_analysis_options,
+    add_format_option,
+    add_out_dir_option,
+    add_reading_options,
+    analysis_config,
+    analysis_inputs,
+    open_source,
+)
 
 if TYPE_CHECKING:
     from impactlab.pipeline import Analysis
@@ -19,9 +27,13 @@ EPILOG = """\
 examples:
   impactlab analyze sample_data/sim-day.parquet
   impactlab analyze sample_data/sim-day.parquet --format json
-  impactlab analyze sample_data/actigraph-hip-5min.csv --tz Europe/London -o results/
+  impactlab analyze sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon -o results/
+  impactlab analyze sample_data/sim-day.parquet --plan sample_data/plan.toml --body-mass 70
 
-Reads ActiGraph CSV exports, plain CSV (time,x,y,z in g) and Parquet. Peaks of the vertical axis
+Reads (by content, whatever the name): ActiGraph .gt3x and .agdc, Axivity .cwa (AX3/AX6),
+GENEActiv .bin, ActiGraph ActiLife .csv exports, plain .csv (time,x,y,z in g; .csv.gz too),
+.parquet (as written by impactlab convert), and raw BLE logs from stream/sync --raw-log (with
+--profile). Peaks of the vertical axis
 are counted in Hannam et al. (2017) bands: low 0.5-1.0 g, medium 1.0-1.5 g, high >= 1.5 g above
 gravity, at 50 Hz after a 20 Hz low-pass. Days with >= 10 h wear are valid; weekly figures are the
 mean per valid day x 7.
@@ -36,9 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
                    "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
     add_analysis_options(p)
-    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
-    p.add_argument("-o", "--out", metavar="DIR", help="also write <stem>-Impacts.csv, -Daily.csv, "
-                   "-Sessions.csv, -Info.json (and -PlanCheck.csv) into DIR")
+    add_format_option(p)
+    add_out_dir_option(p, help="also write <stem>-Impacts.csv, -Daily.csv, -Sessions.csv, -Info.json (and "
+                       "-PlanCheck.csv) into DIR")
     p.set_defaults(func=run)
 
 

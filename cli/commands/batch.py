@@ -7,15 +7,13 @@ import logging
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
-
-from impactlab.batch import BatchProgress, analysis_option_defaults, find_inputs, run_batch
-from impactlab.batch.collate import zone_assumed_recordings
-from impactlab.batch.options import TableFormat
-from impactlab.errors import ImpactlabError
+from typing import TYPE_CHECKING, Any
 
 from .._common import _stderr_console
-from ..options import add_analysis_options, add_reading_options
+from ..options import add_analysis_options, add_out_dir_option, add_reading_options, add_table_format_option
+
+if TYPE_CHECKING:  # Dask and pandas: imported when the command runs
+    from impactlab.batch import BatchProgress
 
 HELP = "analyse many recordings in parallel (locally or on Dask) into tidy tables"
 EPILOG = """\
@@ -65,28 +63,11 @@ exit status:
 """
 
 
-def add_table_format(g: argparse._ArgumentGroup) -> None:
-    """``--table-format`` (and ``--format``, its old spelling, deprecated)."""
-    g.add_argument("--table-format", choices=["parquet", "csv"], default=None, dest="table_format",
-                   help="format of the collated tables (default parquet)")
-    g.add_argument("--format", choices=["parquet", "csv"], default=None, dest="old_format", help=argparse.SUPPRESS)
-
-
-def table_format(args: argparse.Namespace, command: str) -> TableFormat:
-    """The table format asked for; warns on the deprecated ``--format``."""
-    chosen = args.table_format
-    if args.old_format is not None:
-        print(f"warning: impactlab {command} --format is deprecated; use --table-format {args.old_format}",
-              file=sys.stderr)
-        chosen = chosen or args.old_format
-    return "csv" if chosen == "csv" else "parquet"
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("batch", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="recording files, folders or quoted globs ('data/**/*.cwa')")
-    p.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder")
+    add_out_dir_option(p, required=True, help="output folder: one folder per recording, collated/, errors.csv, manifest.json")
     add_reading_options(p)
     add_analysis_options(p)
     i = p.add_argument_group("inputs and subjects")
@@ -110,16 +91,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--worker-timeout", type=float, default=60.0, metavar="S", dest="worker_timeout",
                    help="seconds to wait for a first worker of a running scheduler (default 60)")
     g.add_argument("--force", action="store_true", help="re-analyse recordings that are up to date")
-    add_table_format(g)
+    add_table_format_option(g, command="batch", help="format of the collated tables (default parquet)")
     p.set_defaults(func=run)
 
 
 def _analysis_options(args: argparse.Namespace) -> dict[str, Any]:
+    from impactlab.batch import analysis_option_defaults
+
     return {k: getattr(args, k) for k in analysis_option_defaults() if hasattr(args, k)}
 
 
 def zone_note(out: Any) -> list[str]:
     """One warning naming every recording whose file had no time zone (so this computer's was assumed)."""
+    from impactlab.batch.collate import zone_assumed_recordings
+
     ids = zone_assumed_recordings(out)
     if not ids:
         return []
@@ -153,11 +138,14 @@ def _error(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.batch import find_inputs, run_batch
+    from impactlab.errors import ImpactlabError
+
     if args.jobs is not None and args.jobs < 1:
         return _error("--jobs must be at least 1")
     if args.retries < 0:
         return _error("--retries must be 0 or more")
-    fmt = table_format(args, "batch")
+    fmt = args.table_format
     quiet = args.quiet
     try:
         found = find_inputs(args.paths, include=args.include, exclude=args.exclude, out=args.out)

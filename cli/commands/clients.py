@@ -6,15 +6,14 @@ import argparse
 import json
 import sys
 
-from impactlab.store import Store, default_store_path
-
-from .._common import stdout_console
+from .._common import make_table, stdout_console
+from ..options import add_format_option
 
 HELP = "list the clients in the store"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
-  impactlab clients
+  impactlab import sample_data/sim-day.parquet --client c01 --client-name "Ann Example" --store clinic.sqlite
+  impactlab clients --store clinic.sqlite
   impactlab clients --format json --store clinic.sqlite
 
 The store is one SQLite file (default: $IMPACTLAB_STORE, else impactlab/store.sqlite in your
@@ -22,23 +21,32 @@ data directory, readable only by you); raw samples are kept beside it in raw/.
 """
 
 
-def add_store_option(p: argparse.ArgumentParser) -> None:
-    """``--store PATH`` (default :func:`impactlab.store.default_store_path`)."""
+def add_store_option(p: argparse.ArgumentParser | argparse._ArgumentGroup, *, read_only: bool = False) -> None:
+    """``--store PATH`` (default :func:`impactlab.store.default_store_path`).
+
+    ``read_only`` commands refuse a store that does not exist instead of creating an empty one
+    (checked in :func:`impactlab.cli.main.main` before the command runs).
+    """
     p.add_argument("--store", metavar="PATH", default=None,
-                   help=f"the client store (default {default_store_path()})")
+                   help="the client store, a SQLite file (default: $IMPACTLAB_STORE, else "
+                   "impactlab/store.sqlite in $XDG_DATA_HOME or ~/.local/share)" + ("; it must exist" if read_only else ""))
+    if read_only:
+        p.set_defaults(store_must_exist=True)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("clients", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_store_option(p)
-    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    add_store_option(p, read_only=True)
+    add_format_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the store's clients; returns the exit code."""
+    from impactlab.store import Store, default_store_path
+
     with Store(args.store) as st:
         clients = st.clients()
         plans = {}
@@ -56,13 +64,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     from rich.markup import escape
-    from rich.table import Table
 
     con = stdout_console()
     if not clients:
         con.print("No clients yet. Add one with: impactlab import FILE --client ID")
         return 0
-    t = Table(title=f"Clients in {args.store or default_store_path()}", title_justify="left")
+    t = make_table(f"Clients in {args.store or default_store_path()}")
     for col in ("id", "name", "plan", "recordings", "first day", "last day"):
         t.add_column(col, justify="right" if col == "recordings" else "left")
     for c in clients:

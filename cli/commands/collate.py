@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from impactlab.batch import collate
-
-from .batch import add_table_format, table_format, zone_note
+from ..options import add_table_format_option
+from .batch import zone_note
 
 HELP = "rebuild the collated tables of a batch output folder"
 EPILOG = """\
@@ -29,12 +28,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("collate", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", metavar="OUT", help="output folder of `impactlab batch`")
-    add_table_format(p.add_argument_group("tables"))
+    add_table_format_option(p, command="collate", help="format of the collated tables (default parquet)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = collate(args.out, table_format=table_format(args, "collate"))
+    from impactlab.batch import collate
+
+    paths = collate(args.out, table_format=args.table_format)
     for name, path in paths.items():
         print(f"{name}: {path}")
     for note in zone_note(args.out):

@@ -8,21 +8,24 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from impactlab.errors import DataError, ReadError
-from impactlab.io import RecordingSource
 
 from .._common import progress_bar
-from ..options import add_calibrate_option, add_reading_options, open_source
+from ..options import add_calibrate_option, add_output_file_option, add_reading_options, open_source, refuse_method_options
+
+if TYPE_CHECKING:  # pyarrow and pandas: imported when the command runs
+    import pyarrow.parquet as pq
+
+    from impactlab.io import RecordingSource
 
 HELP = "write a recording (.gt3x, .cwa, .bin, CSV...) as normalised Parquet, in bounded memory"
 EPILOG = """\
 examples:
-  impactlab convert ../shared/data/skdh/ax3_sample.cwa -o ax3.parquet --tz UTC
-  impactlab convert recording.gt3x -o recording.parquet --calibrate
+  impactlab convert sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --output hip.parquet
+  impactlab convert sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --output hip-cal.parquet --calibrate
+  impactlab convert recording.cwa --output recording.parquet      # needs your recording (formats: analyze --help)
 
 The Parquet file holds time (UTC), x, y, z (float32, g) and, when the device records them,
 temperature_c and wear, with the recording's metadata (device, serial, rate, range, zone, vertical
@@ -35,10 +38,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("convert", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="recording file")
-    p.add_argument("-o", "--out", required=True, metavar="OUT.parquet", help="Parquet file to write")
+    add_output_file_option(p, metavar="OUT.parquet", help="Parquet file to write", required=True,
+                           old=("-o", "--out"), command="convert")
     p.add_argument("--row-group-rows", type=int, default=1_000_000, metavar="N",
                    help="rows per Parquet row group (default 1000000)")
-    add_reading_options(p)
+    add_reading_options(p, method=False)
+    refuse_method_options(p, "convert")
     p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
                    "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
     add_calibrate_option(p)
@@ -69,6 +74,9 @@ def write_parquet_source(
     int
         Rows written.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     meta = source.meta.to_dict()
@@ -108,8 +116,8 @@ def write_parquet_source(
 def run(args: argparse.Namespace) -> int:
     src = open_source(args.file, args)
     with progress_bar(src.n_rows_hint, f"converting {Path(args.file).name}", quiet=args.quiet) as update:
-        n = write_parquet_source(src, args.out, row_group_rows=args.row_group_rows, progress=update)
+        n = write_parquet_source(src, args.output, row_group_rows=args.row_group_rows, progress=update)
     if not args.quiet:
         m = src.meta
-        print(f"wrote {n} samples ({m.device}, {m.sample_rate_hz:g} Hz, {m.timezone}) to {args.out}", file=sys.stderr)
+        print(f"wrote {n} samples ({m.device}, {m.sample_rate_hz:g} Hz, {m.timezone}) to {args.output}", file=sys.stderr)
     return 0

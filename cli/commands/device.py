@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from impactlab.store import Store
-
 from .clients import add_store_option
 
 HELP = "manage sensors: give one to another client"
 EPILOG = """\
 examples:
-  impactlab device assign F0:1A:2B:3C:4D:5E --client c02
+  impactlab import sample_data/sim-day.parquet --client c01 --store clinic.sqlite
+  impactlab import sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --client c02 --store clinic.sqlite
+  impactlab device assign TAS1F25160319 --client c01 --store clinic.sqlite
+  impactlab device assign F0:1A:B2:00:00:01 --client c02             # needs a synced BLE sensor (by address)
+
 Data already stored stay with the client they were recorded for; what the sensor records and
 syncs from now on is filed under the new client.
 """
@@ -33,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_assign(args: argparse.Namespace) -> int:
     """Move the sensor; returns the exit code."""
+    from impactlab.store import Store
+
     with Store(args.store) as st:
         before = st.assign_device(args.sensor, args.client)
     if not args.quiet:

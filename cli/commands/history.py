@@ -7,19 +7,21 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from impactlab.report import adherence, iso_week, parse_week
-from impactlab.store import Store
-
-from .._common import stdout_console
+from .._common import make_table, stdout_console
+from ..options import add_format_option
 from .clients import add_store_option
+
+if TYPE_CHECKING:  # the store loads pandas: imported when the command runs
+    from impactlab.store import Store
 
 HELP = "a client's weeks: impacts per week, targets met, trend"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01
-  impactlab history --client c01
-  impactlab history --client c01 --weeks 26 --format json
+  impactlab import sample_data/sim-day.parquet --client c01 --store clinic.sqlite
+  impactlab history --client c01 --store clinic.sqlite
+  impactlab history --client c01 --weeks 26 --format json --store clinic.sqlite
 
 Weekly figures are the mean per valid day (>= 10 h wear) x 7, shown with the number of valid days.
 The trend compares each week's high impacts with the week before (up / down / same within 5 %).
@@ -33,14 +35,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--client", metavar="ID", required=True, help="client id")
     p.add_argument("--weeks", type=int, default=12, metavar="N", help="how many weeks up to the last (default 12)")
     p.add_argument("--until", metavar="YYYY-Www", help="last week shown (default: the client's last week with data)")
-    add_store_option(p)
-    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    add_store_option(p, read_only=True)
+    add_format_option(p)
     p.set_defaults(func=run)
 
 
 def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[str, object]]:
     """Per ISO week (oldest first): days, valid days, impacts per week, targets met, trend."""
     from impactlab.daily import weekly_summary
+    from impactlab.report import adherence, iso_week, parse_week
 
     info = st.client(client_id)
     if until:
@@ -88,6 +91,8 @@ def _plan_in_week(versions: Sequence[tuple[str, object]], monday: dt.date) -> di
 
 def run(args: argparse.Namespace) -> int:
     """Print a client's weeks; returns the exit code."""
+    from impactlab.store import Store
+
     with Store(args.store) as st:
         info = st.client(args.client)
         rows = weeks_of(st, args.client, args.weeks, args.until)
@@ -96,13 +101,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     from rich.markup import escape
-    from rich.table import Table
 
     con = stdout_console()
     if not rows:
         con.print(f"No data stored for {escape(info.name or info.client_id)} yet.")
         return 0
-    t = Table(title=f"{escape(info.name or info.client_id)}: weeks (per valid day x 7)", title_justify="left")
+    t = make_table(f"{escape(info.name or info.client_id)}: weeks (per valid day x 7)")
     for col in ("week", "days", "valid", "low", "medium", "high", "targets met", "trend", "plan"):
         t.add_column(col, justify="left" if col in ("week", "trend") else "right")
     arrows = {"up": "up", "down": "down", "same": "same", None: ""}

@@ -14,19 +14,28 @@ from pathlib import Path
 from typing import Any
 
 from impactlab.errors import ImpactlabError
-from impactlab.store import Store, file_sha256, load_plan_file
 
-from .._common import progress_bar, stdout_console
-from ..options import add_analysis_options, add_reading_options, analysis_config, analysis_inputs, open_source
+from .._common import make_table, progress_bar, stdout_console
+from ..options import (
+    DeprecatedFlag,
+    add_analysis_options,
+    add_client_name_option,
+    add_client_option,
+    add_format_option,
+    add_reading_options,
+    analysis_config,
+    analysis_inputs,
+    open_source,
+)
 from .clients import add_store_option
 
 HELP = "analyse a recording and add it to a client's store (or convert it to Parquet)"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
-  impactlab import sample_data/sim-day.parquet --client c01 --plan plan.toml --html today.html
-  impactlab import recording.csv --client c01 --vertical-axis -y --tz Europe/London --store clinic.sqlite
-  impactlab import sample_data/actigraph-hip-5min.csv -o hip.parquet          (convert only)
+  impactlab import sample_data/sim-day.parquet --client c01 --client-name "Ann Example" --store clinic.sqlite
+  impactlab import sample_data/sim-day.parquet --client c01 --plan sample_data/plan.toml --html today.html --store clinic.sqlite
+  impactlab import sample_data/actigraph-hip-5min.csv --client c02 --vertical-axis -y --tz Europe/Lisbon --store clinic.sqlite
+  impactlab import sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --save-parquet hip.parquet   # convert only
 
 Importing the same file (or overlapping data) again changes nothing: impacts, wear blocks and
 sessions are stored once per client by time. An interrupted import leaves no trace; run it again.
@@ -40,14 +49,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", help="recording file")
     g = p.add_argument_group("client store")
-    g.add_argument("--client", metavar="ID", help="client id (created when new), e.g. c01")
-    g.add_argument("--name", help="client's display name (stored on first use or updated)")
+    add_client_option(g, required=False, help="client id (created when new), e.g. c01")
+    add_client_name_option(g, old="--name", command="import")
     g.add_argument("--note", help="free-text note about the client, shown in reports")
     g.add_argument("--device", metavar="ID", help="device id (default: the recording's serial or device kind)")
     add_store_option(g)
     g.add_argument("--html", metavar="OUT", help="write the daily summary as HTML")
-    g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
-    p.add_argument("-o", "--out", metavar="OUT.parquet", help="without --client: convert the recording to Parquet")
+    add_format_option(g)
+    p.add_argument("--save-parquet", metavar="FILE", dest="save_parquet",
+                   help="also save the recording as read to this Parquet file (without --client: only that)")
+    p.add_argument("-o", "--out", dest="save_parquet", metavar="FILE", action=DeprecatedFlag,
+                   new="--save-parquet FILE", command="import")
     add_client_analysis_options(p)
     p.set_defaults(func=run)
 
@@ -62,24 +74,28 @@ def run(args: argparse.Namespace) -> int:
     """Import (or convert) one recording; returns the exit code."""
     if not args.client:
         return _convert(args)
-    return _import(args)
+    code = _import(args)
+    if code == 0 and args.save_parquet:
+        return _convert(args)
+    return code
 
 
 def _convert(args: argparse.Namespace) -> int:
-    if not args.out:
-        raise ImpactlabError("nothing to do: give --client ID to import into the store, or -o OUT.parquet to convert",
+    if not args.save_parquet:
+        raise ImpactlabError("nothing to do: give --client ID to import into the store, or --save-parquet "
+                             "OUT.parquet to convert",
                              path=args.file, hint="e.g. impactlab import FILE --client c01")
     if importlib.util.find_spec("impactlab.cli.commands.convert") is not None:
         from impactlab.cli.main import main
 
-        argv = ["convert", args.file, "-o", args.out]
+        argv = ["-q"] * bool(args.quiet) + ["convert", args.file, "--output", args.save_parquet]
         for opt, val in (("--tz", args.tz), ("--vertical-axis", args.vertical_axis), ("--units", args.units)):
             if val is not None and not (opt == "--units" and val == "g"):
                 argv += [opt, val]
         return main(argv)
     from impactlab.io import write_parquet
 
-    out = write_parquet(open_source(args.file, args).read(), args.out)
+    out = write_parquet(open_source(args.file, args).read(), args.save_parquet)
     if not args.quiet:
         print(f"wrote {out}", file=sys.stderr)
     return 0
@@ -87,6 +103,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 def client_inputs(args: argparse.Namespace) -> dict[str, Any]:
     """Plan (kept with its TOML text for the store), markers and body mass for an import or sync."""
+    from impactlab.store import load_plan_file
+
     inputs: dict[str, Any] = dict(analysis_inputs(args))
     if getattr(args, "plan", None):
         inputs["plan"] = load_plan_file(args.plan)  # remembers the TOML text for the store
@@ -95,6 +113,7 @@ def client_inputs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _import(args: argparse.Namespace) -> int:
     from impactlab.report import daily_summary
+    from impactlab.store import Store, file_sha256
 
     kwargs = client_inputs(args)
     src = open_source(args.file, args)
@@ -102,7 +121,7 @@ def _import(args: argparse.Namespace) -> int:
     digest = file_sha256(args.file)
     with Store(args.store) as st:
         existed = st.has_client(args.client)
-        st.add_client(args.client, name=args.name, body_mass_kg=getattr(args, "body_mass", None), note=args.note)
+        st.add_client(args.client, name=args.client_name, body_mass_kg=getattr(args, "body_mass", None), note=args.note)
         try:
             with progress_bar(src.n_rows_hint, f"importing {Path(args.file).name}", quiet=args.quiet) as update:
                 res = st.import_recording(args.client, src, config=cfg, device_id=args.device, file_sha256=digest,
@@ -143,7 +162,6 @@ def _import(args: argparse.Namespace) -> int:
 def print_summary(summary: Any, res: Any) -> None:
     """The short terminal summary after an import (rich)."""
     from rich.markup import escape
-    from rich.table import Table
 
     con = stdout_console()
     who = escape(summary.client_name or summary.client_id)
@@ -152,7 +170,7 @@ def print_summary(summary: Any, res: Any) -> None:
     else:
         con.print(f"[bold]{who}[/bold]: added {res.n_impacts_added} impacts, {res.n_sessions_added} sessions, "
                   f"{res.n_blocks_added} quarter-hours of wear from {escape(Path(summary.source).name)}")
-    t = Table(title="Your days", title_justify="left")
+    t = make_table("Your days")
     for col in ("day", "worn h", "low", "medium", "high", "jumps"):
         t.add_column(col, justify="left" if col == "day" else "right")
     for r in summary.daily.itertuples(index=False):

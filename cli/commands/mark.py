@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from impactlab.errors import ConfigError
-from impactlab.markers import KNOWN_LABELS, append_marker, parse_time
+#: impactlab.markers.KNOWN_LABELS, spelled here so that ``mark --help`` does not load pandas
+#: (tests/test_cli_usage.py checks that they agree)
+LABELS = ("vest", "jumps", "vibration", "walk")
 
 HELP = "record a labelled period (vest, jumps, vibration, walk) in a markers file"
 EPILOG = """\
 examples:
   impactlab mark vest --start 2026-03-02T16:58:00+00:00 --end 2026-03-02T17:32:00+00:00 --file my-markers.csv
-  impactlab analyze sample_data/sim-day.parquet --markers my-markers.csv
-      (the 17:00-17:30 walk of the sample day becomes a vest walk)
+  impactlab analyze sample_data/sim-day.parquet --markers my-markers.csv   # 17:00-17:30 becomes a vest walk
   impactlab mark vibration --start 2026-03-04T18:00 --end 2026-03-04T18:15 --tz Europe/London --file my-markers.csv
 
 The file (--file, required) is a CSV with the header start,end,label, created owner-only when
@@ -29,7 +31,7 @@ overlaps a marker with the same label already in the file (that line is named).
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mark", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("label", choices=KNOWN_LABELS, help="what happened in the period")
+    p.add_argument("label", choices=LABELS, help="what happened in the period")
     p.add_argument("--start", required=True, metavar="ISO", help="start, ISO-8601 (e.g. 2026-03-03T10:00:00+00:00)")
     p.add_argument("--end", required=True, metavar="ISO", help="end, ISO-8601")
     p.add_argument("--file", required=True, metavar="CSV",
@@ -40,6 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.markers import append_marker, parse_time
+
     start = parse_time(args.start, key="--start")
     end = parse_time(args.end, key="--end")
     if args.tz:
@@ -56,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _localize(t: pd.Timestamp, tz: str, key: str) -> pd.Timestamp:
     """A time without an offset read in ``tz``; a clock-change gap or repeat is refused."""
+    from impactlab.errors import ConfigError
+
     if t.tzinfo is not None:
         return t
     try:

@@ -1,34 +1,52 @@
-"""``impactlab plan check PLAN``: validate an exercise plan (TOML, DESIGN §5) and pretty-print it."""
+"""``impactlab plan check PLAN``: validate an exercise plan (TOML, docs/cli.md) and pretty-print it; ``plan set``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from impactlab.plan import DAY_NAMES, Plan, load_plan
-from impactlab.schema import SESSION_KINDS
+from .._common import make_table, stdout_console
+from ..options import add_format_option
 
-from .._common import stdout_console
+if TYPE_CHECKING:  # plans load pandas: imported when the command runs
+    from impactlab.plan import Plan
 
 HELP = "validate and show an exercise plan"
 EPILOG = """\
 examples:
   impactlab plan check sample_data/plan.toml
   impactlab plan check sample_data/plan.toml --format json
+  impactlab plan set sample_data/plan.toml --client c01 --from 2026-03-02 --store clinic.sqlite
   impactlab analyze sample_data/sim-day.parquet --plan sample_data/plan.toml
-  python sample_data/make_sample_week.py   (then, see sample_data/README.md for the expected verdicts)
-  impactlab analyze sample_data/sim-week.parquet --plan sample_data/plan.toml --markers sample_data/markers-week.csv
+
+A week to check a plan against: python sample_data/make_sample_week.py writes sample_data/sim-week.parquet
+(sample_data/README.md gives the expected verdicts of impactlab analyze sample_data/sim-week.parquet
+--plan sample_data/plan.toml --markers sample_data/markers-week.csv).
 
 A plan names targets per day or per week: jumps (per_day, min_sets, days), high_impacts (per_day,
 min_band), brisk_walk, run, vest_walk and vibration (minutes_per_day and/or minutes_per_week). Errors name
 the file and the dotted key (e.g. targets.jumps.per_day); the exit code is then 1.
 """
 
-_WHAT = {
-    "high_impacts": "impacts in band {min_band} or above",
-    **{k.target: k.what for k in SESSION_KINDS.values() if k.target},
-}
+SET_EPILOG = """\
+examples:
+  impactlab import sample_data/sim-day.parquet --client c01 --store clinic.sqlite
+  impactlab plan set sample_data/plan.toml --client c01 --store clinic.sqlite
+  impactlab plan set sample_data/plan.toml --client c01 --from 2026-03-02 --store clinic.sqlite
+
+An invalid plan is refused and nothing is stored. Every stored week is checked again against the
+version in force on each day; the report and history show which version applied.
+"""
+
+def _what(name: str) -> str:
+    """How a target reads in the plan table (the session kinds' own words from the schema)."""
+    from impactlab.schema import SESSION_KINDS
+
+    what = {"high_impacts": "impacts in band {min_band} or above",
+            **{k.target: k.what for k in SESSION_KINDS.values() if k.target}}
+    return what[name]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,10 +56,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     c = psub.add_parser("check", help="validate a plan file and print its targets", epilog=EPILOG,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("plan", help="plan file (TOML)")
-    c.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    add_format_option(c)
     c.set_defaults(func=run)
     st = psub.add_parser("set", help="store a new plan version for a client (each day is checked against "
-                         "the version in force that day)")
+                         "the version in force that day)", epilog=SET_EPILOG,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     st.add_argument("plan", help="plan file (TOML)")
     st.add_argument("--client", metavar="ID", required=True, help="client id")
     st.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD", help="first day in force (default today)")
@@ -52,6 +71,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _days(days: tuple[str, ...]) -> str:
+    from impactlab.plan import DAY_NAMES
+
     return "every day" if tuple(days) == DAY_NAMES else ", ".join(days)
 
 
@@ -59,7 +80,7 @@ def describe(plan: Plan) -> list[tuple[str, str, str]]:
     """(target, requirement, when) for each target, in words."""
     rows = []
     for name, t in plan.targets.items():
-        what = _WHAT[name].format(min_band=getattr(t, "min_band", ""))
+        what = _what(name).format(min_band=getattr(t, "min_band", ""))
         if name == "jumps":
             req = f"{t.per_day} {what}" + (f" in at least {t.min_sets} sets" if t.min_sets else "")
             rows.append((name, req, f"per day, {_days(t.days)}"))
@@ -79,17 +100,17 @@ def describe(plan: Plan) -> list[tuple[str, str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.plan import load_plan
+
     plan = load_plan(args.plan)
     if args.format == "json":
         json.dump(plan.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    from rich.table import Table
-
     con = stdout_console()
     con.print(f"[bold]{plan.name}[/bold]  ({args.plan}: valid, schema {plan.schema}"
               + (f", days in {plan.timezone}" if plan.timezone else "") + ")")
-    t = Table(title_justify="left")
+    t = make_table()
     for col in ("target", "requirement", "when"):
         t.add_column(col)
     for row in describe(plan):
@@ -101,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_set(args: argparse.Namespace) -> int:
     """``plan set``: validate the plan (nothing stored when invalid), store it as a new version."""
+    from impactlab.plan import load_plan
     from impactlab.store import Store
 
     plan = load_plan(args.plan)

@@ -10,19 +10,19 @@ import tempfile
 from pathlib import Path
 
 from impactlab.errors import ImpactlabError
-from impactlab.report import iso_week, parse_week, weekly_report
-from impactlab.store import Store
 
-from .._common import stdout_console
+from .._common import make_table, stdout_console
+from ..options import add_format_option
 from .clients import add_store_option
 
 HELP = "weekly therapist report for one client: HTML, PDF or JSON"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01 --name "Ann Example"
-  impactlab report --client c01 --week 2026-W10 --html c01-W10.html
-  impactlab report --client c01 --week 2026-W10 --html c01-W10.html --pdf c01-W10.pdf
-  impactlab report --client c01 --week 2026-W10 --format json
+  impactlab import sample_data/sim-day.parquet --client c01 --client-name "Ann Example" --store clinic.sqlite
+  impactlab report --client c01 --week 2026-W10 --html c01-W10.html --store clinic.sqlite
+  impactlab report --client c01 --week 2026-W10 --format json --store clinic.sqlite
+  impactlab report --all --week 2026-W10 --html caseload.html --store clinic.sqlite
+  impactlab report --client c01 --week 2026-W10 --pdf c01-W10.pdf --store clinic.sqlite   # needs Chromium
 
 The HTML is one self-contained file (plots inline as SVG, no network, no script): the plan, a
 day x target grid (met / not met / no data), impacts per day and band against the target, a
@@ -43,14 +43,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: the client's last week with data)")
     p.add_argument("--html", metavar="OUT.html", help="write the report as one HTML file")
     p.add_argument("--pdf", metavar="OUT.pdf", help="also print it to PDF (needs Chromium)")
-    add_store_option(p)
+    add_store_option(p, read_only=True)
     p.add_argument("--allow-empty", action="store_true", help="write the report even when the week has no data")
-    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    add_format_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write or print one client's weekly report (or the caseload); returns the exit code."""
+    from impactlab.report import iso_week, weekly_report
+    from impactlab.store import Store
+
     if args.all:
         return _run_all(args)
     with Store(args.store) as st:
@@ -96,14 +99,13 @@ def run(args: argparse.Namespace) -> int:
 def print_week(rep: object) -> None:
     """The week's grid and days in the terminal."""
     from rich.markup import escape
-    from rich.table import Table
 
     r = rep  # WeeklyReport
     con = stdout_console()
     con.print(f"[bold]{escape(r.client_name or r.client_id)}[/bold], week {r.week} "  # type: ignore[attr-defined]
               f"({r.days[0]:%d %b} to {r.days[-1]:%d %b})")  # type: ignore[attr-defined]
     if r.grid:  # type: ignore[attr-defined]
-        t = Table(title="Targets", title_justify="left")
+        t = make_table("Targets")
         t.add_column("target")
         for d in r.days:  # type: ignore[attr-defined]
             t.add_column(f"{d:%a}", justify="center")
@@ -114,7 +116,7 @@ def print_week(rep: object) -> None:
     else:
         con.print("No plan stored for this client: no targets to check. Add one with: "
                   f"impactlab plan set --client {escape(r.client_id)} PLAN.toml")  # type: ignore[attr-defined]
-    t = Table(title="Days", title_justify="left")
+    t = make_table("Days")
     for col in ("day", "worn h", "valid", "low", "medium", "high", "jumps"):
         t.add_column(col, justify="left" if col == "day" else "right")
     for d in r.days:  # type: ignore[attr-defined]
@@ -131,8 +133,10 @@ def _run_all(args: argparse.Namespace) -> int:
     """``report --all --week W``: the caseload overview as HTML (with each client's report) or JSON."""
     import os
 
+    from impactlab.report import iso_week, parse_week, weekly_report
     from impactlab.report.caseload import caseload, render_caseload_html
     from impactlab.report.html import render_weekly_html, write_html
+    from impactlab.store import Store
 
     if not args.week:
         raise ImpactlabError("--all needs --week", key="week", hint="e.g. impactlab report --all --week 2026-W10")
@@ -164,9 +168,7 @@ def _run_all(args: argparse.Namespace) -> int:
         json.dump({"week": week, "clients": [r.to_json_dict() for r in rows]}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif not args.html:
-        from rich.table import Table
-
-        t = Table(title=f"Caseload, week {week}", title_justify="left")
+        t = make_table(f"Caseload, week {week}")
         for col in ("client", "adherence", "valid days", "flags"):
             t.add_column(col)
         for r in rows:

@@ -7,19 +7,16 @@ import asyncio
 import json
 import sys
 
-from impactlab.ble.client import scan
-from impactlab.ble.profile import list_profiles, load_profile
-
-from .._common import stdout_console
+from .._common import make_table, stdout_console
+from ..options import add_format_option
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate
 
 HELP = "list Bluetooth LE sensors in range"
 EPILOG = """\
 examples:
-  impactlab scan
-  impactlab scan --timeout 10 --all
-  impactlab scan --name IMPL
   impactlab scan --simulate sample_data/sim-day.parquet
+  impactlab scan --sensor IMPL --simulate sample_data/sim-day.parquet --format json
+  impactlab scan --timeout 10 --all                          # needs a sensor in range
 
 Sensors are recognised by the service UUID (or name prefix) of the profiles in firmware_config/.
 """ + "\n" + SIM_EPILOG
@@ -31,12 +28,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time in s (default 5)")
     p.add_argument("--service", metavar="UUID", help="only devices advertising this service UUID")
     p.add_argument("--all", action="store_true", help="also list devices no profile recognises")
-    p.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
-    add_sensor_options(p)
+    add_format_option(p)
+    add_sensor_options(p, name_help="only sensors whose advertised name starts with NAME, e.g. IMPL")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.ble.client import scan
+    from impactlab.ble.profile import list_profiles, load_profile
+
     profiles = [load_profile(n) for n in list_profiles()]
     if args.profile not in list_profiles():
         profiles.insert(0, load_profile(args.profile))
@@ -52,14 +52,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     from rich.markup import escape
-    from rich.table import Table
 
     con = stdout_console()
     if not found:
         con.print("No sensors found. Is the sensor charged and close by? (--all lists every device; "
                   "--simulate FILE tries a simulated one)")
         return 0
-    t = Table(title="Sensors in range", title_justify="left")
+    t = make_table("Sensors in range")
     for col in ("name", "address", "RSSI dBm", "profile"):
         t.add_column(col, justify="right" if col == "RSSI dBm" else "left")
     for f in found:

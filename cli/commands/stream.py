@@ -7,29 +7,30 @@ import asyncio
 import json
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from impactlab._version import __version__
-from impactlab.ble.profile import load_profile
-from impactlab.ble.rawlog import raw_log
-from impactlab.ble.stream import LiveStatus, stream_sensor
 
-from .._common import stdout_console
-from ..options import add_reading_options, detection_config
+from .._common import make_table, stdout_console
+from ..options import add_format_option, add_output_file_option, add_reading_options, detection_config
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate, parse_duration, zone_and_axis
+
+if TYPE_CHECKING:  # bleak, numpy and pandas: imported when the command runs
+    from impactlab.ble.stream import LiveStatus
 
 HELP = "stream live impacts from a sensor (terminal view)"
 EPILOG = """\
 examples:
   impactlab stream --simulate sample_data/sim-day.parquet
   impactlab stream --simulate sample_data/sim-day.parquet --duration 60 --format json
-  impactlab stream --address F0:1A:B2:00:00:01 --duration 10m --out session.parquet
-  impactlab stream --profile polar-verity-sense --name "Polar Sense 0A1B2C3D"
-  impactlab stream --profile polar-verity-sense --polar-sdk-mode --duration 10m --out run.parquet
+  impactlab stream --simulate sample_data/sim-day.parquet --duration 30 --output live.parquet --format json
+  impactlab stream --address F0:1A:B2:00:00:01 --duration 10m --output session.parquet   # needs a sensor
+  impactlab stream --profile polar-verity-sense --sensor "Polar Sense 0A1B2C3D"          # needs a sensor
+  impactlab stream --profile polar-verity-sense --polar-sdk-mode --duration 10m --output run.parquet   # needs a sensor
 
 The view shows elapsed sensor time, samples, packets lost (every missing sequence number is
 counted; Polar gaps are found from timestamps), impacts per band, recent impacts, markers and
-battery. Ctrl-C ends the stream cleanly and still saves --out. Impacts equal those of
+battery. Ctrl-C ends the stream cleanly and still saves --output. Impacts equal those of
 impactlab analyze on the saved file (the live detector is exact; it lags by a few seconds).
 A simulated sensor plays in real time for the terminal view and as fast as it can for
 --format json or when stdout is not a terminal (set --speed to choose).
@@ -40,8 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stream", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--duration", metavar="T", help="stop after T of sensor time: 60, 90s, 10m, 1h (default: Ctrl-C)")
-    p.add_argument("--out", metavar="FILE.parquet", help="save the raw recording (Parquet) when the stream ends")
-    p.add_argument("--format", choices=["table", "json"], default="table", help="final output format (default table)")
+    add_output_file_option(p, metavar="FILE.parquet", help="save the raw recording (Parquet) when the stream ends",
+                           old=("--out",), command="stream")
+    add_format_option(p, help="final output format (default table)")
     p.add_argument("--raw-log", metavar="FILE", help="write every GATT write and notification as CSV "
                    "time,direction,uuid,hex (replay with analyze/convert --profile)")
     p.add_argument("--polar-sdk-mode", action="store_true",
@@ -53,9 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _view(st: LiveStatus, title: str) -> Any:
-    from rich.table import Table
-
-    t = Table(title=title, title_justify="left", show_header=False)
+    t = make_table(title, show_header=False)
     t.add_column("what")
     t.add_column("value", justify="right")
     mins, secs = divmod(st.elapsed_s, 60)
@@ -75,6 +75,9 @@ def _view(st: LiveStatus, title: str) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.ble.profile import load_profile
+    from impactlab.ble.rawlog import raw_log
+
     profile = load_profile(args.profile)
     duration = parse_duration(args.duration)
     cfg = detection_config(args).replace(block_s=10.0)
@@ -86,12 +89,12 @@ def run(args: argparse.Namespace) -> int:
             live = asyncio.run(_stream(args, profile, address, tz, axis, cfg, duration))
     st = live.status
     rec = live.recording()
-    if args.out and rec is not None:
+    if args.output and rec is not None:
         from impactlab.io import write_parquet
 
-        write_parquet(rec, args.out)
+        write_parquet(rec, args.output)
         if not args.quiet:
-            print(f"saved {len(rec):,} samples to {args.out}", file=sys.stderr)
+            print(f"saved {len(rec):,} samples to {args.output}", file=sys.stderr)
     if args.format == "json":
         out = {
             "impactlab_version": __version__,
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             "packets_lost": st.packets_lost, "duplicates": st.duplicates, "decode_errors": st.decode_errors,
             "gaps": [list(g) for g in st.gaps], "impacts": st.impacts, "sessions": st.sessions,
             "markers": [list(m) for m in st.markers],
-            "ended": st.ended, "error": st.last_error, "out": args.out,
+            "ended": st.ended, "error": st.last_error, "out": args.output,
         }
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -126,6 +129,8 @@ async def _stream(args: argparse.Namespace, profile: Any, address: str | None, t
         loop.add_signal_handler(signal.SIGINT, stop.set)
     except (NotImplementedError, RuntimeError):  # not the main thread
         pass
+    from impactlab.ble.stream import LiveStatus, stream_sensor
+
     live_view = None
     if args.format == "table" and sys.stdout.isatty() and not args.quiet:
         from rich.live import Live

@@ -7,12 +7,8 @@ import asyncio
 import json
 import sys
 
-from impactlab.ble.profile import load_profile
-from impactlab.ble.rawlog import raw_log
-from impactlab.ble.sync import sync_sensor
-
 from .._common import progress_bar, stdout_console
-from ..options import analysis_config
+from ..options import add_client_name_option, add_client_option, add_format_option, analysis_config
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate, zone_and_axis
 from .clients import add_store_option
 from .import_ import add_client_analysis_options
@@ -22,7 +18,7 @@ EPILOG = """\
 examples:
   impactlab sync --simulate sample_data/sim-day.parquet --client c01
   impactlab sync --simulate sample_data/sim-day.parquet --client c01 --fault-link-loss 5 --fault-drop-rate 0.01
-  impactlab sync --address F0:1A:B2:00:00:01 --client c01 --plan plan.toml --store clinic.sqlite
+  impactlab sync --address F0:1A:B2:00:00:01 --client c01 --plan sample_data/plan.toml --store clinic.sqlite   # needs a sensor
 
 Packets are committed to the store as they arrive, each once (by sequence number). A dropped link
 reconnects with backoff and resumes; an interrupted sync resumes when run again. The sensor is told
@@ -35,10 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     g = p.add_argument_group("client store")
-    g.add_argument("--client", metavar="ID", required=True, help="client id (created when new), e.g. c01")
-    g.add_argument("--client-name", dest="client_display_name", metavar="NAME", help="client's display name")
+    add_client_option(g, help="client id (created when new), e.g. c01")
+    add_client_name_option(g)
     add_store_option(g)
-    g.add_argument("--format", choices=["table", "json"], default="table", help="stdout format (default table)")
+    add_format_option(g)
     g.add_argument("--raw-log", metavar="FILE", help="write every GATT write and notification as CSV "
                    "time,direction,uuid,hex (replay with analyze/convert --profile)")
     add_sensor_options(p)
@@ -47,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impactlab.ble.profile import load_profile
+    from impactlab.ble.rawlog import raw_log
+    from impactlab.ble.sync import sync_sensor
     from impactlab.store import Store
 
     from .import_ import client_inputs
@@ -57,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     with maybe_simulate(args, default_speed=0.0) as sim, Store(args.store) as st:
         tz, axis = zone_and_axis(args, sim, profile)
         address = args.address or (sim.address if sim is not None else None)
-        st.add_client(args.client, name=args.client_display_name, body_mass_kg=getattr(args, "body_mass", None))
+        st.add_client(args.client, name=args.client_name, body_mass_kg=getattr(args, "body_mass", None))
         with progress_bar(10**7, "syncing", quiet=args.quiet) as update, raw_log(getattr(args, "raw_log", None)):
             res = asyncio.run(sync_sensor(
                 st, args.client, profile, address=address, name=getattr(args, "sensor_name", None), timezone=tz,

@@ -1,6 +1,6 @@
 """Bluetooth LE sensors: profiles, decoders, live streaming, resumable sync, a simulated sensor.
 
-Layers (DESIGN §6), each importable on its own:
+Layers (docs/architecture.md), each importable on its own:
 
 * :mod:`~impactlab.ble.profile` — ``firmware_config/*.toml`` → :class:`SensorProfile`;
 * :mod:`~impactlab.ble.decode` — pure bytes ↔ numpy decoders (``np.frombuffer``, structured dtypes);

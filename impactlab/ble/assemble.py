@@ -6,7 +6,7 @@ window, ignores duplicates and records every missing sequence range as lost (nev
 found from the frame timestamps and sample counts, and sample times come from those timestamps.
 Both return ``(sample_index, counts)`` runs (Polar with the device times too) that
 :func:`samples_to_recording` turns into a :class:`~impactlab.recording.Recording` (gaps are
-missing rows, DESIGN §3).
+missing rows, docs/cli.md, Tables).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A profile names the GATT service and characteristics of a sensor, the byte layout of its packets
 (field lists that map one to one to numpy structured dtypes), its sample rate, range and scale,
-and its command bytes (DESIGN §6). The decoder, the sync client and the simulated sensor are all
+and its command bytes (firmware_config/README.md). The decoder, the sync client and the simulated sensor are all
 driven by the same profile, so they cannot disagree about a layout. The format is documented in
 ``firmware_config/README.md``.
 """

@@ -3,7 +3,7 @@
 :class:`LiveCounter` is the pure, synchronous part (testable without Bluetooth): it takes raw
 notification values, decodes them (malformed ones are counted, never fatal), orders them, builds
 Recording chunks and feeds :class:`~impactlab.impacts.ImpactDetector`, which returns exactly the
-impacts a whole-recording run finds (DESIGN §3). :func:`stream_sensor` connects with bleak,
+impacts a whole-recording run finds (docs/method.md §6.5). :func:`stream_sensor` connects with bleak,
 starts the stream and drives a :class:`LiveCounter` until a duration is reached or it is stopped.
 """
 

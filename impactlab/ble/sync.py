@@ -1,4 +1,4 @@
-"""Lossless, resumable download of a sensor's stored packets into the client store (DESIGN §6, §8).
+"""Lossless, resumable download of a sensor's stored packets into the client store (docs/cli.md).
 
 The flow (impactlab-v1 sensors):
 

@@ -1,4 +1,4 @@
-"""Ground reaction force, loading rate and bone-loading indices from impacts (DESIGN §7).
+"""Ground reaction force, loading rate and bone-loading indices from impacts (docs/method.md).
 
 Per impact, from its gravity-included peak acceleration (``peak_g + 1``, g), its peak acceleration
 rate (``peak_rate_gps``, g/s) and body mass (kg):

@@ -1,5 +1,5 @@
 """GRF and loading-rate prediction: the Veras et al. coefficient tables, per-impact predictions, and
-the jump/drop physics helpers (DESIGN §7). See :mod:`impactlab.loading`."""
+the jump/drop physics helpers (docs/method.md). See :mod:`impactlab.loading`."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ _SESSION_MODEL = {"jumps": "jumping", "walk": "walking", "brisk_walk": "walking"
 
 
 def model_for_kind(kind: object) -> str:
-    """Prediction model for an impact in a session of ``kind`` (DESIGN §7).
+    """Prediction model for an impact in a session of ``kind`` (docs/method.md).
 
     ``jumps`` → ``"jumping"`` (Veras 2023); ``walk``, ``brisk_walk``, ``vest_walk`` →
     ``"walking"`` (Veras 2020); anything else, including impacts outside sessions, →

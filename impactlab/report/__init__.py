@@ -6,7 +6,7 @@ from an ``Analysis`` or from a batch folder) into a :class:`WeeklyReport`;
 :func:`impactlab.report.html.render_weekly_html` turns it into one self-contained HTML file
 (plots inline as SVG, no network), :func:`impactlab.report.browser.print_pdf` prints that HTML to
 PDF with headless Chromium, and :meth:`WeeklyReport.to_json_dict` gives the same rows as JSON with
-the keys of ``impactlab analyze --format json`` (``days`` and ``plan_check``, DESIGN §9).
+the keys of ``impactlab analyze --format json`` (``days`` and ``plan_check``, docs/cli.md, JSON output).
 
 Grid verdicts come from the stored PLAN_CHECK rows: ``met``, ``not met``, ``no data`` (a day too
 short to judge, or no recording that day: the cell then says ``no recording``) or ``not scheduled``

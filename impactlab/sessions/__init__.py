@@ -1,4 +1,4 @@
-"""Exercise sessions: jumps, walks, brisk walks, vest walks and vibration-plate sessions (DESIGN §4).
+"""Exercise sessions: jumps, walks, brisk walks, vest walks and vibration-plate sessions (docs/cli.md, Sessions).
 
 Sessions are found on the **native-rate** signal (a 30 Hz plate is gone once the signal is resampled to
 the preset's 50 Hz), while impacts are counted at the preset's rate; the two meet at the end.
@@ -133,7 +133,7 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
     config : DetectionConfig, optional
         The impact preset (its grouped ``high`` band is the jump landing band).
     session_config : SessionConfig, optional
-        Thresholds (DESIGN §4).
+        Thresholds (docs/cli.md, Sessions).
     markers : Markers, DataFrame or path, optional
         Labelled periods (``vest``, ``jumps``, ``vibration``, ``walk``).
     plate_hz : float, optional

@@ -1,4 +1,4 @@
-"""The client store: one SQLite file per practice, raw samples as Parquet beside it (DESIGN §8).
+"""The client store: one SQLite file per practice, raw samples as Parquet beside it (docs/cli.md).
 
 What is stored
 --------------
@@ -222,7 +222,7 @@ class Store:
         body_mass_kg : float, optional
             Body mass in kg, for loading indices.
         plan_path : str or os.PathLike, optional
-            Plan TOML (DESIGN §5); its text is kept in the store so reports show the plan in force.
+            Plan TOML (docs/cli.md, Plan files); its text is kept in the store so reports show the plan in force.
         note : str, optional
             Free text for the therapist.
 

@@ -1,4 +1,4 @@
-"""The store's SQLite file: schema and migrations, opening, transactions and crash clean-up (DESIGN §8).
+"""The store's SQLite file: schema and migrations, opening, transactions and crash clean-up (docs/cli.md).
 
 Atomicity: one import is one SQLite transaction (``BEGIN IMMEDIATE`` ... ``COMMIT``, see
 :func:`transaction`). A crash or ``kill -9`` in the middle leaves the store as it was. Temporary

@@ -1,4 +1,4 @@
-"""The Bluetooth LE sync journal: packets kept by (device, sequence number) until decoded (DESIGN §6, §8).
+"""The Bluetooth LE sync journal: packets kept by (device, sequence number) until decoded (firmware_config/README.md; docs/cli.md).
 
 Used by :mod:`impactlab.ble.sync` through the :class:`~impactlab.store.Store` methods
 ``sync_last_seq``, ``sync_commit_packets``, ``sync_packets`` and ``sync_gaps``.
