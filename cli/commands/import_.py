@@ -152,7 +152,7 @@ def _import(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        from .today import print_answer
+        from ..render import print_answer
 
         print_summary(summary, res)
         print_answer(answer)
