@@ -249,7 +249,7 @@ def test_folder_swap_is_restored(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / ".old-p01-deadbeef0000").mkdir(parents=True)
     (out / ".old-p01-deadbeef0000" / "p01-Info.json").write_text("{}")
-    batch.cluster._clean_stale(out)
+    batch.cluster._clean_stale(out)  # type: ignore[attr-defined]
     assert (out / "p01" / "p01-Info.json").is_file() and not list(out.glob(".*"))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +45,7 @@ def _turned(rec: Recording, rot: np.ndarray) -> Recording:
     return Recording(data, rec.meta)
 
 
-def _quiet(rec: Recording | list[Recording], config: DetectionConfig | None = None) -> object:
+def _quiet(rec: Recording | list[Recording], config: DetectionConfig | None = None) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return analyze(rec, config=config)

@@ -145,6 +145,7 @@ def test_physical_limits_and_types(tmp_path: Path, body: str, key: str, line: in
 def test_limits_are_inclusive(tmp_path: Path) -> None:
     plan = load_plan(_plan(tmp_path, "schema = 1\n[targets.brisk_walk]\nminutes_per_day = 1440\nminutes_per_week = 10080\n"
                                      "[targets.jumps]\nper_day = 100000\nmin_sets = 100000\n"))
+    assert plan.targets.brisk_walk is not None and plan.targets.jumps is not None
     assert plan.targets.brisk_walk.minutes_per_day == 1440 and plan.targets.jumps.min_sets == 100_000
 
 
@@ -172,7 +173,8 @@ def test_not_utf8_not_toml(tmp_path: Path, raw: bytes, line: int, match: str) ->
 def test_bom_accepted_folder_fifo_and_huge_file_refused(tmp_path: Path) -> None:
     p = tmp_path / "bom.toml"
     p.write_bytes(b"\xef\xbb\xbfschema = 1\n[targets.jumps]\nper_day = 5\n")  # Notepad's UTF-8
-    assert load_plan(p).targets.jumps.per_day == 5
+    jumps = load_plan(p).targets.jumps
+    assert jumps is not None and jumps.per_day == 5
     with pytest.raises(ConfigError, match="folder, not a plan file"):
         load_plan(tmp_path)
     big = tmp_path / "big.toml"
