@@ -11,10 +11,10 @@ import stat
 import unicodedata
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -96,7 +96,7 @@ def is_gzip(path: str | os.PathLike[str]) -> bool:
 def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
     """The file's bytes, decompressed as a stream when it is gzip (no temporary copy)."""
     if is_gzip(path):
-        return gzip.open(path, "rb")
+        return cast(IO[bytes], gzip.open(path, "rb"))
     return open(path, "rb")
 
 
@@ -332,7 +332,7 @@ def nonfinite_rows(xyz: np.ndarray) -> np.ndarray:
 
 
 def make_chunk(
-    t_ns: np.ndarray, xyz: np.ndarray, meta: RecordingMeta, *, first_line: int, extra=None,
+    t_ns: np.ndarray, xyz: np.ndarray, meta: RecordingMeta, *, first_line: int, extra: Mapping[str, np.ndarray] | None = None,
     prev_ns: int | None = None, unit: str = "line",
 ) -> Recording:
     """Build a chunk; a time-order problem is reported with its file line (or row).
@@ -355,8 +355,8 @@ def make_chunk(
     idx = pd.DatetimeIndex(t_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(meta.timezone)
     idx.name = "time"
     frame = pd.DataFrame(np.ascontiguousarray(xyz, dtype=np.float32), index=idx, columns=["x", "y", "z"], copy=False)
-    for k, v in (extra or {}).items():
-        frame[k] = v
+    for name, column in (extra or {}).items():
+        frame[name] = column
     return Recording(frame, meta, validate=False)
 
 

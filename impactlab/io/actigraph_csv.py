@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import numpy as np
@@ -156,7 +156,7 @@ def open_actigraph_csv(
     temp_col = next((n for n in names if n.lower() == "temperature"), None)
     notes: list[str] = []
     zone = device_zone(tz, path, notes)
-    fs = float(info["rate"])
+    fs = float(info["rate"])  # type: ignore[arg-type]
     device = str(info["device"])
     rng = next((v for k, v in _RANGES.items() if k in device), None)
     def _reader(block_size: int = 1 << 26) -> pacsv.CSVStreamingReader:
@@ -171,7 +171,8 @@ def open_actigraph_csv(
 
     meta = RecordingMeta(
         source=path, device="actigraph", sample_rate_hz=fs, timezone=zone,
-        vertical_axis=_probe_axis(_reader, use, vertical_axis, notes, path), range_g=rng, serial=info["serial"] or None,  # type: ignore[arg-type]
+        vertical_axis=_probe_axis(_reader, use, vertical_axis, notes, path), range_g=rng,
+        serial=str(info["serial"]) if info["serial"] else None,
         extra={"model": device},
     )
     start_local = pd.Timestamp(info["start"]).tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
@@ -202,7 +203,8 @@ def open_actigraph_csv(
     return RecordingSource(meta=meta, chunks=chunks, n_rows_hint=size // max(1, len(head[-1])), notes=notes)
 
 
-def _probe_axis(reader_factory, use, spec, notes, path):  # type: ignore[no-untyped-def]
+def _probe_axis(reader_factory: Callable[[int], pacsv.CSVStreamingReader], use: list[str], spec: str | None,
+                notes: list[str], path: str) -> str:
     """The vertical axis: the user's, else ``-y`` with its sign checked on the first block."""
     if spec:
         return spec

@@ -82,13 +82,13 @@ _AX6_HARDWARE = {0x64}
 def rate_from_code(code: np.ndarray | int) -> np.ndarray:
     """Sample rate (Hz) from the rate code: 3200 / 2^(15 − (code & 15))."""
     c = np.asarray(code, dtype=np.int64)
-    return 3200.0 / np.left_shift(1, 15 - (c & 15)).astype(np.float64)
+    return np.asarray(3200.0 / np.left_shift(1, 15 - (c & 15)), dtype=np.float64)
 
 
 def range_from_code(code: np.ndarray | int) -> np.ndarray:
     """Accelerometer range (± g) from the rate code: 16 >> (code >> 6)."""
     c = np.asarray(code, dtype=np.int64)
-    return np.right_shift(16, (c >> 6) & 3).astype(np.float64)
+    return np.asarray(np.right_shift(16, (c >> 6) & 3), dtype=np.float64)
 
 
 def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     mp = (m + 9) % 12
     doy = (153 * mp + 2) // 5 + d - 1
     doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
+    return np.asarray(era * 146097 + doe - 719468, dtype=np.int64)
 
 
 def unpack_timestamp(ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -122,7 +122,7 @@ def pack_timestamp(local_s: np.ndarray) -> np.ndarray:
     y = dt.year.to_numpy(np.int64) - 2000
     if (y < 0).any() or (y > 63).any():
         raise ValueError("CWA timestamps hold years 2000-2063 only")
-    return (
+    return np.asarray(
         (y << 26) | (dt.month.to_numpy(np.int64) << 22) | (dt.day.to_numpy(np.int64) << 17)
         | (dt.hour.to_numpy(np.int64) << 12) | (dt.minute.to_numpy(np.int64) << 6) | dt.second.to_numpy(np.int64)
     ).astype(np.uint32)
@@ -252,7 +252,7 @@ def _sample_times(blk: _Blocks, next_start: np.ndarray, next_seq: np.ndarray) ->
     follows = (next_seq == blk.seq + 1) & (dur > 0.5 * nominal) & (dur < 1.5 * nominal)
     dur = np.where(follows, dur, nominal)
     k = np.arange(120, dtype=np.float64)[None, :]
-    return blk.start_ns[:, None] + np.rint(k * (dur / blk.count)[:, None]).astype(np.int64)
+    return np.asarray(blk.start_ns[:, None] + np.rint(k * (dur / blk.count)[:, None]).astype(np.int64), dtype=np.int64)
 
 
 def read_header(path: str | os.PathLike[str]) -> dict[str, object]:

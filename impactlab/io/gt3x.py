@@ -412,12 +412,12 @@ def open_gt3x(
                                    offset=0, hint="Download the device again in ActiLife")
         t0_local = (start_ticks - TICKS_AT_UNIX_EPOCH) * 100
         zone, off_ns = clock_offset(tz, tz_min, t0_local, path, notes)
-        scale = scale or 341.0
+        nhanes_scale: float = scale or 341.0
         meta = RecordingMeta(source=path, device="actigraph", sample_rate_hz=fs, timezone=zone,
                              vertical_axis=vertical_axis or "-y", range_g=rng, serial=serial,
                              extra={"model": info.get("Device Type"), "firmware": info.get("Firmware"),
                                     "layout": layout})
-        return RecordingSource(meta=meta, chunks=lambda: _nhanes_chunks(path, meta, t0_local - off_ns, fs, scale, report),
+        return RecordingSource(meta=meta, chunks=lambda: _nhanes_chunks(path, meta, t0_local - off_ns, fs, nhanes_scale, report),
                                n_rows_hint=None, notes=notes, extra={"gt3x": report})
 
     # log.bin: find the first activity record (its time and, if needed, the scale from PARAMETERS)
@@ -564,7 +564,7 @@ def _log_chunks(path: str, meta: RecordingMeta, off_ns: int, fs: float, scale: f
     zone = meta.timezone
 
     def _iso(local_s: int) -> str:
-        return pd.Timestamp((local_s * 1_000_000_000) - off_ns, tz="UTC").tz_convert(zone).isoformat()
+        return str(pd.Timestamp((local_s * 1_000_000_000) - off_ns, tz="UTC").tz_convert(zone).isoformat())
 
     def _close_sleep(end_s: int) -> None:
         nonlocal sleep_from
@@ -650,7 +650,7 @@ def _log_chunks(path: str, meta: RecordingMeta, off_ns: int, fs: float, scale: f
         quality_note(f"{path}: {member.problem}; {n_samples} samples read", [], stacklevel=3)
     periods = merge_periods(periods)  # an exit event missing and a later one can give overlapping spans
     report["idle_sleep"] = periods
-    report["idle_sleep_s"] = float(sum(float(p["duration_s"]) for p in periods))  # type: ignore[arg-type]
+    report["idle_sleep_s"] = float(sum(float(p["duration_s"]) for p in periods))  # type: ignore[misc, arg-type]
     if periods:
         quality_note(
             f"{path}: {len(periods)} idle-sleep period(s), {report['idle_sleep_s']:.0f} s in all, are left as gaps "

@@ -275,7 +275,7 @@ def _localize(t_local_ns: np.ndarray, zone: str, path: str, line: int, *, unit: 
             hint="Pass --tz with the zone the device clock really kept (e.g. --tz UTC if it never changed), "
             "or export times with a UTC offset",
         )
-    return amb.as_unit("ns").asi8
+    return np.asarray(amb.as_unit("ns").asi8, dtype=np.int64)
 
 
 def _looks_like_time(s: str) -> bool:
