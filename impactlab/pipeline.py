@@ -504,7 +504,9 @@ class _Engine:
                 f"{src}: at rest the vertical axis ({meta.vertical_axis}) is {self.tilt_deg:.0f} degrees from gravity "
                 "(over 15); the vertical signal then reads a cos-scaled mix of vertical and horizontal acceleration, "
                 "which moves impacts between bands (a 15-30 degree tilt of a hip run: high -19 % to +9 %, "
-                "low -36 % to +122 %). Straighten the sensor on the belt"
+                "low -36 % to +122 %). " + ("Impacts were counted along the measured gravity (--align-gravity)"
+                                            if cfg.align_gravity and cfg.vector == "vertical" else
+                                            "Straighten the sensor on the belt, or count along gravity with --align-gravity")
             )
         sessions, impacts, session_info = self.sessions.finish(impacts)
         self.warnings.extend(session_info["notes"])

@@ -118,6 +118,8 @@ def test_adept_run_tilted_30_deg_aligned_matches_gravity_reference(run: Recordin
     print(f"adept run +30 deg (tilt {raw.qc['tilt_deg']} deg): raw {raw.band_totals()}, aligned "
           f"{al.band_totals()}, reference {ref}")
     assert raw.qc["tilt_deg"] == pytest.approx(24.65, abs=0.5)
+    assert any("degrees from gravity" in m and "count along gravity with --align-gravity" in m for m in raw.qc["warnings"])
+    assert any("counted along the measured gravity (--align-gravity)" in m for m in al.qc["warnings"])
     for band in ("low", "medium", "high"):
         assert al.band_totals()[band] == pytest.approx(ref[band], rel=0.06)
         assert abs(raw.band_totals()[band] - ref[band]) > 3 * abs(al.band_totals()[band] - ref[band])

@@ -79,3 +79,54 @@ def test_cli_flag_reaches_the_settings() -> None:
     add_reading_options(p)
     assert analysis_config(p.parse_args(["--range-g", "16"])).range_g == 16.0
     assert analysis_config(p.parse_args([])).range_g is None
+
+
+# -- ranges the device files declare (.cwa header rate code, GENEActiv header) -------------------
+
+SKDH = ROOT.parent / "shared" / "data" / "skdh"
+GENEA = ROOT.parent / "shared" / "data" / "GGIRread" / "GENEActiv_testfile.bin"
+
+
+def _rate_byte_range(path: Path) -> float:
+    """The range by the Open Movement .cwa spec, read here from the raw header: byte 36 is the
+    sample-rate code, its top two bits n give ±16 >> n g."""
+    code = path.read_bytes()[36]
+    return float(16 >> (code >> 6))
+
+
+@pytest.mark.parametrize(("name", "want"), [("ax3", 8.0), ("ax6", 16.0)])
+def test_cwa_header_range_is_used_and_nothing_is_inferred(name: str, want: float) -> None:
+    path = SKDH / f"{name}_sample.cwa"
+    truth = np.load(SKDH / f"{name}_data.npz")["accel"]  # skdh's decoded samples (g)
+    res = _run(open_recording(path, tz="UTC"))
+    assert _rate_byte_range(path) == want
+    assert (res.qc["range_g"], res.qc["range_source"]) == (want, "file")
+    assert res.qc["clipped_samples"] == int((np.abs(truth) >= want * 0.995).any(axis=1).sum()) == 0
+    assert not any("inferred" in m or "exceed" in m for m in res.qc["warnings"])
+
+
+def test_cwa_declaring_a_smaller_range_than_its_data_warns_and_clips(tmp_path: Path) -> None:
+    """skdh's AX3 file (±8 g, peaks 5.86 g) with its header's range bits set to ±4 g."""
+    raw = bytearray((SKDH / "ax3_sample.cwa").read_bytes())
+    raw[36] = (raw[36] & 0x3F) | (2 << 6)  # 16 >> 2 = ±4 g
+    path = tmp_path / "ax3_4g.cwa"
+    path.write_bytes(bytes(raw))
+    truth = np.load(SKDH / "ax3_data.npz")["accel"]
+    over = (np.abs(truth) > 4 * 1.001).any(axis=1)
+    clipped = int((np.abs(truth) >= 4 * 0.995).any(axis=1).sum())
+    res = _run(open_recording(path, tz="UTC"))
+    assert (res.qc["range_g"], res.qc["range_source"]) == (4.0, "file")
+    assert res.qc["clipped_samples"] == clipped > 0
+    msg = [m for m in res.qc["warnings"] if "exceed the file's declared range ±4 g" in m]
+    assert msg and f"{int(over.sum())} sample(s)" in msg[0] and f"row {int(np.argmax(over))}" in msg[0]
+    given = _run(open_recording(path, tz="UTC"), range_g=8.0)
+    assert (given.qc["range_g"], given.qc["range_source"]) == (8.0, "option")
+    assert any("--range-g 8 overrides the file's declared range ±4 g" in m for m in given.qc["warnings"])
+
+
+def test_geneactiv_header_range_is_used() -> None:
+    head = GENEA.read_bytes()[:4000].decode("latin-1")
+    assert "Accelerometer Range:-8 to 8" in head  # what the header says, read here as text
+    res = _run(open_recording(GENEA))
+    assert (res.qc["range_g"], res.qc["range_source"]) == (8.0, "file")
+    assert not any("inferred" in m for m in res.qc["warnings"])
