@@ -203,3 +203,23 @@ def test_unwritable_worker_refused_then_scheduler_lost_exit_3_and_rerun(files: l
     assert f"{N} recordings: {N - len(done)} analysed, {len(done)} up to date, 0 failed" in text
     assert json.loads((out / "manifest.json").read_text())["interrupted"] is False
     _same(out, reference)
+
+
+def test_ctrl_c_exits_3_and_rerun_completes(files: list[Path], reference: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "impactlab", "-q", "batch", str(files[0].parent), "-o", str(out), "--scheduler", "sync"]
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait(lambda: sum(1 for p in out.glob("p*") if p.is_dir()) >= 1 or run.poll() is not None, 60, "a first folder")
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=30)
+    assert run.returncode == 3, (stdout, stderr)
+    assert "interrupted: finished folders are kept" in stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["interrupted"] is True and manifest["interrupted_reason"] == "interrupted by the user (Ctrl-C)"
+    assert all(r["status"] == "done" for r in manifest["recordings"])
+    done = sum(1 for p in out.glob("p*") if p.is_dir())  # every finished folder is whole, so up to date next time
+    assert 1 <= len(manifest["recordings"]) <= done < N
+    assert main(["-q", "batch", str(files[0].parent), "-o", str(out), "--scheduler", "sync"]) == 0
+    assert f"{N - done} analysed, {done} up to date" in capsys.readouterr().out
+    _same(out, reference)
