@@ -68,6 +68,12 @@ class Cluster:
             c.wait_for_workers(n, timeout=40)
             return dict(c.nthreads())
 
+    def workers_now(self) -> dict[str, int]:
+        from distributed import Client
+
+        with Client(scheduler_file=str(self.file), timeout="20s") as c:
+            return dict(c.nthreads())
+
     def kill(self, p: subprocess.Popen[bytes]) -> None:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
@@ -82,7 +88,7 @@ def _recordings(d: Path) -> list[Path]:
     d.mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(N):
-        rec = simulate_recording(duration_s=12 * 3600, fs=25, walks=[Walk(600, 1200, 110, 0.75)],
+        rec = simulate_recording(duration_s=8 * 3600, fs=25, walks=[Walk(600, 1200, 110, 0.75)],
                                  jumps=[(2000 + 3 * k, 1.6 + 0.1 * i) for k in range(10)], seed=10 + i)
         out.append(write_parquet(rec, d / f"p{i:02d}.parquet"))
     return out
@@ -172,15 +178,27 @@ def test_unwritable_worker_refused_then_scheduler_lost_exit_3_and_rerun(files: l
         ro = c.worker(prefix=["unshare", "-m", "sh", "-c", f'mount --bind "{out}" "{out}" && '
                               f'mount -o remount,ro,bind "{out}" && exec "$0" "$@"'])
         addr = next(iter(c.wait_workers(1)))
+        gone = {addr}
         assert main(["-q", "batch", str(files[0].parent), "-o", str(out), "--scheduler-file", str(c.file)]) == 2
         err = capsys.readouterr().err
         assert f"worker {addr} (host " in err and f"cannot write the output folder {out}: Read-only file system" in err
         assert [p.name for p in out.iterdir()] == []  # nothing was analysed, no probe file left
         c.kill(ro)
 
+        # a worker that does not see the inputs (an empty filesystem over their folder): refused, by name
+        inputs = files[0].parent
+        blind = c.worker(prefix=["unshare", "-m", "sh", "-c", f'mount -t tmpfs none "{inputs}" && exec "$0" "$@"'])
+        _wait(lambda: c.workers_now() and not set(c.workers_now()) & gone, 30, "only the new worker")
+        gone |= set(c.workers_now())
+        assert main(["-q", "batch", str(inputs), "-o", str(out), "--scheduler-file", str(c.file)]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot see {N} of the {N} input files that this computer sees, e.g. {files[0]}" in err
+        assert "worker tcp://127.0.0.1:" in err and [p.name for p in out.iterdir()] == []
+        c.kill(blind)
+
         # a normal worker; the scheduler killed once a few recordings are done -> exit 3
         c.worker()
-        c.wait_workers(1)
+        _wait(lambda: c.workers_now() and not set(c.workers_now()) & gone, 30, "only the new worker")
         cmd = [sys.executable, "-m", "impactlab", "-q", "batch", str(files[0].parent), "-o", str(out),
                "--scheduler-file", str(c.file)]
         run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -202,4 +220,24 @@ def test_unwritable_worker_refused_then_scheduler_lost_exit_3_and_rerun(files: l
     text = capsys.readouterr().out
     assert f"{N} recordings: {N - len(done)} analysed, {len(done)} up to date, 0 failed" in text
     assert json.loads((out / "manifest.json").read_text())["interrupted"] is False
+    _same(out, reference)
+
+
+def test_ctrl_c_exits_3_and_rerun_completes(files: list[Path], reference: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "impactlab", "-q", "batch", str(files[0].parent), "-o", str(out), "--scheduler", "sync"]
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait(lambda: sum(1 for p in out.glob("p*") if p.is_dir()) >= 1 or run.poll() is not None, 60, "a first folder")
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=30)
+    assert run.returncode == 3, (stdout, stderr)
+    assert "interrupted: finished folders are kept" in stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["interrupted"] is True and manifest["interrupted_reason"] == "interrupted by the user (Ctrl-C)"
+    assert all(r["status"] == "done" for r in manifest["recordings"])
+    done = sum(1 for p in out.glob("p*") if p.is_dir())  # every finished folder is whole, so up to date next time
+    assert 1 <= len(manifest["recordings"]) <= done < N
+    assert main(["-q", "batch", str(files[0].parent), "-o", str(out), "--scheduler", "sync"]) == 0
+    assert f"{N - done} analysed, {done} up to date" in capsys.readouterr().out
     _same(out, reference)

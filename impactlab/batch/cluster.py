@@ -199,7 +199,11 @@ def check_workers(client: Any, paths: Sequence[Path], out: Path, *, timeout: flo
     workers = _wait_for_workers(client, timeout, tell)
     token = uuid.uuid4().hex[:8]
     seen = [os.fspath(p) for p in paths if p.is_file()]
-    results: dict[str, dict[str, Any]] = client.run(_probe, seen, os.fspath(out), token)
+    # a worker that left since it was listed does not answer: it gets no task either, so it is skipped
+    results: dict[str, dict[str, Any]] = client.run(_probe, seen, os.fspath(out), token, on_error="ignore")
+    if not results:
+        raise ConfigError("no Dask worker answered the check before the batch", key="scheduler",
+                          hint="Check that the workers are running (dask worker ADDRESS --nthreads 1)")
     try:
         for addr, r in sorted(results.items()):
             who = f"worker {addr} (host {r['host']}, pid {r['pid']})"
@@ -218,7 +222,7 @@ def check_workers(client: Any, paths: Sequence[Path], out: Path, *, timeout: flo
         for r in results.values():
             (out / r["probe"]).unlink(missing_ok=True)
         for addr, r in results.items():
-            client.run(_unprobe, os.fspath(out), r["probe"], workers=[addr])
+            client.run(_unprobe, os.fspath(out), r["probe"], workers=[addr], on_error="ignore")
     return [f"worker {addr} runs {n} threads; impactlab analyses one recording at a time per worker process "
             "(start workers with --nthreads 1 and more processes, --nworkers N)" for addr, n in sorted(workers.items()) if n > 1]
 
@@ -365,6 +369,8 @@ def run_batch(
         manifest.write(interrupted=True, reason="interrupted by the user (Ctrl-C)")
         _write_errors(out_p, manifest.records.values())
         raise
+    if interrupted is None:  # every task has ended: what a killed worker left half-written can go
+        _clean_stale(out_p)
     manifest.write(interrupted=interrupted is not None, reason=interrupted)
     _write_errors(out_p, manifest.records.values())
     collated = collate(out_p, table_format=table_format)

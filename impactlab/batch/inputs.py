@@ -129,7 +129,8 @@ def sniff_format(path: str | os.PathLike[str]) -> tuple[str | None, str]:
     suffix = Path(name.removesuffix(".gz")).suffix
     try:
         if p.stat().st_size == 0:
-            return ("csv", "") if suffix in (".csv", ".txt", ".tsv") or name.endswith(".gz") else (None, "empty file")
+            named = suffix in (".csv", ".txt", ".tsv", *_BINARY_SUFFIXES) or name.endswith(".gz")
+            return ("empty", "") if named else (None, "empty file")
         head = _head(p)
     except OSError as err:
         return "unreadable", f"cannot read it ({err.strerror or err})"
