@@ -248,7 +248,10 @@ class ImpactDetector:
         self.meta = meta
         self.config = config
         self.fs_in = float(meta.sample_rate_hz)
-        probe = SegmentFilter(self.fs_in, config)
+        try:
+            probe = SegmentFilter(self.fs_in, config)
+        except DataError as err:  # the rate check does not know the file: name it
+            raise DataError(err.message, hint=err.hint, path=meta.source) from None
         self.fs_out = probe.fs_out
         self.distance = config.distance_samples(self.fs_out)
         self._gap_ns = config.gap_periods * 1e9 / self.fs_in

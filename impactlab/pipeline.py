@@ -21,7 +21,7 @@ import pandas as pd
 from ._version import __version__
 from .config import AnalysisConfig, DetectionConfig
 from .daily import daily_load, grouped_band_codes, weekly_summary
-from .errors import DataError, DataQualityWarning
+from .errors import ConfigError, DataError, DataQualityWarning
 from .impacts import ImpactDetector
 from .io._common import RecordingSource
 from .loading import LoadingSettings, daily_loading, impact_loading
@@ -143,7 +143,14 @@ class Analysis:
         """Write ``<stem>-Impacts.csv``, ``-Sessions.csv``, ``-Daily.csv``, ``-PlanCheck.csv`` (with a
         plan) and ``-Info.json`` into ``out_dir``; return the paths."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise ConfigError("is a file, not a folder for the outputs", path=out,
+                              hint="Give a folder (it is created when missing), or move the file away") from None
+        except OSError as err:
+            raise ConfigError(f"cannot create the output folder ({err.strerror or type(err).__name__})", path=out,
+                              hint="Check the path and that you may write there") from None
         stem = stem or Path(self.meta.source).name.split(".")[0]
         files = []
         tables = {"Impacts": self.impacts, "Sessions": self.sessions, "Daily": self.daily}

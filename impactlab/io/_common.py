@@ -216,7 +216,7 @@ def check_zone(tz: str, *, path: str | None = None) -> str:
         pd.Timestamp("2020-01-01").tz_localize(tz)
     except Exception:
         raise DataError(
-            f"unknown time zone {tz!r}", path=path, hint="Use an IANA name such as Europe/London or UTC"
+            f"unknown time zone {clip(tz)}", path=path, hint="Use an IANA name such as Europe/London or UTC"
         ) from None
     return tz
 
@@ -247,7 +247,7 @@ def check_units(xyz: np.ndarray, units: str, path: str, first_line: int) -> np.n
     if units == "ms2":
         return (xyz / STANDARD_GRAVITY).astype(np.float32)
     if units != "g":
-        raise DataError(f"unknown units {units!r}", hint="Use --units g or --units ms2")
+        raise DataError(f"unknown units {clip(units)}", hint="Use --units g or --units ms2")
     if xyz.size:
         head = xyz[:200_000].astype(np.float64)
         mag = float(np.median(np.sqrt((head**2).sum(axis=1))))

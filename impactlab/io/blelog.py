@@ -35,7 +35,7 @@ from ..ble.pmd import PMD_EPOCH_UNIX_NS, decode_acc_frame, parse_control_respons
 from ..ble.profile import SensorProfile, load_profile
 from ..errors import DataQualityWarning, ReadError
 from ..recording import Recording, RecordingMeta
-from ._common import RecordingSource, make_chunk
+from ._common import RecordingSource, clip, make_chunk
 
 __all__ = ["is_ble_log", "open_ble_log"]
 
@@ -83,20 +83,20 @@ def _read_lines(path: str) -> Iterator[tuple[int, int, str, str, bytes]]:
                     raise ValueError("no UTC offset")
                 t_ns = int(ts.value)
             except ValueError as e:
-                _warn(path, lineno, f"time {t!r} is not ISO-8601 with an offset ({e}); line skipped")
+                _warn(path, lineno, f"time {clip(t)} is not ISO-8601 with an offset ({clip(e)[1:-1]}); line skipped")
                 continue
             if d.lower() not in ("tx", "rx"):
-                _warn(path, lineno, f"direction {d!r} is neither tx nor rx; line skipped")
+                _warn(path, lineno, f"direction {clip(d)} is neither tx nor rx; line skipped")
                 continue
             try:
                 uu = _norm_uuid(u)
             except ValueError:
-                _warn(path, lineno, f"{u!r} is not a UUID; line skipped")
+                _warn(path, lineno, f"{clip(u)} is not a UUID; line skipped")
                 continue
             try:
                 payload = bytes.fromhex(h)
             except ValueError:
-                _warn(path, lineno, f"payload {h!r} is not hex; line skipped")
+                _warn(path, lineno, f"payload {clip(h)} is not hex; line skipped")
                 continue
             yield lineno, t_ns, d.lower(), uu, payload
 

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
-from ._common import RecordingSource, clock_offset, describe_content, detect_vertical_axis, export_hint, make_chunk, quality_note
+from ._common import RecordingSource, clip, clock_offset, describe_content, detect_vertical_axis, export_hint, make_chunk, quality_note
 
 __all__ = ["open_geneactiv", "read_geneactiv", "read_geneactiv_header"]
 
@@ -107,7 +107,7 @@ def read_geneactiv_header(path: str | os.PathLike[str]) -> dict[str, object]:
     freq_txt = _field(text, "Measurement Frequency") or ""
     m = re.match(r"([\d.]+)", freq_txt)
     if not m or float(m.group(1)) <= 0:
-        raise CorruptFileError(f"'Measurement Frequency' {freq_txt!r} is not a rate", path=path, offset=0,
+        raise CorruptFileError(f"'Measurement Frequency' {clip(freq_txt)} is not a rate", path=path, offset=0,
                                hint="The header is damaged; download the file again")
     fs = exact_rate(float(m.group(1)))
     rng_txt = _field(text, "Accelerometer Range") or ""

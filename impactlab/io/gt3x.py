@@ -33,6 +33,7 @@ sensitivity matrix of their ``calibration.json`` for the recording's rate.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -48,7 +49,8 @@ import pandas as pd
 from ..errors import CorruptFileError, UnsupportedFormatError
 from ..recording import Recording, RecordingMeta
 from ..wear import merge_periods
-from ._common import RecordingSource, clock_offset, describe_content, export_hint, make_chunk, quality_note
+from ._common import RecordingSource, clip, clock_offset, describe_content, export_hint, make_chunk, quality_note
+from ._zipguard import BOMB_RATIO, RATIO_MIN_BYTES, check_member_size
 
 __all__ = ["open_gt3x", "read_gt3x", "read_info"]
 
@@ -138,7 +140,7 @@ class _Member:
                     yield piece
             except _ZIP_ERRORS as err:
                 self.truncated = True
-                self.problem = f"{self.name} is damaged inside the archive ({err})"
+                self.problem = f"{self.name} is damaged inside the archive ({clip(err)[1:-1]})"
 
     def _salvage(self, size: int) -> Iterator[bytes]:
         """Read a member from its local header when the archive's central directory is missing."""
@@ -146,7 +148,8 @@ class _Member:
         entry = _local_entries(self.path).get(self.name)
         if entry is None:
             return
-        method, start, csize = entry
+        method, start, csize, usize = entry
+        check_member_size(self.path, self.name, 1e3, None, (usize, csize) if usize else None)  # ratio check only
         if method not in (0, 8):
             self.problem = f"{self.name} uses zip compression method {method}, which impactlab does not read"
             return
@@ -154,6 +157,7 @@ class _Member:
             fh.seek(start)
             remaining = csize if csize > 0 else None
             dec = zlib.decompressobj(-15) if method == 8 else None
+            n_in = n_out = 0
             while True:
                 want = size if remaining is None else min(size, remaining)
                 if want <= 0:
@@ -166,21 +170,27 @@ class _Member:
                 if dec is None:
                     yield raw
                 else:
-                    try:
-                        out = dec.decompress(raw)
-                    except zlib.error as err:
-                        self.problem = f"{self.name} is damaged inside the archive ({err})"
-                        return
-                    if out:
-                        yield out
+                    n_in += len(raw)
+                    while raw and not dec.eof:
+                        try:
+                            out = dec.decompress(raw, size)  # at most `size` bytes out per call: bounded memory
+                        except zlib.error as err:
+                            self.problem = f"{self.name} is damaged inside the archive ({clip(err)[1:-1]})"
+                            return
+                        raw, n_out = dec.unconsumed_tail, n_out + len(out)
+                        if out:
+                            yield out
+                        if n_out > RATIO_MIN_BYTES and n_out > BOMB_RATIO * (n_in - len(raw)):
+                            self.problem = f"{self.name} unpacks to over {BOMB_RATIO} times its size (not a recording)"
+                            return
                     if dec.eof:
                         break
         self.problem = f"the archive is cut short; {self.name} was read as far as it goes"
 
 
-def _local_entries(path: str) -> dict[str, tuple[int, int, int]]:
-    """name -> (compression method, data offset, compressed size) from the zip's local headers."""
-    out: dict[str, tuple[int, int, int]] = {}
+def _local_entries(path: str) -> dict[str, tuple[int, int, int, int]]:
+    """name -> (compression method, data offset, compressed size, uncompressed size) from the local headers."""
+    out: dict[str, tuple[int, int, int, int]] = {}
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         pos = 0
@@ -189,12 +199,12 @@ def _local_entries(path: str) -> dict[str, tuple[int, int, int]]:
             hdr = fh.read(30)
             if hdr[:4] != b"PK\x03\x04":
                 break
-            _, _, flags, method, _, _, _, csize, _, nlen, elen = struct.unpack("<4sHHHHHIIIHH", hdr)
+            _, _, flags, method, _, _, _, csize, usize, nlen, elen = struct.unpack("<4sHHHHHIIIHH", hdr)
             name = fh.read(nlen).decode("utf-8", "replace")
             start = pos + 30 + nlen + elen
             if flags & 0x08 and csize == 0:
                 csize = size - start  # size in a trailing descriptor: read to the end
-            out[name] = (method, start, csize)
+            out[name] = (method, start, csize, usize)
             pos = start + csize
     return out
 
@@ -209,7 +219,9 @@ def _names(path: str) -> tuple[list[str], bool]:
 
 def _read_small(path: str, name: str) -> bytes | None:
     m = _Member(path, name)
-    data = b"".join(m.pieces())
+    data = b"".join(itertools.islice(m.pieces(1 << 20), 2))
+    if len(data) > 1 << 20:
+        raise CorruptFileError(f"{name} is over 1 MiB (a few hundred bytes in a real file)", path=path, hint=export_hint("gt3x"))
     return data if data or name in _names(path)[0] else None
 
 
@@ -368,7 +380,7 @@ def open_gt3x(
     info = read_info((_read_small(path, "info.txt") or b"").decode("utf-8", "replace"))
     rate = _num(info.get("Sample Rate"))
     if not rate or rate <= 0:
-        raise CorruptFileError(f"info.txt has no valid 'Sample Rate' ({info.get('Sample Rate')!r})", path=path,
+        raise CorruptFileError(f"info.txt has no valid 'Sample Rate' ({clip(info.get('Sample Rate'))})", path=path,
                                offset=0, hint="Download the device again in ActiLife")
     serial = info.get("Serial Number") or None
     layout = "log.bin" if "log.bin" in names else "activity.bin" if "activity.bin" in names else None
@@ -377,6 +389,8 @@ def open_gt3x(
             f"the archive holds neither log.bin nor activity.bin (members: {', '.join(names[:8])})", path=path,
             hint=export_hint("gt3x"),
         )
+    ends = [t for k in ("Last Sample Time", "Download Date") if (t := _num(info.get(k)) or 0) > (_num(info.get("Start Date")) or 0)]
+    check_member_size(path, layout, fs := float(rate), (max(ends) - (_num(info.get("Start Date")) or 0)) / 1e7 if ends else None)
     tz_txt = info.get("TimeZone", "")
     tm = re.match(r"^\s*(-?)(\d{1,2}):(\d\d)", tz_txt)
     tz_min = (-1 if tm.group(1) else 1) * (int(tm.group(2)) * 60 + int(tm.group(3))) if tm else None
@@ -387,7 +401,6 @@ def open_gt3x(
     rng = amax if amax else (6.0 if default_scale == 341.0 else 8.0)
     report: dict[str, object] = {"layout": layout, "records": 0, "bad_records": 0, "bad_record_list": [],
                                  "usb_records": 0, "idle_sleep": [], "idle_sleep_s": 0.0}
-    fs = float(rate)
     irate = int(round(fs))
     calib: tuple[np.ndarray, np.ndarray] | None = None
     cal_raw = _read_small(path, "calibration.json") if "calibration.json" in names else None
@@ -399,7 +412,7 @@ def open_gt3x(
         if cal and cal.get("isCalibrated") is False:
             if cal.get("calibrationMethod") != 2 or (calib := _calibration_matrix(cal, irate)) is None:
                 raise UnsupportedFormatError(
-                    f"the samples are uncalibrated and calibration method {cal.get('calibrationMethod')!r} at "
+                    f"the samples are uncalibrated and calibration method {clip(cal.get('calibrationMethod'))} at "
                     f"{irate} Hz is not one impactlab applies", path=path,
                     hint="Export calibrated raw data in g from ActiLife or CentrePoint (CSV)",
                 )
@@ -408,7 +421,7 @@ def open_gt3x(
     if layout == "activity.bin":
         start_ticks = int(_num(info.get("Start Date")) or 0)
         if start_ticks <= TICKS_AT_UNIX_EPOCH:
-            raise CorruptFileError(f"info.txt has no valid 'Start Date' ({info.get('Start Date')!r})", path=path,
+            raise CorruptFileError(f"info.txt has no valid 'Start Date' ({clip(info.get('Start Date'))})", path=path,
                                    offset=0, hint="Download the device again in ActiLife")
         t0_local = (start_ticks - TICKS_AT_UNIX_EPOCH) * 100
         zone, off_ns = clock_offset(tz, tz_min, t0_local, path, notes)

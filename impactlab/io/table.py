@@ -74,6 +74,10 @@ def epoch_unit(t0: float, path: str, line: int) -> tuple[str, int]:
                         hint="Give times as ISO 8601 or as seconds, ms, µs or ns since 1970 (UTC)")
     for bound, name, mult in _EPOCH_UNITS:
         if t0 < bound:
+            if t0 * mult >= 9.2e18:  # past 2262-04-11, the end of int64 nanoseconds
+                raise ReadError(f"the first time {clip(t0)}, read as {name} since 1970, is after the year 2262",
+                                path=path, line=line, hint="Check the clock and unit of the times; give times as "
+                                "ISO 8601 or as seconds since 1970 (UTC)")
             return name, mult
     raise ReadError(f"the first time {clip(t0)} is too large for a time since 1970 in s, ms, µs or ns",
                     path=path, line=line, hint="Give times as ISO 8601 or as seconds since 1970 (UTC)")
@@ -471,7 +475,8 @@ def open_parquet(
         )
     tt = schema.field("time").type
     if not pa.types.is_timestamp(tt):
-        raise UnsupportedFormatError("column 'time' is not a timestamp", path=path)
+        raise UnsupportedFormatError("column 'time' is not a timestamp", path=path,
+                                     hint="Write it as one, e.g. df['time'] = pd.to_datetime(df['time']) before to_parquet")
     notes: list[str] = []
     if tt.tz is None and not stored:
         zone = device_zone(tz, path, notes)

@@ -66,7 +66,7 @@ import pandas as pd
 from .._version import __version__
 from ..config import AnalysisConfig, DetectionConfig
 from ..errors import StoreError
-from ..io._common import RecordingSource
+from ..io._common import RecordingSource, clip
 from ..plan import Plan, load_plan, parse_plan
 from ..recording import Recording
 from ..schema import DAILY, PLAN_CHECK, coerce, empty
@@ -671,7 +671,7 @@ class Store:
 def _check_client_id(client_id: str) -> None:
     ok = isinstance(client_id, str) and 0 < len(client_id) <= 64 and all(c.isalnum() or c in "-_." for c in client_id)
     if not ok:
-        raise StoreError(f"client id {client_id!r} is not a short identifier", key="client",
+        raise StoreError(f"client id {clip(client_id)} is not a short identifier", key="client",
                          hint="Use letters, digits, '-', '_' or '.', at most 64 characters (e.g. c01)")
 
 

@@ -323,3 +323,49 @@ def test_bit_flipped_log_raises_only_impactlab_errors(flips: list[tuple[int, int
                 return
     assert rec.data.index.is_monotonic_increasing and rec.data.index.is_unique
     assert np.isfinite(_xyz(rec)).all()
+
+
+# -- archives that unpack to far more than a recording (issue 14) ------------------------------------------
+def _log_60s() -> bytes:
+    return b"".join(activity2(T0 + i, i)[0] for i in range(60))
+
+
+LAST = f"Last Sample Time: {637340333400000000 + 60 * 10_000_000}\n"
+
+
+@pytest.mark.parametrize(("info", "match"), [
+    (INFO + LAST, r"log.bin would unpack to 1.0 GiB, but info.txt's 0.0 h at 30 Hz fill at most 64.0 MiB"),
+    (INFO, r"log.bin would unpack to 1.0 GiB from 1.0 MiB \(\d+:1; recordings compress about 2:1, at most 50:1\)"),
+])
+def test_gigabyte_log_bin_refused_from_the_header(tmp_path: Path, info: str, match: str) -> None:
+    """A 1 MB .gt3x whose log.bin is 1 GiB of zeros is refused before decoding (it used to run > 150 s)."""
+    from tests.bad_inputs.zipcraft import deflate_with_zeros, write_zip
+
+    data, usize = deflate_with_zeros(_log_60s(), 1024)
+    f = write_zip(tmp_path / "bomb.gt3x", [("info.txt", info.encode(), 0, len(info)), ("log.bin", data, 8, usize)])
+    with pytest.raises(CorruptFileError, match=match) as err:
+        open_gt3x(f)
+    assert str(err.value).startswith(f"{f}: ")
+
+
+def test_gigabyte_log_bin_without_central_directory(tmp_path: Path) -> None:
+    """Cut-off archive: the local header's size is checked; with no size there, unpacking stops after 4 MiB."""
+    from tests.bad_inputs.zipcraft import deflate_with_zeros, write_zip
+
+    data, usize = deflate_with_zeros(_log_60s(), 1024)
+    members = [("info.txt", INFO.encode(), 0, len(INFO)), ("log.bin", data, 8, usize)]
+    with pytest.raises(CorruptFileError, match=r"1\.0 GiB from 1\.0 MiB"):
+        open_gt3x(write_zip(tmp_path / "cut.gt3x", members, central=False))
+    f = write_zip(tmp_path / "stream.gt3x", members, central=False, descriptor=True)
+    with pytest.warns(DataQualityWarning, match="unpacks to over 200 times its size"):
+        rec = read_gt3x(f, tz="UTC")
+    assert len(rec) == 60 * 30  # the real records before the zeros
+
+
+def test_oversized_info_txt(tmp_path: Path) -> None:
+    from tests.bad_inputs.zipcraft import deflate_with_zeros, write_zip
+
+    data, usize = deflate_with_zeros(INFO.encode(), 8)
+    f = write_zip(tmp_path / "info.gt3x", [("info.txt", data, 8, usize), ("log.bin", _log_60s(), 0, 60 * 189)])
+    with pytest.raises(CorruptFileError, match=r"info\.txt is over 1 MiB"):
+        open_gt3x(f)
