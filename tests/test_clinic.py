@@ -73,3 +73,73 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     html = page.read_text()
     assert "3 of 4 checks met (75 % adherence); 5 without data and 5 not scheduled are not counted." in html
     assert '<td class="no-data">no recording</td>' in html and '<td class="not-scheduled">not scheduled</td>' in html
+
+
+PROGRESSION = """schema = 1
+name = "prog"
+start = 2026-03-02
+[targets.jumps]
+per_day = 2
+[targets.vest_walk]
+minutes_per_week = 30
+vest_mass_kg = 3
+[[phases]]
+name = "more"
+from = 2026-03-04
+[phases.targets.jumps]
+per_day = 50
+[phases.targets.vest_walk]
+vest_mass_kg = 4.5
+"""
+
+
+def test_progression_plan_checks_each_day_against_its_phase(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = _week(tmp_path, PROGRESSION, ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"])
+    rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", "--store", str(store)])
+    jumps = [r for r in rep["plan_check"] if r["target"] == "jumps"]
+    assert [(r["date"], r["required"], r["achieved"], r["status"]) for r in jumps] == [
+        ("2026-03-02", 2.0, 2.0, "met"), ("2026-03-03", 2.0, 2.0, "met"),
+        ("2026-03-04", 50.0, 2.0, "not met"), ("2026-03-05", 50.0, 2.0, "not met")]
+    week = [r for r in rep["plan_check"] if r["period"] == "week"]
+    assert [(r["target"], r["required"], r["status"]) for r in week] == [("vest_walk", 30.0, "not met")]
+    # the plan's JSON says when each phase starts and what it asks
+    phases = rep["plan"]["phases"]
+    assert [(p["name"], p["from"]) for p in phases] == [("prog", "2026-03-02"), ("prog (more)", "2026-03-04")]
+    assert "50 jumps (landing after a flight phase) every day." in phases[1]["sentences"]
+    assert any("4.5 kg vest" in s for s in phases[1]["sentences"])
+
+
+def test_sample_progression_plan_parses_by_programme_week() -> None:
+    import datetime as dt
+
+    from impactlab.plan import load_plan
+
+    p = load_plan(Path(__file__).parent.parent / "sample_data" / "plan-progression.toml")
+    assert [(d, q.targets.jumps.per_day, q.vest_mass_kg) for d, q in p.segments()] == [  # type: ignore[union-attr]
+        (None, 5, 3.0), (dt.date(2026, 3, 16), 28, 4.0), (dt.date(2026, 4, 6), 50, 5.0)]
+    assert p.in_force(dt.date(2026, 3, 15)).targets.jumps.per_day == 5  # type: ignore[union-attr]
+    assert p.in_force(dt.date(2026, 3, 16)).targets.jumps.min_sets == 3  # type: ignore[union-attr]
+    assert p.in_force(dt.date(2026, 4, 6)).targets.jumps.days == ("mon", "wed", "fri", "sun")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("body, key, words", [
+    ("[[phases]]\nweek = 2\n[phases.targets.jumps]\nper_day = 5\n", "start", "needs the plan's start date"),
+    ("start = 2026-03-02\n[[phases]]\nweek = 2\n[phases.targets.jumps]\nper_dya = 5\n",
+     "phases[0].targets.jumps.per_dya", "unknown key"),
+    ("start = 2026-03-02\n[[phases]]\nweek = 2\n[phases.targets.jumps]\nper_day = -5\n",
+     "phases[0].targets.jumps.per_day", "must not be negative"),
+    ("[[phases]]\n[phases.targets.jumps]\nper_day = 5\n", "phases[0].from", "either 'from'"),
+    ("[[phases]]\nfrom = 2026-03-09\n[phases.targets.jumps]\nper_day = 5\n[[phases]]\nfrom = 2026-03-05\n"
+     "[phases.targets.jumps]\nper_day = 9\n", "phases[1]", "not after the phase before"),
+    ("[[phases]]\nfrom = 2026-03-09\n[phases.targets.high_impacts]\nmin_band = \"high\"\n",
+     "phases[0].targets.high_impacts.per_day", "is required"),
+    ("[[phases]]\nfrom = \"next week\"\n[phases.targets.jumps]\nper_day = 5\n", "phases[0].from", "must be a date"),
+    ("[[phases]]\nfrom = 2026-03-09\nwhen = 1\n", "phases[0].when", "unknown key"),
+])
+def test_bad_progression_names_file_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, key: str,
+                                            words: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text("schema = 1\n" + body.replace("[[phases]]", "[targets.jumps]\nper_day = 1\n[[phases]]", 1))
+    assert main(["plan", "check", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert str(f) in err and key in err and words in err, err

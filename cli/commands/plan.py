@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from impactlab.plan import DAY_NAMES, Plan, load_plan
+from impactlab.plan import Plan, load_plan
+from impactlab.report.plan_text import describe_targets
 
 from .._common import stdout_console
 
@@ -23,15 +24,6 @@ A plan names targets per day or per week: jumps (per_day, min_sets, days), high_
 min_band), brisk_walk, vest_walk and vibration (minutes_per_day and/or minutes_per_week). Errors name
 the file and the dotted key (e.g. targets.jumps.per_day); the exit code is then 1.
 """
-
-_WHAT = {
-    "jumps": "jumps (landing after a flight phase)",
-    "high_impacts": "impacts in band {min_band} or above",
-    "brisk_walk": "brisk walking (>= 100 steps/min)",
-    "vest_walk": "walking with a weighted vest (from markers)",
-    "vibration": "vibration plate",
-}
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help=HELP, description=HELP, epilog=EPILOG,
@@ -53,31 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     st.set_defaults(func=run_set)
 
 
-def _days(days: tuple[str, ...]) -> str:
-    return "every day" if tuple(days) == DAY_NAMES else ", ".join(days)
-
-
 def describe(plan: Plan) -> list[tuple[str, str, str]]:
-    """(target, requirement, when) for each target, in words."""
-    rows = []
-    for name, t in plan.targets.items():
-        what = _WHAT[name].format(min_band=getattr(t, "min_band", ""))
-        if name == "jumps":
-            req = f"{t.per_day} {what}" + (f" in at least {t.min_sets} sets" if t.min_sets else "")
-            rows.append((name, req, f"per day, {_days(t.days)}"))
-        elif name == "high_impacts":
-            rows.append((name, f"{t.per_day} {what}", f"per day, {_days(t.days)}"))
-        else:
-            extra = ""
-            if name == "vibration" and t.frequency_hz:
-                extra = f" ({t.frequency_hz:g} Hz" + (f", {t.amplitude_g:g} g" if t.amplitude_g else "") + ")"
-            if name == "vest_walk" and t.vest_mass_kg:
-                extra = f" ({t.vest_mass_kg:g} kg vest)"
-            if t.minutes_per_day is not None:
-                rows.append((name, f"{t.minutes_per_day:g} min of {what}{extra}", f"per day, {_days(t.days)}"))
-            if t.minutes_per_week is not None:
-                rows.append((name, f"{t.minutes_per_week:g} min of {what}{extra}", "per ISO week (Mon-Sun)"))
-    return rows
+    """(target, requirement, when) for each of the plan's first targets, in words."""
+    return describe_targets(plan.targets)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,7 +67,17 @@ def run(args: argparse.Namespace) -> int:
     for row in describe(plan):
         t.add_row(*row)
     con.print(t)
-    con.print("[dim]A day with less than 10 h wear is 'no data', not 'not met'.[/dim]")
+    from rich.markup import escape
+
+    for ph in plan.phases:
+        t = Table(title=f"from {ph.start:%a %d %b %Y}: {escape(ph.name)}", title_justify="left")
+        for col in ("target", "requirement", "when"):
+            t.add_column(col)
+        for row in describe_targets(ph.targets):
+            t.add_row(*row)
+        con.print(t)
+    con.print("[dim]A day with less than 10 h wear is 'no data', not 'not met'; a day a target skips is "
+              "'not scheduled'. Neither counts in adherence.[/dim]")
     return 0
 
 
