@@ -143,3 +143,43 @@ def test_bad_progression_names_file_and_key(tmp_path: Path, capsys: pytest.Captu
     assert main(["plan", "check", str(f)]) == 1
     err = capsys.readouterr().err
     assert str(f) in err and key in err and words in err, err
+
+
+def test_device_assign_from_a_date_attributes_data_by_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """S1 goes from c1 to c2 on Wed 04 Mar: Tuesday's file is c1's, Thursday's c2's, whoever imports them."""
+    from impactlab.io import write_parquet
+
+    store = tmp_path / "s.sqlite"
+    s = ["--store", str(store), "-q"]
+    files = {}
+    for k, day in enumerate(["2026-03-02", "2026-03-03", "2026-03-05"]):
+        files[day] = tmp_path / f"{day}.parquet"
+        write_parquet(_rec(seed=90 + k, start=f"{day} 09:00"), files[day])
+    assert main(["import", str(files["2026-03-02"]), "--client", "c1", "--device", "S1", *s]) == 0
+    with Store(store) as st:
+        st.add_client("c2")
+    assert main(["device", "assign", "S1", "--client", "c2", "--from", "2026-03-04", "--store", str(store)]) == 0
+    assert "sensor S1: c1 -> c2 from 2026-03-04" in capsys.readouterr().err
+    # Thursday's data belong to c2: c1 is refused, naming the owner on that day and the command
+    assert main(["import", str(files["2026-03-05"]), "--client", "c1", "--device", "S1", *s]) == 1
+    err = capsys.readouterr().err
+    assert "belongs to client 'c2' on 2026-03-05, not 'c1'" in err and "--from 2026-03-05" in err
+    assert main(["import", str(files["2026-03-05"]), "--client", "c2", "--device", "S1", *s]) == 0
+    # Tuesday's (synced late) still belongs to c1, not to the sensor's owner now
+    assert main(["import", str(files["2026-03-03"]), "--client", "c2", "--device", "S1", *s]) == 1
+    assert "belongs to client 'c1' on 2026-03-03" in capsys.readouterr().err
+    assert main(["import", str(files["2026-03-03"]), "--client", "c1", "--device", "S1", *s]) == 0
+    with Store(store) as st:
+        assert st.device_assignments("S1") == [("0000-01-01", "c1"), ("2026-03-04", "c2")]
+        got = {c: [d.strftime("%a") for d in st.daily(c)["date"]] for c in ("c1", "c2")}
+    assert got == {"c1": ["Mon", "Tue"], "c2": ["Thu"]}
+    # a recording across the change is refused (it would mix two clients' days)
+    across = tmp_path / "across.parquet"
+    write_parquet(_rec(seed=99, start="2026-03-03 23:30", duration_s=3600.0), across)
+    assert main(["import", str(across), "--client", "c1", "--device", "S1", *s]) == 1
+    assert "went to client 'c2' on 2026-03-04" in capsys.readouterr().err
+    # without --from the sensor moves from the day after its last stored data
+    assert main(["device", "assign", "S1", "--client", "c1", "--store", str(store)]) == 0
+    assert "c2 -> c1 from 2026-03-06" in capsys.readouterr().err
+    assert main(["device", "assign", "S1", "--client", "c2", "--from", "2026-13-01", "--store", str(store)]) == 1
+    assert "not a date" in capsys.readouterr().err

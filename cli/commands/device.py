@@ -13,12 +13,14 @@ HELP = "manage sensors: give one to another client"
 EPILOG = """\
 examples:
   impactlab device assign F0:1A:2B:3C:4D:5E --client c02
-Data already stored stay with the client they were recorded for; what the sensor records and
-syncs from now on is filed under the new client.
+  impactlab device assign F0:1A:2B:3C:4D:5E --client c02 --from 2026-03-09
+Data recorded from --from on (default: the day after the last data stored from the sensor) are
+filed under the new client, data before it under the one before; data already stored stay with
+the client they were imported for.
 """
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("device", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -27,14 +29,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("sensor", help="sensor id as stored (serial, or BLE device id)")
     a.add_argument("--client", metavar="ID", required=True, help="the new client")
+    a.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD",
+                   help="first day (local) the new client wears it (default: the day after its last stored data)")
     add_store_option(a)
     a.set_defaults(func=run_assign)
 
 
 def run_assign(args: argparse.Namespace) -> int:
     """Move the sensor; returns the exit code."""
+    from impactlab.store.devices import assign_device
+
     with Store(args.store) as st:
-        before = st.assign_device(args.sensor, args.client)
+        before, first, note = assign_device(st.db, st.path, args.sensor, args.client, args.valid_from)
     if not args.quiet:
-        print(f"sensor {args.sensor}: {before} -> {args.client}", file=sys.stderr)
+        when = "from the start" if first == "0000-01-01" else f"from {first}"
+        print(f"sensor {args.sensor}: {before} -> {args.client} {when}", file=sys.stderr)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     return 0

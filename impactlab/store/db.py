@@ -166,6 +166,16 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "INSERT INTO plan_versions SELECT client_id, '0000-01-01', plan_toml, plan_path, NULL, created_at "
         "FROM clients WHERE plan_toml IS NOT NULL",
     ),
+    # version 5: sensors move between clients: each assignment from its first day (local date)
+    (
+        """CREATE TABLE device_assignments (
+            device_id TEXT NOT NULL REFERENCES devices(device_id),
+            valid_from TEXT NOT NULL,
+            client_id TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (device_id, valid_from))""",
+        "INSERT INTO device_assignments SELECT device_id, '0000-01-01', client_id, first_seen FROM devices",
+    ),
 ]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
