@@ -112,3 +112,19 @@ def test_polar_stream_raw_log_replays_to_the_same_samples(capsys, tmp_path, rec_
     # same mG counts (the log applies the float32 FACTOR 1e-3, the live path 1/1000: 1 ulp apart)
     np.testing.assert_array_equal(np.rint(b[["x", "y", "z"]].to_numpy(np.float64)[: len(a)] * 1000),
                                   np.rint(a[["x", "y", "z"]].to_numpy(np.float64) * 1000))
+
+
+def test_sync_shows_the_clients_answer_at_once(capsys, tmp_path, rec_file) -> None:
+    """After a sync the client sees the day's targets with done / needed and one sentence, as `today` says."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text("schema = 1\n[targets.high_impacts]\nper_day = 2\nmin_band = \"high\"\n")
+    store = tmp_path / "s.db"
+    assert main(["-q", "sync", "--simulate", str(rec_file), "--client", "c1", "--store", str(store),
+                 "--plan", str(plan)]) == 0
+    out = capsys.readouterr().out
+    assert main(["today", "--client", "c1", "--store", str(store)]) == 0
+    today = capsys.readouterr().out
+    # 30 min of data: the day is too short to judge, and the panel says so with the numbers
+    assert "not enough wear time to judge the targets." in out
+    assert "high impacts: 2 of 2: no valid data" in out
+    assert today.strip() and today.strip() in out  # the same panel as `impactlab today`
