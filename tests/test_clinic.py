@@ -183,3 +183,61 @@ def test_device_assign_from_a_date_attributes_data_by_day(tmp_path: Path, capsys
     assert "c2 -> c1 from 2026-03-06" in capsys.readouterr().err
     assert main(["device", "assign", "S1", "--client", "c2", "--from", "2026-13-01", "--store", str(store)]) == 1
     assert "not a date" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+def test_report_reads_for_a_therapist_in_chromium_and_pdf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Glossary, plan as sentences, hidden chart descriptions, whole counts, one 8-week section, a BLE
+    source said in words, and a PDF whose every page has the client, the week and its number."""
+    import dataclasses
+    import os
+    import re
+
+    from impactlab.recording import Recording
+    from impactlab.report.browser import find_chromium, print_pdf, render_page
+
+    from .pdftext import page_texts
+
+    if find_chromium() is None and not os.environ.get("CI"):
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    store = tmp_path / "s.sqlite"
+    plan = tmp_path / "plan.toml"
+    plan.write_text('schema = 1\nname = "p"\n[targets.jumps]\nper_day = 2\ndays = ["mon", "thu"]\n')
+    rec = _rec(seed=5)
+    ble = Recording(rec.data, dataclasses.replace(rec.meta, source="ble:F0:1A:B2:00:00:01", device="impactlab-hip-v1"))
+    with Store(store) as st:
+        st.import_recording("c1", ble, config=SHORT_DAY, plan=load_plan_file(plan), origin="ble", device_id="F0:1A")
+        st.add_client("c1", name='Ann "A" </style>')
+    page = tmp_path / "w.html"
+    assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", "--store", str(store)]) == 0
+    html = page.read_text()
+    assert html.count(">The last 8 weeks</h2>") == 1 and html.count('id="fig-trend"') == 1
+    assert "2 jumps (landing after a flight phase) a day, on Monday and Thursday." in html and "days = [" not in html
+    for term in ("DSS</abbr>, daily stress stimulus", "OI</abbr>, osteogenic index", "GRF</abbr>, peak GRF (BW)",
+                 "Whalen, Carter &amp; Steele 1988", "Turner &amp; Robling 2003"):
+        assert term in html, term
+    assert "Bluetooth sync from F0:1A:B2:00:00:01" in html and ">ble:" not in html
+    assert re.search(r"Per week \(mean of 1 valid day\(s\) &times; 7\): low \d+, medium \d+, high \d+\.", html)
+    assert "Tue: no recording" in html and "worn 0.0 h" not in html
+    # the chart descriptions are in the page for screen readers but take no room on screen
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", """<script>
+      const d = [...document.querySelectorAll('figure')].map(f => {
+        const p = document.getElementById(f.getAttribute('aria-describedby')); const r = p.getBoundingClientRect();
+        return [f.id, Math.round(r.width), Math.round(r.height), p.textContent.length]; });
+      const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(d);
+      document.body.appendChild(pre);</script></body>"""))
+    m = re.search(r'<pre id="probe">(.*?)</pre>', render_page(probe).stdout, re.S)
+    assert m is not None
+    figs = json.loads(m.group(1).replace("&quot;", '"'))
+    assert [f[0] for f in figs] == ["fig-bands", "fig-timeline", "fig-trend"]
+    assert all(w <= 1 and h <= 1 and n > 50 for _, w, h, n in figs), figs
+    shot = tmp_path / "w.png"
+    run = render_page(page, screenshot=shot, window=(1280, 3600))
+    assert run.console == [] and shot.read_bytes()[:4] == b"\x89PNG"
+    pages = [re.sub(r"\s+", "", t) for t in page_texts(print_pdf(page, tmp_path / "w.pdf").read_bytes())]
+    assert len(pages) >= 2
+    for i, text in enumerate(pages, 1):
+        assert 'Ann"A"</style>(c1),ISOweek2026-W10' in text, text[:120]
+        assert f"page{i}of{len(pages)}" in text
+    assert "Impacts,sessionsandwearperday" in pages[0]  # page 1 is filled, not cut after the grid
