@@ -5,27 +5,26 @@ A plan file::
     schema = 1
     name = "Hip loading, phase 2"
     timezone = "Europe/London"
+    start = 2026-03-02         # optional: day 1 of programme week 1
 
     [targets.jumps]            # jumps (docs/cli.md, Sessions), not all high impacts
-    per_day = 50
-    min_sets = 5
+    per_day = 5
+    min_sets = 1
     days = ["mon", "wed", "fri", "sun"]   # optional; default every day
-
     [targets.high_impacts]     # impacts in band min_band or above
     per_day = 60
     min_band = "high"
-
-    [targets.brisk_walk]
-    minutes_per_day = 30
-
     [targets.run]              # running minutes (a periodic gait with flight)
     minutes_per_week = 60
-
-    [targets.vest_walk]
+    [targets.vest_walk]        # also brisk_walk, run, vibration: minutes_per_day and/or minutes_per_week
     minutes_per_week = 90
+    vest_mass_kg = 3
 
-    [targets.vibration]
-    minutes_per_day = 15
+    [[phases]]                 # optional: a progression; each phase changes only the keys it names
+    name = "build-up"
+    week = 3                   # programme week (needs start), or from = 2026-03-16
+    [phases.targets.jumps]
+    per_day = 28
 
 Every per-day target takes an optional ``days`` list; the minutes targets (one per session kind of
 :data:`impactlab.schema.SESSION_KINDS` with a target: ``brisk_walk``, ``run``, ``vest_walk``,
@@ -40,12 +39,15 @@ The check (:func:`check_plan`) gives one PlanCheck row per day and per-day targe
 week (dated the Monday) and weekly target. A day without valid data (docs/method.md: < 10 h wear) is
 ``no data`` (``met`` = NA), never ``not met``; a day target on a weekday outside its ``days`` is
 ``not scheduled`` (``met`` = NA, left out of adherence like ``no data``); a week's total counts its valid days only and the
-row is ``partial`` when fewer than 7 of its days are valid.
+row is ``partial`` when fewer than 7 of its days are valid. Progression phases (``[[phases]]``)
+change the keys they name from their first day; each day is checked against the phase in force, and
+an error in a phase names it (``phases[0].targets.jumps.per_day``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import math
 import os
@@ -53,7 +55,7 @@ import re
 import stat
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,12 +70,14 @@ from .schema import BANDS, PLAN_CHECK, SESSION_KINDS, coerce, empty
 __all__ = [
     "DAY_NAMES",
     "JumpsTarget",
+    "Phase",
     "HighImpactsTarget",
     "MinutesTarget",
     "Plan",
     "Targets",
     "VibrationTarget",
     "check_plan",
+    "check_segments",
     "load_plan",
     "parse_plan",
 ]
@@ -176,6 +180,16 @@ class Targets:
 
 
 @dataclass(frozen=True)
+class Phase:
+    """One step of a progression: from ``start`` (a local date) on, ``targets`` (all targets in force:
+    the earlier ones with this phase's changes); ``name`` is ``phase 2``, ``phase 3``, … unless given."""
+
+    start: dt.date
+    name: str
+    targets: Targets
+
+
+@dataclass(frozen=True)
 class Plan:
     """A validated exercise plan (docs/cli.md, Plan files).
 
@@ -201,6 +215,28 @@ class Plan:
     schema: int = SCHEMA_VERSION
     path: str | None = field(default=None, compare=False)
     source_text: str | None = field(default=None, compare=False, repr=False)
+    start: dt.date | None = None
+    phases: tuple[Phase, ...] = ()
+
+    def segments(self) -> list[tuple[dt.date | None, Plan]]:
+        """The plan as (first day or None for "from the start", flat plan without phases), oldest first.
+
+        A plan without ``[[phases]]`` is one segment; each phase is a flat plan named
+        ``"<plan name> (<phase name>)"`` with the phase's targets.
+        """
+        flat = dataclasses.replace(self, phases=())
+        out: list[tuple[dt.date | None, Plan]] = [(None, flat)]
+        for ph in self.phases:
+            out.append((ph.start, dataclasses.replace(flat, name=f"{self.name} ({ph.name})", targets=ph.targets)))
+        return out
+
+    def in_force(self, day: dt.date) -> Plan:
+        """The flat plan (targets of the phase) in force on ``day``."""
+        cur = self.segments()[0][1]
+        for first, plan in self.segments()[1:]:
+            if first is not None and first <= day:
+                cur = plan
+        return cur
 
     @property
     def vest_mass_kg(self) -> float | None:
@@ -223,6 +259,12 @@ class Plan:
         if self.timezone:
             out["timezone"] = self.timezone
         out["targets"] = targets
+        if self.start is not None:
+            out["start"] = self.start.isoformat()
+        if self.phases:
+            out["phases"] = [{"name": ph.name, "from": ph.start.isoformat(),
+                              "targets": dataclasses.replace(self, targets=ph.targets, phases=()).to_dict()["targets"]}
+                             for ph in self.phases]
         return out
 
 
@@ -244,7 +286,12 @@ _missing = set(_SPEC) - {f.name for f in dataclasses.fields(Targets)}
 if _missing:  # a SESSION_KINDS target needs its field in Targets (checked at import, so it cannot drift)
     raise ImportError(f"impactlab.plan.Targets has no field for the session-kind target(s) {sorted(_missing)}")
 _REQUIRED = {"jumps": ("per_day",), "high_impacts": ("per_day",)}
-_TOP = ("schema", "name", "timezone", "targets")
+
+
+def _is_minutes(target: str) -> bool:
+    """A target counted in minutes of a session kind (SESSION_KINDS unit ``min``)."""
+    return any(k.target == target and k.unit == "min" for k in SESSION_KINDS.values())
+_TOP = ("schema", "name", "timezone", "start", "targets", "phases")
 
 
 def _suggest(word: str, options: Iterable[str]) -> str:
@@ -387,34 +434,46 @@ def parse_plan(data: str | Mapping[str, Any], *, path: str | os.PathLike[str] = 
         raise ConfigError("the plan has no targets" + (f" (targets is {_echo(targets)})" if targets is not None and
                                                       not isinstance(targets, Mapping) else ""), path=p, key="targets",
                           hint=f"Add at least one of [targets.{'], [targets.'.join(_SPEC)}]")
+    raw = {t: _target_values(t, b, p, f"targets.{_key(t)}") for t, b in targets.items()}
+    base = _build_targets(raw, p, {t: f"targets.{_key(t)}" for t in raw})
+    start = _date(data["start"], p, "start") if "start" in data else None
+    phases = _phases(data.get("phases"), raw, start, p)
+    return Plan(name=name, targets=base, timezone=tz, schema=schema, path=p, start=start, phases=phases)
+
+
+def _target_values(tname: str, body: Any, p: str, key: str) -> dict[str, Any]:
+    """The validated keys of one ``[targets.NAME]`` table (``key`` is its dotted path)."""
+    if tname not in _SPEC:
+        raise ConfigError("unknown target", path=p, key=key, hint=_suggest(tname, _SPEC) + f"Targets are {', '.join(_SPEC)}")
+    if not isinstance(body, Mapping):
+        raise ConfigError(f"must be a table, got {_echo(body)}", path=p, key=key, hint=f"Write [{key}] and its keys below it")
+    spec = _SPEC[tname]
+    vals: dict[str, Any] = {}
+    for k, v in body.items():
+        dk = f"{key}.{_key(k)}"
+        if k not in spec:
+            raise ConfigError("unknown key", path=p, key=dk, hint=_suggest(k, spec) + f"Keys of {key} are {', '.join(spec)}")
+        kind = spec[k]
+        if kind == "days":
+            vals[k] = _days(v, p, dk)
+        elif kind == "band":
+            if not isinstance(v, str) or v.strip().lower() not in BANDS:
+                raise ConfigError(f"unknown band {clip(v)}", path=p, key=dk, hint=_suggest(str(v), BANDS) + f"Use {', '.join(BANDS)}")
+            vals[k] = v.strip().lower()
+        else:
+            vals[k] = _number(v, kind, p, dk)
+    return vals
+
+
+def _build_targets(raw: Mapping[str, dict[str, Any]], p: str, keys: Mapping[str, str]) -> Targets:
+    """:class:`Targets` from validated values; ``keys`` names where each target was (last) written."""
     built: dict[str, Any] = {}
-    for tname, body in targets.items():
-        key = f"targets.{_key(tname)}"
-        if tname not in _SPEC:
-            raise ConfigError("unknown target", path=p, key=key,
-                              hint=_suggest(tname, _SPEC) + f"Targets are {', '.join(_SPEC)}")
-        if not isinstance(body, Mapping):
-            raise ConfigError(f"must be a table, got {_echo(body)}", path=p, key=key, hint=f"Write [{key}] and its keys below it")
-        spec = _SPEC[tname]
-        vals: dict[str, Any] = {}
-        for k, v in body.items():
-            dk = f"{key}.{_key(k)}"
-            if k not in spec:
-                raise ConfigError("unknown key", path=p, key=dk, hint=_suggest(k, spec) + f"Keys of {key} are {', '.join(spec)}")
-            kind = spec[k]
-            if kind == "days":
-                vals[k] = _days(v, p, dk)
-            elif kind == "band":
-                if not isinstance(v, str) or v.strip().lower() not in BANDS:
-                    raise ConfigError(f"unknown band {clip(v)}", path=p, key=dk,
-                                      hint=_suggest(str(v), BANDS) + f"Use {', '.join(BANDS)}")
-                vals[k] = v.strip().lower()
-            else:
-                vals[k] = _number(v, kind, p, dk)
+    for tname, vals in raw.items():
+        key = keys[tname]
         for req in _REQUIRED.get(tname, ()):
             if req not in vals:
                 raise ConfigError("is required", path=p, key=f"{key}.{req}", hint=f"Add e.g. {req} = 50")
-        if tname in _MINUTE_TARGETS and "minutes_per_day" not in vals and "minutes_per_week" not in vals:
+        if _is_minutes(tname) and "minutes_per_day" not in vals and "minutes_per_week" not in vals:
             raise ConfigError("needs minutes_per_day or minutes_per_week", path=p, key=f"{key}.minutes_per_day",
                               hint="Add e.g. minutes_per_day = 30")
         if vals.get("min_sets", 0) > vals.get("per_day", math.inf):
@@ -423,7 +482,73 @@ def parse_plan(data: str | Mapping[str, Any], *, path: str | os.PathLike[str] = 
                               hint="Make min_sets at most per_day")
         cls = {"jumps": JumpsTarget, "high_impacts": HighImpactsTarget, "vibration": VibrationTarget}.get(tname, MinutesTarget)
         built[tname] = cls(**vals)
-    return Plan(name=name, targets=Targets(**built), timezone=tz, schema=schema, path=p)
+    return Targets(**built)
+
+
+def _date(v: Any, p: str, key: str) -> dt.date:
+    if isinstance(v, dt.datetime):
+        v = v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v.strip())
+        except ValueError:
+            pass
+    raise ConfigError(f"must be a date, got {_echo(v)}", path=p, key=key, hint="Write a date such as 2026-03-02 (no quotes)")
+
+
+_PHASE_KEYS = ("name", "from", "week", "targets")
+
+
+def _phases(data: Any, raw: Mapping[str, dict[str, Any]], start: dt.date | None, p: str) -> tuple[Phase, ...]:
+    """``[[phases]]``: each phase changes the keys it names, from its first day until the next phase."""
+    if data is None:
+        return ()
+    if not isinstance(data, list) or not data:
+        raise ConfigError("must be a list of [[phases]] tables", path=p, key="phases",
+                          hint="Write [[phases]] then week = 3 (or from = 2026-03-16) and [phases.targets.jumps] below it")
+    out: list[Phase] = []
+    cur = {t: dict(v) for t, v in raw.items()}
+    keys = {t: f"targets.{t}" for t in raw}
+    for n, ph in enumerate(data):
+        pk = f"phases[{n}]"
+        if not isinstance(ph, Mapping):
+            raise ConfigError(f"must be a table, got {_echo(ph)}", path=p, key=pk)
+        bad = [k for k in ph if k not in _PHASE_KEYS]
+        if bad:
+            raise ConfigError("unknown key", path=p, key=f"{pk}.{bad[0]}",
+                              hint=_suggest(bad[0], _PHASE_KEYS) + f"Keys of a phase are {', '.join(_PHASE_KEYS)}")
+        if ("from" in ph) == ("week" in ph):
+            raise ConfigError("needs either 'from' (a date) or 'week' (programme week, 1 = the week of 'start')",
+                              path=p, key=f"{pk}.from", hint="e.g. week = 3, or from = 2026-03-16")
+        if "week" in ph:
+            week = _number(ph["week"], "count", p, f"{pk}.week")
+            if week < 1:
+                raise ConfigError(f"must be 1 or more, got {week}", path=p, key=f"{pk}.week")
+            if start is None:
+                raise ConfigError("a phase given by programme week needs the plan's start date", path=p, key="start",
+                                  hint="Add start = 2026-03-02 (the first day of week 1) at the top of the plan")
+            first = start + dt.timedelta(weeks=int(week) - 1)
+        else:
+            first = _date(ph["from"], p, f"{pk}.from")
+        if out and first <= out[-1].start:
+            raise ConfigError(f"starts on {first}, not after the phase before ({out[-1].start})", path=p, key=pk,
+                              hint="List the phases in time order")
+        if start is not None and first < start:
+            raise ConfigError(f"starts on {first}, before the plan's start ({start})", path=p, key=pk)
+        name = ph.get("name", f"phase {n + 2}")
+        if not isinstance(name, str):
+            raise ConfigError(f"must be a string, got {_echo(name)}", path=p, key=f"{pk}.name")
+        changes = ph.get("targets", {})
+        if not isinstance(changes, Mapping) or not changes:
+            raise ConfigError("a phase changes at least one target", path=p, key=f"{pk}.targets",
+                              hint=f"Add e.g. [{pk.split('[')[0]}.targets.jumps] with per_day = 28")
+        for t, body in changes.items():
+            cur.setdefault(t, {}).update(_target_values(t, body, p, f"{pk}.targets.{t}"))
+            keys[t] = f"{pk}.targets.{t}"
+        out.append(Phase(first, name, _build_targets(cur, p, keys)))
+    return tuple(out)
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:
@@ -545,6 +670,7 @@ def _check_name(name: Any, p: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ checking
+#: plan target -> DailyLoad column, from the session kinds (:data:`impactlab.schema.SESSION_KINDS`)
 _COLUMN = {k.target: k.column for k in SESSION_KINDS.values() if k.target is not None}
 
 
@@ -591,6 +717,9 @@ def check_plan(daily: pd.DataFrame, plan: Plan, *, unobservable: Iterable[str] =
     >>> list(check_plan(coerce(d, DAILY), plan)["status"])
     ['met', 'no data']
     """
+    if plan.phases:
+        segs = [(pd.Timestamp(d) if d is not None else None, p) for d, p in plan.segments()]
+        return check_segments(daily, segs, unobservable)
     skip = set(unobservable)
     rows: list[dict[str, Any]] = []
     dates = pd.to_datetime(daily["date"]).dt.tz_localize(None) if len(daily) else pd.Series([], dtype="datetime64[ns]")
@@ -658,3 +787,38 @@ def _row(date: Any, target: str, period: str, required: float, achieved: float, 
     return {"date": pd.Timestamp(date).normalize(), "target": target, "period": period, "required": float(required),
             "achieved": round(float(achieved), 2), "unit": unit, "met": met, "status": status,
             "partial": bool(partial), "detail": detail}
+
+
+def check_segments(daily: pd.DataFrame, segments: Sequence[tuple[pd.Timestamp | None, Plan]],
+                   unobservable: Iterable[str] = ()) -> pd.DataFrame:
+    """PLAN_CHECK rows with each day checked against the plan (segment) in force that day.
+
+    ``segments``: each plan with its first day (None: from the start), oldest first: a progression's
+    phases (:meth:`Plan.segments`) or a client's stored plan versions. A weekly target's row (dated
+    the Monday) comes from the segment in force on that Monday, over the days of the week it covers;
+    a first segment starting mid-week judges its week.
+    """
+    skip = tuple(unobservable)
+    starts = [pd.Timestamp("1900-01-01") if d is None else pd.Timestamp(d) for d, _ in segments]
+    dates = pd.to_datetime(daily["date"]).dt.tz_localize(None) if len(daily) else pd.Series([], dtype="datetime64[ns]")
+
+    def _owner(monday: pd.Timestamp) -> int:
+        in_force = [i for i, s0 in enumerate(starts) if s0 <= monday]
+        if in_force:
+            return in_force[-1]
+        later = [i for i, s0 in enumerate(starts) if s0 < monday + pd.Timedelta(days=7)]
+        return min(later) if later else -1
+
+    parts = []
+    for i, (_, plan) in enumerate(segments):
+        end = starts[i + 1] if i + 1 < len(starts) else pd.Timestamp("2999-12-31")
+        sel = ((dates >= starts[i]) & (dates < end)).to_numpy()
+        if not sel.any():
+            continue
+        chk = check_plan(daily[sel].reset_index(drop=True), plan, unobservable=skip)
+        keep = [(p != "week") or _owner(pd.Timestamp(d)) == i for p, d in zip(chk["period"], chk["date"], strict=True)]
+        parts.append(chk[np.asarray(keep, dtype=bool)])
+    if not parts:
+        return check_plan(daily.iloc[:0], segments[0][1])
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values(["date", "period", "target"], kind="stable").reset_index(drop=True)

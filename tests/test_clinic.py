@@ -73,3 +73,171 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     html = page.read_text()
     assert "3 of 4 checks met (75 % adherence); 5 without data and 5 not scheduled are not counted." in html
     assert '<td class="no-data">no recording</td>' in html and '<td class="not-scheduled">not scheduled</td>' in html
+
+
+PROGRESSION = """schema = 1
+name = "prog"
+start = 2026-03-02
+[targets.jumps]
+per_day = 2
+[targets.vest_walk]
+minutes_per_week = 30
+vest_mass_kg = 3
+[[phases]]
+name = "more"
+from = 2026-03-04
+[phases.targets.jumps]
+per_day = 50
+[phases.targets.vest_walk]
+vest_mass_kg = 4.5
+"""
+
+
+def test_progression_plan_checks_each_day_against_its_phase(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = _week(tmp_path, PROGRESSION, ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"])
+    rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", "--store", str(store)])
+    jumps = [r for r in rep["plan_check"] if r["target"] == "jumps"]
+    assert [(r["date"], r["required"], r["achieved"], r["status"]) for r in jumps] == [
+        ("2026-03-02", 2.0, 2.0, "met"), ("2026-03-03", 2.0, 2.0, "met"),
+        ("2026-03-04", 50.0, 2.0, "not met"), ("2026-03-05", 50.0, 2.0, "not met")]
+    week = [r for r in rep["plan_check"] if r["period"] == "week"]
+    assert [(r["target"], r["required"], r["status"]) for r in week] == [("vest_walk", 30.0, "not met")]
+    # the plan's JSON says when each phase starts and what it asks
+    phases = rep["plan"]["phases"]
+    assert [(p["name"], p["from"]) for p in phases] == [("prog", "2026-03-02"), ("prog (more)", "2026-03-04")]
+    assert "50 jumps (landing after a flight phase) every day." in phases[1]["sentences"]
+    assert any("4.5 kg vest" in s for s in phases[1]["sentences"])
+
+
+def test_sample_progression_plan_parses_by_programme_week() -> None:
+    import datetime as dt
+
+    from impactlab.plan import load_plan
+
+    p = load_plan(Path(__file__).parent.parent / "sample_data" / "plan-progression.toml")
+    assert [(d, q.targets.jumps.per_day, q.vest_mass_kg) for d, q in p.segments()] == [  # type: ignore[union-attr]
+        (None, 5, 3.0), (dt.date(2026, 3, 16), 28, 4.0), (dt.date(2026, 4, 6), 50, 5.0)]
+    assert p.in_force(dt.date(2026, 3, 15)).targets.jumps.per_day == 5  # type: ignore[union-attr]
+    assert p.in_force(dt.date(2026, 3, 16)).targets.jumps.min_sets == 3  # type: ignore[union-attr]
+    assert p.in_force(dt.date(2026, 4, 6)).targets.jumps.days == ("mon", "wed", "fri", "sun")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("body, key, words", [
+    ("[[phases]]\nweek = 2\n[phases.targets.jumps]\nper_day = 5\n", "start", "needs the plan's start date"),
+    ("start = 2026-03-02\n[[phases]]\nweek = 2\n[phases.targets.jumps]\nper_dya = 5\n",
+     "phases[0].targets.jumps.per_dya", "unknown key"),
+    ("start = 2026-03-02\n[[phases]]\nweek = 2\n[phases.targets.jumps]\nper_day = -5\n",
+     "phases[0].targets.jumps.per_day", "must not be negative"),
+    ("[[phases]]\n[phases.targets.jumps]\nper_day = 5\n", "phases[0].from", "either 'from'"),
+    ("[[phases]]\nfrom = 2026-03-09\n[phases.targets.jumps]\nper_day = 5\n[[phases]]\nfrom = 2026-03-05\n"
+     "[phases.targets.jumps]\nper_day = 9\n", "phases[1]", "not after the phase before"),
+    ("[[phases]]\nfrom = 2026-03-09\n[phases.targets.high_impacts]\nmin_band = \"high\"\n",
+     "phases[0].targets.high_impacts.per_day", "is required"),
+    ("[[phases]]\nfrom = \"next week\"\n[phases.targets.jumps]\nper_day = 5\n", "phases[0].from", "must be a date"),
+    ("[[phases]]\nfrom = 2026-03-09\nwhen = 1\n", "phases[0].when", "unknown key"),
+])
+def test_bad_progression_names_file_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, key: str,
+                                            words: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text("schema = 1\n" + body.replace("[[phases]]", "[targets.jumps]\nper_day = 1\n[[phases]]", 1))
+    assert main(["plan", "check", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert str(f) in err and key in err and words in err, err
+
+
+def test_device_assign_from_a_date_attributes_data_by_day(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """S1 goes from c1 to c2 on Wed 04 Mar: Tuesday's file is c1's, Thursday's c2's, whoever imports them."""
+    from impactlab.io import write_parquet
+
+    store = tmp_path / "s.sqlite"
+    s = ["--store", str(store), "-q"]
+    files = {}
+    for k, day in enumerate(["2026-03-02", "2026-03-03", "2026-03-05"]):
+        files[day] = tmp_path / f"{day}.parquet"
+        write_parquet(_rec(seed=90 + k, start=f"{day} 09:00"), files[day])
+    assert main(["import", str(files["2026-03-02"]), "--client", "c1", "--device", "S1", *s]) == 0
+    with Store(store) as st:
+        st.add_client("c2")
+    assert main(["device", "assign", "S1", "--client", "c2", "--from", "2026-03-04", "--store", str(store)]) == 0
+    assert "sensor S1: c1 -> c2 from 2026-03-04" in capsys.readouterr().err
+    # Thursday's data belong to c2: c1 is refused, naming the owner on that day and the command
+    assert main(["import", str(files["2026-03-05"]), "--client", "c1", "--device", "S1", *s]) == 1
+    err = capsys.readouterr().err
+    assert "belongs to client 'c2' on 2026-03-05, not 'c1'" in err and "--from 2026-03-05" in err
+    assert main(["import", str(files["2026-03-05"]), "--client", "c2", "--device", "S1", *s]) == 0
+    # Tuesday's (synced late) still belongs to c1, not to the sensor's owner now
+    assert main(["import", str(files["2026-03-03"]), "--client", "c2", "--device", "S1", *s]) == 1
+    assert "belongs to client 'c1' on 2026-03-03" in capsys.readouterr().err
+    assert main(["import", str(files["2026-03-03"]), "--client", "c1", "--device", "S1", *s]) == 0
+    with Store(store) as st:
+        assert st.device_assignments("S1") == [("0000-01-01", "c1"), ("2026-03-04", "c2")]
+        got = {c: [d.strftime("%a") for d in st.daily(c)["date"]] for c in ("c1", "c2")}
+    assert got == {"c1": ["Mon", "Tue"], "c2": ["Thu"]}
+    # a recording across the change is refused (it would mix two clients' days)
+    across = tmp_path / "across.parquet"
+    write_parquet(_rec(seed=99, start="2026-03-03 23:30", duration_s=3600.0), across)
+    assert main(["import", str(across), "--client", "c1", "--device", "S1", *s]) == 1
+    assert "went to client 'c2' on 2026-03-04" in capsys.readouterr().err
+    # without --from the sensor moves from the day after its last stored data
+    assert main(["device", "assign", "S1", "--client", "c1", "--store", str(store)]) == 0
+    assert "c2 -> c1 from 2026-03-06" in capsys.readouterr().err
+    assert main(["device", "assign", "S1", "--client", "c2", "--from", "2026-13-01", "--store", str(store)]) == 1
+    assert "not a date" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+def test_report_reads_for_a_therapist_in_chromium_and_pdf(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Glossary, plan as sentences, hidden chart descriptions, whole counts, one 8-week section, a BLE
+    source said in words, and a PDF whose every page has the client, the week and its number."""
+    import dataclasses
+    import os
+    import re
+
+    from impactlab.recording import Recording
+    from impactlab.report.browser import find_chromium, print_pdf, render_page
+
+    from .pdftext import page_texts
+
+    if find_chromium() is None and not os.environ.get("CI"):
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    store = tmp_path / "s.sqlite"
+    plan = tmp_path / "plan.toml"
+    plan.write_text('schema = 1\nname = "p"\n[targets.jumps]\nper_day = 2\ndays = ["mon", "thu"]\n')
+    rec = _rec(seed=5)
+    ble = Recording(rec.data, dataclasses.replace(rec.meta, source="ble:F0:1A:B2:00:00:01", device="impactlab-hip-v1"))
+    with Store(store) as st:
+        st.import_recording("c1", ble, config=SHORT_DAY, plan=load_plan_file(plan), origin="ble", device_id="F0:1A")
+        st.add_client("c1", name='Ann "A" </style>')
+    page = tmp_path / "w.html"
+    assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", "--store", str(store)]) == 0
+    html = page.read_text()
+    assert html.count(">The last 8 weeks</h2>") == 1 and html.count('id="fig-trend"') == 1
+    assert "2 jumps (landing after a flight phase) a day, on Monday and Thursday." in html and "days = [" not in html
+    for term in ("DSS</abbr>, daily stress stimulus", "OI</abbr>, osteogenic index", "GRF</abbr>, peak GRF (BW)",
+                 "Whalen, Carter &amp; Steele 1988", "Turner &amp; Robling 2003"):
+        assert term in html, term
+    assert "Bluetooth sync from F0:1A:B2:00:00:01" in html and ">ble:" not in html
+    assert re.search(r"Per week \(mean of 1 valid day\(s\) &times; 7\): low \d+, medium \d+, high \d+\.", html)
+    assert "Tue: no recording" in html and "worn 0.0 h" not in html
+    # the chart descriptions are in the page for screen readers but take no room on screen
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("</body>", """<script>
+      const d = [...document.querySelectorAll('figure')].map(f => {
+        const p = document.getElementById(f.getAttribute('aria-describedby')); const r = p.getBoundingClientRect();
+        return [f.id, Math.round(r.width), Math.round(r.height), p.textContent.length]; });
+      const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(d);
+      document.body.appendChild(pre);</script></body>"""))
+    m = re.search(r'<pre id="probe">(.*?)</pre>', render_page(probe).stdout, re.S)
+    assert m is not None
+    figs = json.loads(m.group(1).replace("&quot;", '"'))
+    assert [f[0] for f in figs] == ["fig-bands", "fig-timeline", "fig-trend"]
+    assert all(w <= 1 and h <= 1 and n > 50 for _, w, h, n in figs), figs
+    shot = tmp_path / "w.png"
+    run = render_page(page, screenshot=shot, window=(1280, 3600))
+    assert run.console == [] and shot.read_bytes()[:4] == b"\x89PNG"
+    pages = [re.sub(r"\s+", "", t) for t in page_texts(print_pdf(page, tmp_path / "w.pdf").read_bytes())]
+    assert len(pages) >= 2
+    for i, text in enumerate(pages, 1):
+        assert 'Ann"A"</style>(c1),ISOweek2026-W10' in text, text[:120]
+        assert f"page{i}of{len(pages)}" in text
+    assert "Impacts,sessionsandwearperday" in pages[0]  # page 1 is filled, not cut after the grid

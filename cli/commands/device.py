@@ -10,13 +10,14 @@ from .clients import add_store_option
 HELP = "manage sensors: give one to another client"
 EPILOG = """\
 examples:
-  impactlab import sample_data/sim-day.parquet --client c01 --store clinic.sqlite
   impactlab import sample_data/actigraph-hip-5min.csv --tz Europe/Lisbon --client c02 --store clinic.sqlite
   impactlab device assign TAS1F25160319 --client c01 --store clinic.sqlite
+  impactlab device assign TAS1F25160319 --client c01 --from 2026-03-09 --store clinic.sqlite
   impactlab device assign F0:1A:B2:00:00:01 --client c02             # needs a synced BLE sensor (by address)
 
-Data already stored stay with the client they were recorded for; what the sensor records and
-syncs from now on is filed under the new client.
+Data recorded from --from on (default: the day after the last data stored from the sensor) are
+filed under the new client, data before it under the one before; data already stored stay with
+the client they were imported for.
 """
 
 
@@ -29,6 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("sensor", help="sensor id as stored (serial, or BLE device id)")
     a.add_argument("--client", metavar="ID", required=True, help="the new client")
+    a.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD",
+                   help="first day (local) the new client wears it (default: the day after its last stored data)")
     add_store_option(a)
     a.set_defaults(func=run_assign)
 
@@ -36,9 +39,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_assign(args: argparse.Namespace) -> int:
     """Move the sensor; returns the exit code."""
     from impactlab.store import Store
+    from impactlab.store.devices import assign_device
 
     with Store(args.store) as st:
-        before = st.assign_device(args.sensor, args.client)
+        before, first, note = assign_device(st.db, st.path, args.sensor, args.client, args.valid_from)
     if not args.quiet:
-        print(f"sensor {args.sensor}: {before} -> {args.client}", file=sys.stderr)
+        when = "from the start" if first == "0000-01-01" else f"from {first}"
+        print(f"sensor {args.sensor}: {before} -> {args.client} {when}", file=sys.stderr)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     return 0

@@ -40,15 +40,6 @@ An invalid plan is refused and nothing is stored. Every stored week is checked a
 version in force on each day; the report and history show which version applied.
 """
 
-def _what(name: str) -> str:
-    """How a target reads in the plan table (the session kinds' own words from the schema)."""
-    from impactlab.schema import SESSION_KINDS
-
-    what = {"high_impacts": "impacts in band {min_band} or above",
-            **{k.target: k.what for k in SESSION_KINDS.values() if k.target}}
-    return what[name]
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plan", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,33 +61,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     st.set_defaults(func=run_set)
 
 
-def _days(days: tuple[str, ...]) -> str:
-    from impactlab.plan import DAY_NAMES
-
-    return "every day" if tuple(days) == DAY_NAMES else ", ".join(days)
-
-
 def describe(plan: Plan) -> list[tuple[str, str, str]]:
-    """(target, requirement, when) for each target, in words."""
-    rows = []
-    for name, t in plan.targets.items():
-        what = _what(name).format(min_band=getattr(t, "min_band", ""))
-        if name == "jumps":
-            req = f"{t.per_day} {what}" + (f" in at least {t.min_sets} sets" if t.min_sets else "")
-            rows.append((name, req, f"per day, {_days(t.days)}"))
-        elif name == "high_impacts":
-            rows.append((name, f"{t.per_day} {what}", f"per day, {_days(t.days)}"))
-        else:
-            extra = ""
-            if name == "vibration" and t.frequency_hz:
-                extra = f" ({t.frequency_hz:g} Hz" + (f", {t.amplitude_g:g} g" if t.amplitude_g else "") + ")"
-            if name == "vest_walk" and t.vest_mass_kg:
-                extra = f" ({t.vest_mass_kg:g} kg vest)"
-            if t.minutes_per_day is not None:
-                rows.append((name, f"{t.minutes_per_day:g} min of {what}{extra}", f"per day, {_days(t.days)}"))
-            if t.minutes_per_week is not None:
-                rows.append((name, f"{t.minutes_per_week:g} min of {what}{extra}", "per ISO week (Mon-Sun)"))
-    return rows
+    """(target, requirement, when) for each of the plan's first targets, in words."""
+    from impactlab.report.plan_text import describe_targets
+
+    return describe_targets(plan.targets)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,7 +85,19 @@ def run(args: argparse.Namespace) -> int:
     for row in describe(plan):
         t.add_row(*row)
     con.print(t)
-    con.print("[dim]A day with less than 10 h wear is 'no data', not 'not met'.[/dim]")
+    from rich.markup import escape
+
+    from impactlab.report.plan_text import describe_targets
+
+    for ph in plan.phases:
+        t = make_table(title=f"from {ph.start:%a %d %b %Y}: {escape(ph.name)}", title_justify="left")
+        for col in ("target", "requirement", "when"):
+            t.add_column(col)
+        for row in describe_targets(ph.targets):
+            t.add_row(*row)
+        con.print(t)
+    con.print("[dim]A day with less than 10 h wear is 'no data', not 'not met'; a day a target skips is "
+              "'not scheduled'. Neither counts in adherence.[/dim]")
     return 0
 
 

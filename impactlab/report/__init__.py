@@ -27,6 +27,7 @@ from ..daily import weekly_summary
 from ..plan import DAY_NAMES, Plan
 from ..schema import DAILY, PLAN_CHECK
 from .adherence import adherence
+from .plan_text import plan_sentences
 from .tables import WeekTables, iso_week, parse_week
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ class WeeklyReport:
         The plan's name.
     plan_targets : list of dict
         ``target``, ``period``, ``required``, ``unit``, ``days`` per target (from the plan).
+    plan_text : list of dict
+        The plan in words (:func:`~impactlab.report.plan_text.plan_sentences`): ``from``, ``name``,
+        ``sentences`` for its first targets and each phase of a progression.
     grid : dict
         ``{target: [GridCell × 7]}`` for daily targets and ``{target: [GridCell]}`` for weekly ones.
     sessions : pandas.DataFrame
@@ -118,6 +122,7 @@ class WeeklyReport:
     method: dict[str, Any]
     timezone: str
     recordings: list[dict[str, Any]] = field(default_factory=list)
+    plan_text: list[dict[str, Any]] = field(default_factory=list)
 
     def day_row(self, day: dt.date) -> dict[str, Any] | None:
         """The DAILY row of ``day`` as a dict, or None when nothing was recorded that day."""
@@ -137,7 +142,9 @@ class WeeklyReport:
             "start": self.monday.isoformat(),
             "end": (self.monday + dt.timedelta(days=6)).isoformat(),
             "timezone": self.timezone,
-            "plan": {"name": self.plan_name, "targets": _jsonable(self.plan_targets)},
+            "plan": {"name": self.plan_name, "targets": _jsonable(self.plan_targets),
+                     "phases": [{"name": t["name"], "from": t["from"].isoformat() if t["from"] else None,
+                                 "sentences": list(t["sentences"])} for t in self.plan_text]},
             "days": days,
             "plan_check": plan_check,
             "grid": {t: [c.status for c in cells] for t, cells in self.grid.items()},
@@ -191,7 +198,7 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
         client_id=tables.client_id, client_name=tables.client_name, client_note=tables.client_note,
         week=tables.week, monday=monday, days=days, daily=daily, plan_check=checks, plan_name=plan_name,
         plan_targets=targets, grid=grid, sessions=tables.sessions, wear=wear, flags=flags, trend=trend, method=method,
-        timezone=tz, recordings=tables.recordings,
+        timezone=tz, recordings=tables.recordings, plan_text=plan_sentences(plan) if plan is not None else [],
     )
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import pandas as pd
 
 from .._version import __version__
@@ -30,8 +31,29 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals["fmt"] = _fmt
+    env.globals["count"] = _count
     env.globals["version"] = __version__
     return env
+
+
+def _css_string(text: str) -> str:
+    """``text`` safe inside a double-quoted CSS string in a ``<style>`` element (every character that is
+    not a letter, digit, space or simple punctuation as a CSS escape, so no quote, backslash or
+    ``</style>`` can end it)."""
+    return "".join(c if (c.isalnum() and c.isascii()) or c in " ,.()-_:" else f"\\{ord(c):x} " for c in text)
+
+
+def _count(v: float | None) -> str:
+    """A count as a whole number (weekly figures are means × 7), ``-`` when absent."""
+    return "-" if v is None else f"{float(v):.0f}"
+
+
+def _source_name(r: dict[str, Any]) -> str:
+    """What a recording came from: a file name, or the sensor for a Bluetooth sync (``ble:ADDRESS``)."""
+    src = str(r["source"])
+    if src.startswith("ble:"):
+        return f"Bluetooth sync from {src[4:]}"
+    return os.path.basename(src)
 
 
 def _trend_text(trend: list[dict[str, Any]]) -> str:
@@ -47,7 +69,7 @@ def _trend_text(trend: list[dict[str, Any]]) -> str:
         pct = 100 * (b - a) / a
         word = "up" if pct > 5 else "down" if pct < -5 else "about the same"
         change = f"{word} ({pct:+.0f} %)" if word != "about the same" else f"about the same ({pct:+.0f} %)"
-    return f"high impacts per week {b:g} in {w1} against {a:g} in {w0}: {change}."
+    return f"high impacts per week {b:.0f} in {w1} against {a:.0f} in {w0}: {change}."
 
 
 def render_weekly_html(rep: WeeklyReport) -> str:
@@ -64,7 +86,7 @@ def render_weekly_html(rep: WeeklyReport) -> str:
     for r in rep.recordings:
         q = r["qc"]
         recordings.append({
-            "name": os.path.basename(str(r["source"])), "device": r["device"], "rate": f"{r['sample_rate_hz']:g}",
+            "name": _source_name(r), "device": r["device"], "rate": f"{r['sample_rate_hz']:g}",
             "start": pd.Timestamp(r["start_ns"], tz="UTC").tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
             "end": pd.Timestamp(r["end_ns"], tz="UTC").tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
             "wear_h": f"{float(q.get('wear_h', 0.0)):.1f}", "gaps": int(q.get("gaps", 0))})
@@ -72,6 +94,8 @@ def render_weekly_html(rep: WeeklyReport) -> str:
         rep=rep, figures=figure_data(rep), sessions=sessions, recordings=recordings, loading=rep.method.get("loading"),
         weekly=weekly_summary(rep.daily), trend_text=_trend_text(rep.trend),
         adherence=_adherence_text(rep),
+        page_header=markupsafe.Markup(_css_string(f"{rep.client_name or rep.client_id} ({rep.client_id}), "
+                                                  f"ISO week {rep.week}")),
     )
 
 

@@ -70,7 +70,7 @@ from ..io._common import RecordingSource, clip
 from ..plan import Plan, load_plan, parse_plan
 from ..recording import Recording
 from ..schema import DAILY, PLAN_CHECK, coerce, empty
-from . import journal
+from . import devices, journal
 from .db import MIGRATIONS, SCHEMA_VERSION, clean_temp_files, connect, default_store_path, migrate, now, transaction
 from .ingest import add_blocks, add_impacts, add_sessions
 from .raw import RawWriter, chunks_of, file_sha256, jsonable
@@ -292,35 +292,24 @@ class Store:
             return None
         return _plan_from_text(info.plan_toml, info.plan_path or f"{client_id}-plan.toml")
 
-    def assign_device(self, device_id: str, client_id: str) -> str | None:
-        """Give a known sensor to another known client; returns the previous owner.
+    def assign_device(self, device_id: str, client_id: str, valid_from: str | None = None) -> str | None:
+        """Give a known sensor to a known client from ``valid_from`` (``YYYY-MM-DD``; default the day after
+        the last data stored from it); returns the owner before (see :mod:`impactlab.store.devices`).
 
-        Data already stored stay with the client they were recorded for; packets and recordings
-        from this sensor are filed under ``client_id`` from now on.
+        Data already stored stay with the client they were imported for; data recorded from
+        ``valid_from`` on are filed under ``client_id``.
 
         Raises
         ------
         StoreError
-            Unknown sensor or unknown client (one line naming it).
+            Unknown sensor or unknown client (one line naming it), or a malformed date.
         """
-        self.client(client_id)
-        row = self.db.execute("SELECT client_id FROM devices WHERE device_id = ?", (device_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"no sensor {device_id!r} in the store", path=self.path,
-                             hint="Sensors are added by their first import or sync; see 'impactlab clients'")
-        with transaction(self.db, self.path) as db:
-            db.execute("UPDATE devices SET client_id = ? WHERE device_id = ?", (client_id, device_id))
-        return str(row[0])
+        return devices.assign_device(self.db, self.path, device_id, client_id, valid_from)[0]
 
-    def _ensure_device(self, db: sqlite3.Connection, client_id: str, device_id: str, kind: str | None = None,
-                       serial: str | None = None) -> None:
-        row = db.execute("SELECT client_id FROM devices WHERE device_id = ?", (device_id,)).fetchone()
-        if row is None:
-            db.execute("INSERT INTO devices VALUES (?, ?, ?, ?, ?)", (device_id, client_id, kind, serial, now()))
-        elif row[0] != client_id:
-            raise StoreError(f"device {device_id!r} belongs to client {row[0]!r}, not {client_id!r}",
-                             path=self.path, hint=f"Check the --client, or give the sensor to the new client first: "
-                                  f"impactlab device assign {device_id} --client {client_id}")
+    def device_assignments(self, device_id: str) -> list[tuple[str, str]]:
+        """The sensor's assignments as (first day, client), oldest first."""
+        return [(str(v), str(c)) for v, c in self.db.execute(
+            "SELECT valid_from, client_id FROM device_assignments WHERE device_id = ? ORDER BY valid_from", (device_id,))]
 
     # -- import ----------------------------------------------------------------------------------
     def import_recording(
@@ -431,7 +420,8 @@ class Store:
             tz = str(tz_row[0] or meta.timezone)  # days are cut at the recording's midnight, as analyze does
             db.execute("UPDATE clients SET timezone = ? WHERE client_id = ?", (tz, client_id))
             if device_id is not None:
-                self._ensure_device(db, client_id, device_id, meta.device, meta.serial)
+                devices.ensure_device(db, self.path, client_id, device_id, meta.device, meta.serial,
+                                      (int(writer.first_ns or 0), int(writer.last_ns or 0)), meta.timezone)
             cur = db.execute(
                 "INSERT INTO recordings (client_id, device_id, content_hash, file_sha256, origin, source, device, "
                 "sample_rate_hz, timezone, vertical_axis, start_ns, end_ns, n_samples, raw_path, preset, "
@@ -654,7 +644,7 @@ class Store:
         _check_client_id(client_id)
         with transaction(self.db, self.path) as db:
             db.execute("INSERT OR IGNORE INTO clients (client_id, created_at) VALUES (?, ?)", (client_id, now()))
-            self._ensure_device(db, client_id, device_id, "ble")
+            devices.ensure_device(db, self.path, client_id, device_id, "ble")
             return journal.record_packets(db, client_id, device_id, checked, payloads)
 
     def sync_packets(self, client_id: str, device_id: str, since_seq: int = -1) -> list[tuple[int, bytes]]:

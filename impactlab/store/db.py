@@ -170,6 +170,16 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (
         "ALTER TABLE daily_loads ADD COLUMN run_min REAL NOT NULL DEFAULT 0",
     ),
+    # version 6: sensors move between clients: each assignment from its first day (local date)
+    (
+        """CREATE TABLE device_assignments (
+            device_id TEXT NOT NULL REFERENCES devices(device_id),
+            valid_from TEXT NOT NULL,
+            client_id TEXT NOT NULL REFERENCES clients(client_id) ON DELETE CASCADE,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (device_id, valid_from))""",
+        "INSERT INTO device_assignments SELECT device_id, '0000-01-01', client_id, first_seen FROM devices",
+    ),
 ]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

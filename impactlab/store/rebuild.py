@@ -22,7 +22,7 @@ import pandas as pd
 from ..config import DetectionConfig
 from ..daily import daily_load
 from ..loading import DSS_EXPONENT, add_loading, loading_indices
-from ..plan import Plan, check_plan
+from ..plan import Plan, check_segments
 from ..schema import DAILY, SESSIONS, coerce, empty
 
 __all__ = ["DAILY_COLS", "FROM_START", "LOADING_COLS", "check_versions", "daily_from_facts", "num", "plan_versions",
@@ -52,30 +52,9 @@ def check_versions(daily: pd.DataFrame, versions: Sequence[tuple[str, Plan]],
 
     A weekly target's row (dated the week's Monday) comes from the version in force on that Monday,
     over the days of the week that version covers; a first version starting mid-week judges its week.
+    A version that is a progression (``[[phases]]``) checks its days against the phase in force.
     """
-    starts = [pd.Timestamp("1900-01-01") if v == FROM_START else pd.Timestamp(v) for v, _ in versions]
-    dates = pd.to_datetime(daily["date"])
-
-    def _owner(monday: pd.Timestamp) -> int:
-        in_force = [i for i, s0 in enumerate(starts) if s0 <= monday]
-        if in_force:
-            return in_force[-1]
-        return min(i for i, s0 in enumerate(starts) if s0 < monday + pd.Timedelta(days=7)) if any(
-            s0 < monday + pd.Timedelta(days=7) for s0 in starts) else -1
-
-    parts = []
-    for i, (_, plan) in enumerate(versions):
-        end = starts[i + 1] if i + 1 < len(starts) else pd.Timestamp("2999-12-31")
-        sel = ((dates >= starts[i]) & (dates < end)).to_numpy()
-        if not sel.any():
-            continue
-        chk = check_plan(daily[sel].reset_index(drop=True), plan, unobservable=unobservable)
-        keep = [(p != "week") or _owner(pd.Timestamp(d)) == i for p, d in zip(chk["period"], chk["date"], strict=True)]
-        parts.append(chk[np.asarray(keep, dtype=bool)])
-    if not parts:
-        return check_plan(daily.iloc[:0], versions[0][1])
-    out = pd.concat(parts, ignore_index=True)
-    return out.sort_values(["date", "period", "target"], kind="stable").reset_index(drop=True)
+    return check_segments(daily, [(None if v == FROM_START else pd.Timestamp(v), p) for v, p in versions], unobservable)
 
 
 def rebuild_weeks(db: sqlite3.Connection, client_id: str, first_ns: int, last_ns: int, tz: str,

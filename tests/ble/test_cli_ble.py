@@ -121,3 +121,19 @@ def test_polar_sdk_mode_from_the_command_line(capsys, tmp_path, rec_file) -> Non
     assert out["recording"]["sample_rate_hz"] == 104.0 and out["samples"] == 1040 and out["packets_lost"] == 0
     tx = [ln.split(",")[3] for ln in log.read_text().splitlines()[1:] if ",tx,fb005c81" in ln]
     assert tx == ["02 09", "02 02 00 01 68 00 01 01 10 00 02 01 10 00 04 01 03", "03 02", "03 09"]
+
+
+def test_sync_shows_the_clients_answer_at_once(capsys, tmp_path, rec_file) -> None:
+    """After a sync the client sees the day's targets with done / needed and one sentence, as `today` says."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text("schema = 1\n[targets.high_impacts]\nper_day = 2\nmin_band = \"high\"\n")
+    store = tmp_path / "s.db"
+    assert main(["-q", "sync", "--simulate", str(rec_file), "--client", "c1", "--store", str(store),
+                 "--plan", str(plan)]) == 0
+    out = capsys.readouterr().out
+    assert main(["today", "--client", "c1", "--store", str(store)]) == 0
+    today = capsys.readouterr().out
+    # 30 min of data: the day is too short to judge, and the panel says so with the numbers
+    assert "not enough wear time to judge the targets." in out
+    assert "high impacts: 2 of 2: no valid data" in out
+    assert today.strip() and today.strip() in out  # the same panel as `impactlab today`
