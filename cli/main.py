@@ -136,7 +136,9 @@ def build_parser(command: str | None = None) -> _Parser:
             importlib.import_module(f"{commands.__name__}.{c.module}").add_parser(sub)
         else:  # listed for --help and choices; its options are loaded only when it runs
             sub.add_parser(c.name, help=c.help, add_help=False)
-    for sp in sub.choices.values():  # the global flags also work after the subcommand
+    nested = [ssp for sp in sub.choices.values() for a in sp._actions
+              if isinstance(a, argparse._SubParsersAction) for ssp in a.choices.values()]
+    for sp in [*sub.choices.values(), *nested]:  # the global flags also work after the (sub-)subcommand
         for flags, text in ((("-q", "--quiet"), "no warnings or progress on stderr"),
                             (("--debug",), "show the traceback of errors"),
                             (("--wide",), "terminal tables at full width with every column")):

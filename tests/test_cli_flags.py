@@ -212,3 +212,8 @@ def test_read_only_commands_refuse_a_store_that_does_not_exist(command: list[str
     assert main(command) == 1
     assert "no client store yet at the default path" in capsys.readouterr().err
     assert not (tmp_path / "default").exists()
+
+
+def test_global_flags_work_after_a_sub_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "check", str(ROOT / "sample_data" / "plan.toml"), "-q", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["schema"] == 1
