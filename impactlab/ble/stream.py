@@ -331,7 +331,7 @@ async def stream_sensor(
     profile: SensorProfile, *, address: str | None = None, name: str | None = None, timezone: str = "UTC",
     vertical_axis: str | None = None, config: DetectionConfig = DetectionConfig(), duration_s: float | None = None,
     stop: asyncio.Event | None = None, on_update: Callable[[LiveStatus], Any] | None = None, interval_s: float = 0.25,
-    keep: bool = True, idle_stop_s: float | None = None, sdk_mode: bool = False,
+    keep: bool = True, idle_stop_s: float | None = None, sdk_mode: bool = False, battery_s: float = 60.0,
 ) -> LiveCounter:
     """Stream from a sensor until ``duration_s`` of sensor time is received or ``stop`` is set.
 
@@ -358,6 +358,8 @@ async def stream_sensor(
     idle_stop_s : float, optional
         End the stream when no notification arrived for this many seconds (a simulated sensor
         at the end of its recording).
+    battery_s : float
+        Read the battery level again every this many seconds.
     sdk_mode : bool
         Polar only: switch the sensor to SDK mode and send the profile's ``start_stream_sdk``
         (Verity Sense: 104 Hz, ±16 g) instead of the normal-mode ``start_stream`` (52 Hz,
@@ -431,6 +433,7 @@ async def stream_sensor(
         last_ui = 0.0
         last_rx = time.monotonic()
         last_session = 0.0
+        last_battery = time.monotonic()
         stopped_by_link = False
         went_quiet = False
         while not live.done and not (stop is not None and stop.is_set()):
@@ -464,6 +467,10 @@ async def stream_sensor(
             if stopped_by_link:
                 break
             now = time.monotonic()
+            if profile.battery_level and now - last_battery >= battery_s:
+                last_battery = now
+                with contextlib.suppress(DeviceError):
+                    live.status.battery = (await sc.read("battery"))[0]
             if on_update is not None and now - last_ui >= interval_s:
                 if now - last_session >= 2.0:
                     live.refresh_session()

@@ -12,7 +12,9 @@ from bleak import BleakScanner
 from impactlab.ble.client import SensorClient, find_sensor
 from impactlab.ble.decode import FLAG_BOOT, FLAG_CLIPPED, decode_batch, decode_info
 from impactlab.ble.profile import load_profile
+from impactlab.ble.stream import stream_sensor
 from impactlab.ble.sync import sync_sensor
+from impactlab.config import DetectionConfig
 from impactlab.errors import DeviceError
 from impactlab.simulate import simulate_recording
 from tests.ble.test_sim import MemoryJournal
@@ -73,3 +75,19 @@ async def test_advertising_carries_the_manufacturer_data_of_the_spec(fake_bluez,
     ver, battery, status, session, unsynced = struct.unpack("<BBBII", adv.manufacturer_data[0xFFFF])
     assert (ver, battery, session, unsynced) == (1, 64, 7, len(s.stored)) and status == 0b111
     assert adv.local_name == s.name and HIP.service_uuid in adv.service_uuids
+
+
+async def test_battery_is_read_again_while_streaming(fake_bluez, add_sensor, short_rec) -> None:
+    import asyncio
+
+    s = add_sensor(short_rec, battery=80, speed=20.0)  # 120 s of recording in 6 s
+
+    async def drain_battery() -> None:
+        await asyncio.sleep(1.5)
+        fake_bluez.run(lambda: setattr(s, "battery", 41))
+
+    task = asyncio.create_task(drain_battery())
+    live = await stream_sensor(HIP, address=s.address, config=DetectionConfig().replace(block_s=10.0), duration_s=60,
+                               battery_s=0.5)
+    await task
+    assert live.status.battery == 41 and live.status.samples == 3000
