@@ -25,7 +25,7 @@ from ..errors import DeviceError
 from ..impacts import ImpactDetector
 from ..recording import Recording, RecordingMeta
 from .assemble import AssemblyStats, PmdAssembler, SeqAssembler, samples_to_recording
-from .client import SensorClient, find_sensor
+from .client import SensorClient, connect_with_backoff, find_sensor
 from .decode import DecodeError, Packet, decode_info, decode_marker, decode_packet
 from .pmd import PMD_STATUS, decode_acc_frame, parse_control_response, parse_settings
 from .profile import SensorProfile
@@ -66,6 +66,8 @@ class LiveStatus:
         10 minutes of samples; None when there is none.
     sessions : list of dict
         Sessions of the whole stream (filled when it ends, as ``impactlab analyze`` finds them).
+    reconnects : int
+        Link losses recovered from.
     ended : str
         Why the stream ended: ``running``, ``duration reached``, ``stopped``, ``link lost`` or
         ``sensor went quiet``.
@@ -82,6 +84,7 @@ class LiveStatus:
     impacts: dict[str, int] = field(default_factory=lambda: {"low": 0, "medium": 0, "high": 0, "total": 0})
     recent_impacts: int = 0
     provisional: bool = False
+    reconnects: int = 0
     battery: int | None = None
     markers: list[tuple[str, str]] = field(default_factory=list)
     gaps: list[tuple[int, int]] = field(default_factory=list)
@@ -332,6 +335,7 @@ async def stream_sensor(
     vertical_axis: str | None = None, config: DetectionConfig = DetectionConfig(), duration_s: float | None = None,
     stop: asyncio.Event | None = None, on_update: Callable[[LiveStatus], Any] | None = None, interval_s: float = 0.25,
     keep: bool = True, idle_stop_s: float | None = None, sdk_mode: bool = False, battery_s: float = 60.0,
+    max_reconnects: int = 20, reconnect_attempts: int = 6, scan_s: float = 10.0,
 ) -> LiveCounter:
     """Stream from a sensor until ``duration_s`` of sensor time is received or ``stop`` is set.
 
@@ -360,6 +364,11 @@ async def stream_sensor(
         at the end of its recording).
     battery_s : float
         Read the battery level again every this many seconds.
+    max_reconnects : int
+        Link losses recovered from (reconnect with backoff, restart the stream; what was lost
+        meanwhile is counted as lost packets) before the stream ends with ``ended = "link lost"``.
+    reconnect_attempts, scan_s
+        Connection attempts after each link loss, and how long each looks for the sensor (s).
     sdk_mode : bool
         Polar only: switch the sensor to SDK mode and send the profile's ``start_stream_sdk``
         (Verity Sense: 104 Hz, ±16 g) instead of the normal-mode ``start_stream`` (52 Hz,
@@ -416,20 +425,40 @@ async def stream_sensor(
         )
         live = LiveCounter(profile, meta, start_ns=start_ns, config=config, duration_s=duration_s, keep=keep)
         live.status.battery = battery
-        await sc.subscribe("stream", q.put_nowait)
-        if "marker" in profile.characteristics:
-            await sc.subscribe("marker", markers.append)
-        if polar:
-            replies: asyncio.Queue[bytes] = asyncio.Queue()
-            await sc.subscribe("control", replies.put_nowait)
-            if sdk_mode:
-                sdk_on = True  # from the write on: if anything fails, SDK mode is switched off again
-                await sc.command("start_sdk_mode")
-                await _pmd_reply(profile, replies, "start_sdk_mode")
-            await sc.command(start_cmd)
-            live.pmd_factor = await _pmd_reply(profile, replies, start_cmd)
-        else:
-            await sc.command("start_stream")
+
+        async def begin(sc: SensorClient) -> None:
+            """Subscribe and start the stream on this connection (again after a reconnect)."""
+            nonlocal sdk_on
+            await sc.subscribe("stream", q.put_nowait)
+            if "marker" in profile.characteristics:
+                await sc.subscribe("marker", markers.append)
+            if polar:
+                replies: asyncio.Queue[bytes] = asyncio.Queue()
+                await sc.subscribe("control", replies.put_nowait)
+                if sdk_mode:
+                    sdk_on = True  # from the write on: if anything fails, SDK mode is switched off again
+                    await sc.command("start_sdk_mode")
+                    await _pmd_reply(profile, replies, "start_sdk_mode")
+                await sc.command(start_cmd)
+                live.pmd_factor = await _pmd_reply(profile, replies, start_cmd)
+            else:
+                await sc.command("start_stream")
+
+        async def reconnect() -> bool:
+            """The link dropped: connect again with backoff and restart the stream; False when it failed."""
+            nonlocal sc
+            live.status.reconnects += 1
+            await sc.disconnect()
+            try:
+                sc = await connect_with_backoff(profile, address=str(dev.address), attempts=reconnect_attempts,
+                                                on_disconnect=lambda: q.put_nowait(lost), scan_timeout=scan_s)
+                await begin(sc)
+            except DeviceError as err:
+                live.status.last_error = f"the link was lost and the sensor did not come back ({err.message})"
+                return False
+            return True
+
+        await begin(sc)
         last_ui = 0.0
         last_rx = time.monotonic()
         last_session = 0.0
@@ -443,6 +472,8 @@ async def stream_sensor(
                 item = None
             batch: list[bytes] = []
             if item is lost:
+                if live.status.reconnects < max_reconnects and await reconnect():
+                    continue
                 stopped_by_link = True
                 break
             if item is not None:
@@ -454,7 +485,7 @@ async def stream_sensor(
             while not q.empty():
                 x = q.get_nowait()
                 if x is lost:
-                    stopped_by_link = True
+                    q.put_nowait(lost)  # handled (reconnect) at the top of the loop, after this batch
                     break
                 batch.append(x)
             live.feed(batch)
@@ -479,7 +510,8 @@ async def stream_sensor(
                 last_ui = now
         st = live.status
         if stopped_by_link:
-            st.ended, st.last_error = "link lost", "the link was lost; the stream ended"
+            st.ended = "link lost"
+            st.last_error = st.last_error or "the link was lost; the stream ended"
         elif went_quiet:
             st.ended, st.last_error = "sensor went quiet", f"the sensor sent nothing for {idle_stop_s:g} s; the stream ended"
         else:

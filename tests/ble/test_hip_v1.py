@@ -91,3 +91,18 @@ async def test_battery_is_read_again_while_streaming(fake_bluez, add_sensor, sho
                                battery_s=0.5)
     await task
     assert live.status.battery == 41 and live.status.samples == 3000
+
+
+async def test_live_stream_reconnects_after_link_losses(fake_bluez, add_sensor, short_rec) -> None:
+    from impactlab.ble.sim import Faults
+    from impactlab.impacts import detect_impacts
+
+    cfg = DetectionConfig().replace(block_s=10.0)
+    s = add_sensor(short_rec, faults=Faults(link_loss_at=(50, 100)))
+    live = await stream_sensor(HIP, address=s.address, config=cfg, duration_s=120, idle_stop_s=3.0)
+    st = live.status
+    assert st.reconnects == 2 == fake_bluez.run(lambda: s.log.link_losses) and st.ended == "duration reached"
+    assert st.packets + st.packets_lost == len(s.live)  # every packet received or counted as lost
+    rec = live.recording()
+    assert rec is not None and st.samples == len(rec)
+    assert st.impacts["total"] == len(detect_impacts(rec, config=cfg)) == 3

@@ -208,6 +208,9 @@ class SimulatedSensor:
         self._refuse = dict(self.faults.refuse)
         self.link: Link | None = None
         self.token = 0
+        self._live_t0: float | None = None  # loop time the live playback started
+        self._live_next = 0  # next live packet to play
+        self._markers_left = list(self.markers)
         self._task: asyncio.Task[None] | None = None
         self._live_task: asyncio.Task[None] | None = None
         self._sent_once: set[int] = set()
@@ -417,6 +420,7 @@ class SimulatedSensor:
                 self.live_rate = settings["sample_rate"][0]
                 self.live, self.live_first_sample = pmd_frames(p, self.recording, rate_hz=self.live_rate,
                                                                range_g=settings["range"][0], clock_error=self.clock_error)
+                self._live_t0, self._live_next = None, 0
         loop = asyncio.get_running_loop()
         if status == 0 and mtype == p.options["measurement_type"]:
             if op == 2 and self._live_task is None:
@@ -491,21 +495,32 @@ class SimulatedSensor:
         self._task = None
 
     async def _play_live(self) -> None:
+        """Play the live packets in (scaled) real time; a restart (after a link loss) goes on from now.
+
+        The recording runs on while nobody listens: at speed > 0, packets that fell due while the
+        link was down are never sent (the host counts them as lost); at speed 0 it resumes where it was.
+        """
         loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        if self._live_t0 is None:
+            self._live_t0 = loop.time()
+        t0 = self._live_t0
         v1 = self.profile.protocol == "impactlab-v1"
-        mk = list(self.markers)
-        for k, pkt in enumerate(self.live):
+        mk = self._markers_left
+        for k in range(self._live_next, len(self.live)):
             if self.speed > 0:
                 due = t0 + self.live_first_sample[k] / (self.fs if v1 else self.live_rate) / self.speed
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                elif delay < -0.5:  # measured while the link was down
+                    self._live_next = k + 1
+                    continue
             if v1:
                 while mk and mk[0][0] <= self.live_first_sample[k] and self.link is not None:
                     s, code = mk.pop(0)
                     self.link.notify("marker", encode_marker(self.profile, s, code))
-            if not await self._send("stream", pkt, seq=k if v1 else None):
+            self._live_next = k + 1
+            if not await self._send("stream", self.live[k], seq=k if v1 else None):
                 return
         self._live_task = None
 
