@@ -31,7 +31,8 @@ examples:
 The view shows elapsed sensor time, samples, packets lost (every missing sequence number is
 counted; Polar gaps are found from timestamps), impacts per band, recent impacts, markers and
 battery. Ctrl-C ends the stream cleanly and still saves --output. Impacts equal those of
-impactlab analyze on the saved file (the live detector is exact; it lags by a few seconds).
+impactlab analyze on the saved file: while streaming, a preview detector shows impacts within 2 s
+of the jump; when the stream ends the exact detector's counts replace it.
 A simulated sensor plays in real time for the terminal view and as fast as it can for
 --format json or when stdout is not a terminal (set --speed to choose).
 """ + "\n" + SIM_EPILOG

@@ -299,15 +299,17 @@ class SensorClient:
     async def command(self, name: str, *args: int) -> None:
         """Send a profile command: impactlab-v1 opcodes with u32 arguments, or Polar byte strings.
 
-        ``sync_ranges`` takes ``first, count, first, count…`` and is sent with its range count.
+        ``sync_bitmap`` takes the first sequence number then the bitmap's bytes.
         """
         op = self.profile.command(name)
         if isinstance(op, bytes):
             data = op
         elif name == "set_marker":
             data = bytes([op, *args])
-        elif name == "sync_ranges":  # n u8, then n x (first seq u32, count u32)
-            data = bytes([op, len(args) // 2]) + struct.pack(f"<{len(args)}I", *args)
+        elif name == "set_time":  # i64 Unix time in µs
+            data = bytes([op]) + struct.pack("<q", *args)
+        elif name == "sync_bitmap":  # first seq u32, then the bitmap bytes
+            data = bytes([op]) + struct.pack("<I", args[0]) + bytes(args[1:])
         else:
             data = bytes([op]) + b"".join(struct.pack("<I", a & 0xFFFFFFFF) for a in args)
         await self.write("control", data, what=f"command {name}")

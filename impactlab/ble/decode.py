@@ -21,6 +21,10 @@ from ..errors import DeviceError
 from .profile import SensorProfile
 
 __all__ = [
+    "FLAG_BOOT",
+    "FLAG_CLIPPED",
+    "FLAG_OVERFLOW",
+    "FLAG_TIME_SET",
     "DecodeError",
     "Packet",
     "PacketBatch",
@@ -33,6 +37,7 @@ __all__ = [
     "encode_info",
     "encode_marker",
     "encode_packets",
+    "packet_samples",
     "encode_pmd_frame",
     "pmd_epoch_ns",
 ]
@@ -194,9 +199,20 @@ def decode_packet(profile: SensorProfile, data: bytes) -> Packet:
                   first_sample=int(b.first_sample[0]), flags=int(b.flags[0]))
 
 
+#: impactlab-v1 header flag bits (docs/hip-v1.md): a sample at full scale; the clock was set
+#: (``set_time``) since the previous packet; first packet after the sensor booted; the sensor's
+#: FIFO overflowed before this packet (samples lost on the device: ``first_sample`` jumps).
+FLAG_CLIPPED, FLAG_TIME_SET, FLAG_BOOT, FLAG_OVERFLOW = 0x0001, 0x0002, 0x0004, 0x0008
+
+
+def packet_samples(profile: SensorProfile, mtu: int) -> int:
+    """Samples per impactlab-v1 packet at ATT MTU ``mtu``: ``(mtu - 3 - header) // sample``, at most ``max_samples``."""
+    return max(1, min(profile.max_samples, (mtu - 3 - profile.header_size) // profile.sample_size))
+
+
 def encode_packets(
     profile: SensorProfile, counts: np.ndarray, sample_index: np.ndarray, *, kind: str = "stored", first_seq: int = 0,
-    flags: int = 0,
+    flags: int = 0, max_samples: int | None = None,
 ) -> list[bytes]:
     """Cut samples into impactlab-v1 packets (the simulated sensor's firmware side).
 
@@ -216,7 +232,10 @@ def encode_packets(
     first_seq : int
         Sequence number of the first packet.
     flags : int
-        Header flags of every packet.
+        Header flags of every packet; :data:`FLAG_CLIPPED` is added to packets with a sample at
+        the sample type's limit, :data:`FLAG_BOOT` to sequence number 0.
+    max_samples : int, optional
+        Samples per packet (default the profile's; less at a smaller MTU, see :func:`packet_samples`).
 
     Returns
     -------
@@ -225,7 +244,7 @@ def encode_packets(
     _v1(profile)
     counts = np.asarray(counts)
     idx = np.asarray(sample_index, np.int64)
-    m = profile.max_samples
+    m = profile.max_samples if max_samples is None else int(max_samples)
     n = idx.size
     if n == 0:
         return []
@@ -245,20 +264,27 @@ def encode_packets(
     head["seq"] = first_seq + np.arange(k)
     head["first_sample"] = idx[starts]
     samp = np.zeros(n, profile.sample_dtype)
+    at_limit = np.zeros(n, bool)
     for j, ax in enumerate("xyz"):
         info = np.iinfo(profile.sample_dtype[ax])
         samp[ax] = np.clip(counts[:, j], info.min, info.max)
+        at_limit |= (samp[ax] == info.min) | (samp[ax] == info.max)
+    if "flags" in (profile.header_dtype.names or ()):
+        clipped = np.add.reduceat(at_limit, starts) > 0
+        head["flags"] = flags | np.where(clipped, FLAG_CLIPPED, 0) | np.where(head["seq"] == 0, FLAG_BOOT, 0)
     hb = head.tobytes()
     sb = samp.tobytes()
     hs, ss = profile.header_size, profile.sample_size
     return [hb[i * hs:(i + 1) * hs] + sb[a * ss:b * ss] for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True))]
 
 
-def encode_end_of_sync(profile: SensorProfile, last_seq: int) -> bytes:
-    """The end-of-sync packet: no samples, ``seq`` = the last stored seq sent (``-1`` → 0xFFFFFFFF)."""
+def encode_end_of_sync(profile: SensorProfile, last_seq: int, token: int = 0) -> bytes:
+    """The end-of-sync packet: no samples, ``seq`` = the last stored seq sent (``-1`` → 0xFFFFFFFF),
+    ``first_sample`` = this connection's erase token."""
     head = np.zeros(1, profile.header_dtype)
     head["type"] = profile.packet_types["end_of_sync"]
     head["seq"] = last_seq & 0xFFFFFFFF
+    head["first_sample"] = token & 0xFFFFFFFF
     return head.tobytes()
 
 
@@ -373,7 +399,7 @@ def decode_pmd_frame(profile: SensorProfile, data: bytes) -> Packet:
             parts.append((parts[-1][-1] + np.cumsum(deltas, axis=0)).astype(np.int32))
             pos += nbytes
         counts = np.concatenate(parts)
-        if counts.min() < -0x8000 or counts.max() > 0x7FFF:
+        if counts.min() < -0x8000 or counts.max() > 0x7FFF:  # int16 holds -32768 too
             raise DecodeError("PMD delta frame decodes to values outside the int16 range")
     else:
         if ft != 1:

@@ -7,9 +7,9 @@ The flow (impactlab-v1 sensors):
 3. request the missing sequence ranges in windows (``sync_from(seq, count)``), receive the
    ``sync_data`` notifications until ``end_of_sync``, and commit each window to the store in one
    transaction (duplicates ignored by the store and here);
-4. re-request what is still missing (dropped notifications), many ranges per request
-   (``sync_ranges``: up to 30 at MTU 247), so loss costs a few round trips per window, not one
-   per lost packet;
+4. re-request what is still missing (dropped notifications) as bitmaps (``sync_bitmap``: one
+   request names up to ``window`` missing packets among the next 1,912 at MTU 247), so loss
+   costs a few round trips per window, not one per lost packet;
 5. on a link loss, reconnect with backoff and resume from what the store has committed;
 6. when everything the sensor holds is committed, tell it to erase up to that sequence number
    (never more), then decode every stored packet of the session into a Recording and import it.
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = ["SyncResult", "decode_stored", "stored_source", "sync_sensor"]
 
 log = logging.getLogger(__name__)
 _LINK_LOST: Any = object()  # queued by the disconnect callback
+#: ``info.status`` bit 0: the sensor's clock is set (its ``session_start_us`` is valid)
+STATUS_CLOCK_SET = 0x01
 
 
 @dataclass
@@ -66,7 +69,7 @@ class SyncResult:
     rerequests : int
         Ranges requested again after drops.
     requests : int
-        Requests sent (``sync_from`` or ``sync_ranges``; each is one round trip).
+        Requests sent (``sync_from`` or ``sync_bitmap``; each is one round trip).
     missing : list of (int, int)
         Sequence ranges the sensor no longer holds (reported, never filled).
     last_seq : int
@@ -125,8 +128,10 @@ class _Session:
         self.res: SyncResult | None = None
         hd = profile.header_dtype
         self.type_off = hd.fields["type"][1]  # type: ignore[index]
+        self.token_off = hd.fields["first_sample"][1]  # type: ignore[index]  # end_of_sync: the erase token
+        self.token: int | None = None
         self.eos = profile.packet_types["end_of_sync"]
-        self.max_ranges = 1  # set from the link's MTU once connected (sync_ranges)
+        self.bitmap_bytes = 0  # bitmap bytes per sync_bitmap request, from the link's MTU once connected
 
     def _lost(self) -> None:
         self.queue.put_nowait(_LINK_LOST)
@@ -137,19 +142,32 @@ class _Session:
                                         attempts=self.reconnect_attempts, scan_timeout=self.scan_s)
         self.queue = q
         await sc.subscribe("sync_data", q.put_nowait)
-        self._set_max_ranges(sc)
+        self._set_bitmap_size(sc)
         return sc
 
-    def _set_max_ranges(self, sc: SensorClient) -> None:
-        """Ranges per ``sync_ranges`` request: what one write (MTU - 3 bytes) holds, at most 30."""
-        if "sync_ranges" in self.profile.commands:
-            self.max_ranges = max(1, min(30, (sc.mtu("control") - 3 - 2) // 8))
+    async def _info(self, sc: SensorClient) -> dict[str, int]:
+        """Set the sensor's clock (``set_time``, every connection) and read ``info``.
+
+        A sensor whose clock was not set when its session began reports ``session_start_us = 0``
+        (``status`` bit 0 clear) until it gets the time; ``info`` is then read again.
+        """
+        info = decode_info(self.profile, await sc.read("info"))
+        if "set_time" in self.profile.commands:
+            await sc.command("set_time", time.time_ns() // 1000)
+            if not info.get("status", STATUS_CLOCK_SET) & STATUS_CLOCK_SET:
+                info = decode_info(self.profile, await sc.read("info"))
+        return info
+
+    def _set_bitmap_size(self, sc: SensorClient) -> None:
+        """Bitmap bytes per ``sync_bitmap``: what one write holds (MTU - 3 - opcode - u32 first seq)."""
+        if "sync_bitmap" in self.profile.commands:
+            self.bitmap_bytes = max(1, sc.mtu("control") - 3 - 1 - 4)
 
     async def run(self, first: SensorClient) -> SyncResult:
         self.sc = first
-        self._set_max_ranges(first)
+        self._set_bitmap_size(first)
         await first.subscribe("sync_data", self.queue.put_nowait)
-        info = decode_info(self.profile, await first.read("info"))
+        info = await self._info(first)
         device_id = f"{self.address}/session-{info['session_id']}"
         res = self.res = SyncResult(self.client_id, device_id, held=info["stored_packets"], info=info)
         lo, hi = info["first_seq"], info["first_seq"] + info["stored_packets"] - 1
@@ -190,7 +208,9 @@ class _Session:
         if info["stored_packets"]:
             assert self.sc is not None
             try:
-                await self.sc.command("erase_acked", hi)
+                if self.token is None:
+                    raise DeviceError("no erase token came with the transfer")
+                await self.sc.command("erase_acked", hi, self.token)
                 res.erased_upto = hi
             except DeviceError as err:
                 res.warnings.append(f"the sensor was not told to erase its copy ({err}); the data are safe in the store")
@@ -206,32 +226,40 @@ class _Session:
             raise SyncError(f"the link dropped and the sensor did not come back ({err.message})",
                             last_seq=self.store.sync_last_seq(self.client_id, self.res.device_id),
                             hint="Bring the sensor close and run the same sync again: it resumes where it stopped") from err
-        new = decode_info(self.profile, await self.sc.read("info"))
+        new = await self._info(self.sc)
         if new["session_id"] != info["session_id"]:
             raise SyncError("the sensor started a new recording session during the sync",
                             hint="Run the sync again to fetch the new session")
 
-    def _plan(self, todo: np.ndarray) -> list[list[tuple[int, int]]]:
-        """Requests covering the sequence numbers ``todo``: each ≤ ``window`` packets and ≤ ``max_ranges`` ranges."""
-        reqs: list[list[tuple[int, int]]] = []
-        cur: list[tuple[int, int]] = []
-        size = 0
-        for a, b in _ranges(todo):
-            s = a
-            while s <= b:
-                take = min(b + 1 - s, self.window - size)
-                cur.append((s, take))
-                size += take
-                s += take
-                if size >= self.window or len(cur) >= self.max_ranges:
-                    reqs.append(cur)
-                    cur, size = [], 0
-        if cur:
-            reqs.append(cur)
+    def _plan(self, todo: np.ndarray) -> list[tuple[int, int | bytes]]:
+        """Requests for the sequence numbers ``todo`` (sorted), each naming at most ``window`` packets.
+
+        ``(first, count)`` for a contiguous run (``sync_from``); ``(first, bitmap)`` for scattered
+        ones (``sync_bitmap``, when the profile has it), so one round trip asks for every
+        missing packet among the next ``8 × bitmap_bytes``.
+        """
+        reqs: list[tuple[int, int | bytes]] = []
+        span = 8 * self.bitmap_bytes
+        i = 0
+        while i < todo.size:
+            s0 = int(todo[i])
+            j = i + self.window
+            if span:
+                j = min(j, int(np.searchsorted(todo, s0 + span, "left")))
+            chunk = todo[i:j]
+            if not span or int(chunk[-1]) - s0 + 1 == chunk.size:  # contiguous: up to the first hole
+                run = int(np.flatnonzero(np.diff(np.r_[todo[i:i + self.window], -2]) != 1)[0]) + 1
+                reqs.append((s0, run))
+                i += run
+            else:
+                bits = np.zeros(int(chunk[-1]) - s0 + 1, np.uint8)
+                bits[chunk - s0] = 1
+                reqs.append((s0, np.packbits(bits, bitorder="little").tobytes()))
+                i = j
         return reqs
 
-    async def _request(self, ranges: list[tuple[int, int]]) -> None:
-        """Ask for ``[(first seq, count)…]`` and commit what arrives until ``end_of_sync`` (or a 5 s silence).
+    async def _request(self, req: tuple[int, int | bytes]) -> None:
+        """Ask for ``(first, count)`` or ``(first, bitmap)``; commit what arrives until ``end_of_sync`` (or 5 s of silence).
 
         Whatever arrived is committed also when the sync is cancelled (Ctrl-C) or the link drops.
         """
@@ -244,10 +272,11 @@ class _Session:
                 raise _LinkLost
             self._collect([item])
         try:
-            if len(ranges) == 1:
-                await self.sc.command("sync_from", *ranges[0])
+            first, what = req
+            if isinstance(what, bytes):
+                await self.sc.command("sync_bitmap", first, *what)
             else:
-                await self.sc.command("sync_ranges", *(v for r in ranges for v in r))
+                await self.sc.command("sync_from", first, what)
         except DeviceError as err:
             if not self.sc.is_connected:
                 raise _LinkLost from err
@@ -266,6 +295,8 @@ class _Session:
                 res.received += 1
                 if len(item) > self.type_off and item[self.type_off] == self.eos:
                     done = True
+                    if len(item) >= self.token_off + 4:
+                        self.token = int.from_bytes(item[self.token_off:self.token_off + 4], "little")
                 else:
                     buf.append(item)
                 if len(buf) >= 256:

@@ -102,3 +102,4 @@ async def test_polar_impacts_equal_a_whole_run_of_what_arrived(fake_bluez, add_s
     whole = detect_impacts(rec, config=LIVE_CFG)
     assert st.impacts["total"] == len(whole) == 3  # the three jumps of short_rec; no drop hit one
     assert (st.impacts["medium"], st.impacts["high"]) == (1, 2)
+

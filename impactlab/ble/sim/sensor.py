@@ -19,7 +19,7 @@ import contextlib
 import logging
 import os
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -28,7 +28,7 @@ import numpy as np
 
 from ...errors import ConfigError, DataError
 from ...recording import Recording
-from ..decode import DecodeError, encode_end_of_sync, encode_info, encode_marker, encode_packets
+from ..decode import DecodeError, encode_end_of_sync, encode_info, encode_marker, encode_packets, packet_samples
 from ..pmd import parse_settings
 from ..profile import SensorProfile, load_profile
 from .bus import PrivateBus
@@ -46,6 +46,9 @@ ATT_REFUSED = 0x80
 ATT_UNKNOWN_COMMAND = 0x81
 ATT_BAD_LENGTH = 0x82
 ATT_BUSY = 0x83
+ATT_ERASE_REFUSED = 0x84  # not this connection's erase token, or beyond the packets held
+#: ``info.status`` bit: the sensor's clock was set (``session_start_us`` is valid)
+STATUS_CLOCK_SET = 0x01
 
 
 @dataclass
@@ -133,7 +136,9 @@ class FaultLog:
     link_losses: int = 0
     refused: list[str] = field(default_factory=list)
     erased_upto: int = -1
-    #: stored-packet requests answered (``sync_from`` and ``sync_ranges``)
+    #: ``set_time`` values received (Unix µs)
+    time_set: list[int] = field(default_factory=list)
+    #: stored-packet requests answered (``sync_from`` and ``sync_bitmap``)
     requests: int = 0
     #: Polar: every control-point op answered, as ``(op, measurement type, status)``
     pmd_ops: list[tuple[int, int, int]] = field(default_factory=list)
@@ -170,13 +175,17 @@ class SimulatedSensor:
         Polar: the sensor's sample spacing by its own clock is ``(1 + clock_error)`` times nominal.
     link : LinkModel, optional
         The radio's pace (throughput and latency); None: as fast as the fake bus carries.
+    clock_set : bool
+        impactlab-v1: whether the sensor's clock was set before this session (else ``info``
+        reports ``session_start_us = 0`` until the host's ``set_time``; the session is then taken
+        to have recorded until that moment).
     """
 
     def __init__(
         self, profile: SensorProfile, recording: Recording, *, address: str = "F0:1A:B2:00:00:01", name: str | None = None,
         faults: Faults | None = None, speed: float = 1.0, battery: int = 87, session_id: int = 1, first_seq: int = 0,
         markers: list[tuple[int, int]] | None = None, mtu: int | None = None, clock_error: float = 0.0,
-        link: LinkModel | None = None,
+        link: LinkModel | None = None, clock_set: bool = True,
     ) -> None:
         self.profile = profile
         self.recording = recording
@@ -198,6 +207,10 @@ class SimulatedSensor:
         self._rng = np.random.default_rng(self.faults.seed)
         self._refuse = dict(self.faults.refuse)
         self.link: Link | None = None
+        self.token = 0
+        self._live_t0: float | None = None  # loop time the live playback started
+        self._live_next = 0  # next live packet to play
+        self._markers_left = list(self.markers)
         self._task: asyncio.Task[None] | None = None
         self._live_task: asyncio.Task[None] | None = None
         self._sent_once: set[int] = set()
@@ -220,11 +233,13 @@ class SimulatedSensor:
             if abs(fs - round(fs)) > 1e-9 or not 1 <= fs <= 65535:
                 raise DataError(f"the simulated {profile.id} sensor needs a whole-number rate in Hz, the recording has {fs:g} Hz",
                                 path=recording.meta.source, hint="Resample the recording or simulate another profile")
-            self.stored = encode_packets(profile, self.counts, self.sample_index, kind="stored")
-            self.live = encode_packets(profile, self.counts, self.sample_index, kind="live")
+            self.packet_n = packet_samples(profile, self.mtu)  # fewer samples per packet below MTU 247
+            self.stored = encode_packets(profile, self.counts, self.sample_index, kind="stored", max_samples=self.packet_n)
+            self.live = encode_packets(profile, self.counts, self.sample_index, kind="live", max_samples=self.packet_n)
             self.live_first_sample = [int(self.sample_index[i]) for i in self._packet_starts()]
             self.first_held = max(0, first_seq)
-            self.manufacturer_data = {0xFFFF: bytes([battery, 1]) + struct.pack("<I", session_id)}
+            self.clock_set = clock_set
+            self.manufacturer_data = {0xFFFF: self.advert()}
         else:  # Polar: normal mode until SDK mode is started; frames as the profile's normal START asks
             self.clock_error = clock_error
             self.sdk_mode = False
@@ -247,7 +262,7 @@ class SimulatedSensor:
     # -- packet material
     def _packet_starts(self) -> list[int]:
         idx = self.sample_index
-        m = self.profile.max_samples
+        m = self.packet_n
         if not idx.size:
             return []
         breaks = np.flatnonzero(np.diff(idx) != 1) + 1
@@ -267,13 +282,24 @@ class SimulatedSensor:
         return encode_info(p, {
             "fw_major": 1, "fw_minor": 0, "sample_rate_hz": int(round(self.fs)),
             "range_g": int(round(self.recording.meta.range_g or p.range_g)), "counts_per_g": int(p.counts_per_g),
+            "status": STATUS_CLOCK_SET if self.clock_set else 0,
             "session_id": self.session_id, "stored_packets": self.n_stored, "first_seq": self.first_held,
-            "session_start_us": self.start_ns // 1000,
+            "session_start_us": self.start_ns // 1000 if self.clock_set else 0,
         })
+
+    def advert(self) -> bytes:
+        """Manufacturer data (company 0xFFFF): ``version u8, battery u8, status u8, session_id u32, unsynced u32``.
+
+        Status bits: 0 unsynced data present, 1 recording, 2 clock set.
+        """
+        unsynced = self.n_stored
+        status = (1 if unsynced else 0) | 2 | (4 if self.clock_set else 0)
+        return struct.pack("<BBBII", 1, self.battery, status, self.session_id, unsynced)
 
     # -- Peripheral interface (on the fake's loop)
     def on_connect(self, link: Link) -> None:
         self.link = link
+        self.token = int(self._rng.integers(1, 1 << 32))  # this connection's erase token
 
     def on_disconnect(self) -> None:
         self.link = None
@@ -311,12 +337,11 @@ class SimulatedSensor:
             self.log.refused.append(name)
             raise AttError(ATT_REFUSED)
         payload = data[1:]
-        if name == "sync_ranges":
-            n = payload[0] if payload else 0
-            if not n or len(payload) != 1 + 8 * n:
+        if name == "sync_bitmap":
+            if not 5 <= len(payload) <= self.mtu - 3 - 1:
                 raise AttError(ATT_BAD_LENGTH)
         else:
-            want = {"sync_from": 8, "erase_acked": 4, "set_marker": 1}.get(name, 0)
+            want = {"sync_from": 8, "erase_acked": 8, "set_marker": 1, "set_time": 8}.get(name, 0)
             if len(payload) != want:
                 raise AttError(ATT_BAD_LENGTH)
         loop = asyncio.get_running_loop()
@@ -333,22 +358,35 @@ class SimulatedSensor:
             start, count = struct.unpack("<II", payload)
             end = len(self.stored) if count == 0 else min(len(self.stored), start + count)
             self.log.requests += 1
-            self._task = loop.create_task(self._play_stored([(start, end)]))
-        elif name == "sync_ranges":
+            self._task = loop.create_task(self._play_stored(range(start, end)))
+        elif name == "sync_bitmap":
             if self._task is not None:
                 self._task.cancel()
-            pairs = np.frombuffer(payload, "<u4", offset=1).reshape(-1, 2).astype(np.int64)
+            (first,) = struct.unpack_from("<I", payload)
+            seqs = first + np.flatnonzero(np.unpackbits(np.frombuffer(payload[4:], np.uint8), bitorder="little"))
             self.log.requests += 1
-            self._task = loop.create_task(self._play_stored(
-                [(int(a), min(len(self.stored), int(a + c))) for a, c in pairs.tolist()]))
+            self._task = loop.create_task(self._play_stored(seqs[seqs < len(self.stored)].tolist()))
         elif name == "sync_abort":
             if self._task is not None:
                 self._task.cancel()
                 self._task = None
         elif name == "erase_acked":
-            (upto,) = struct.unpack("<I", payload)
-            self.first_held = max(self.first_held, min(upto + 1, len(self.stored)))
+            upto, token = struct.unpack("<II", payload)
+            # only with this connection's token (issued in end_of_sync), only packets the sensor holds
+            if token != self.token or upto >= len(self.stored):
+                self.log.refused.append(name)
+                raise AttError(ATT_ERASE_REFUSED)
+            self.first_held = max(self.first_held, upto + 1)
             self.log.erased_upto = max(self.log.erased_upto, upto)
+            self.manufacturer_data[0xFFFF] = self.advert()
+        elif name == "set_time":
+            (unix_us,) = struct.unpack("<q", payload)
+            self.log.time_set.append(unix_us)
+            if not self.clock_set:  # the session's start becomes known: now minus what was recorded since
+                span_ns = int(round(float(self.sample_index[-1] + 1) * 1e9 / self.fs)) if self.sample_index.size else 0
+                self.start_ns = unix_us * 1000 - span_ns
+                self.clock_set = True
+                self.manufacturer_data[0xFFFF] = self.advert()
         elif name == "set_marker" and self.link is not None:
             self.link.notify("marker", encode_marker(self.profile, 0, payload[0]))
 
@@ -382,6 +420,7 @@ class SimulatedSensor:
                 self.live_rate = settings["sample_rate"][0]
                 self.live, self.live_first_sample = pmd_frames(p, self.recording, rate_hz=self.live_rate,
                                                                range_g=settings["range"][0], clock_error=self.clock_error)
+                self._live_t0, self._live_next = None, 0
         loop = asyncio.get_running_loop()
         if status == 0 and mtype == p.options["measurement_type"]:
             if op == 2 and self._live_task is None:
@@ -439,37 +478,49 @@ class SimulatedSensor:
             return False
         return True
 
-    async def _play_stored(self, ranges: list[tuple[int, int]]) -> None:
-        """Send the stored packets of ``[(start, end)…]`` (end exclusive) in order, then one end_of_sync."""
+    async def _play_stored(self, seqs: Sequence[int]) -> None:
+        """Send the stored packets ``seqs`` (ascending) still held, then one end_of_sync."""
         if self.link_model is not None and self.link_model.latency_s:
             await asyncio.sleep(self.link_model.latency_s)  # the request's trip and the first packet's
-        last = ranges[0][0] - 1 if ranges else -1
-        for start, end in ranges:
-            for seq in range(max(start, self.first_held), end):
-                if not await self._send("sync_data", self.stored[seq], seq=seq):
-                    return
-                last = seq
+        last = seqs[0] - 1 if len(seqs) else -1
+        for seq in seqs:
+            if seq < self.first_held:
+                continue
+            if not await self._send("sync_data", self.stored[seq], seq=seq):
+                return
+            last = seq
         if self.link is not None:
-            self.link.notify("sync_data", encode_end_of_sync(self.profile, last))
+            self.link.notify("sync_data", encode_end_of_sync(self.profile, last, self.token))
             await self.link.drain()
         self._task = None
 
     async def _play_live(self) -> None:
+        """Play the live packets in (scaled) real time; a restart (after a link loss) goes on from now.
+
+        The recording runs on while nobody listens: at speed > 0, packets that fell due while the
+        link was down are never sent (the host counts them as lost); at speed 0 it resumes where it was.
+        """
         loop = asyncio.get_running_loop()
-        t0 = loop.time()
+        if self._live_t0 is None:
+            self._live_t0 = loop.time()
+        t0 = self._live_t0
         v1 = self.profile.protocol == "impactlab-v1"
-        mk = list(self.markers)
-        for k, pkt in enumerate(self.live):
+        mk = self._markers_left
+        for k in range(self._live_next, len(self.live)):
             if self.speed > 0:
                 due = t0 + self.live_first_sample[k] / (self.fs if v1 else self.live_rate) / self.speed
                 delay = due - loop.time()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                elif delay < -0.5:  # measured while the link was down
+                    self._live_next = k + 1
+                    continue
             if v1:
                 while mk and mk[0][0] <= self.live_first_sample[k] and self.link is not None:
                     s, code = mk.pop(0)
                     self.link.notify("marker", encode_marker(self.profile, s, code))
-            if not await self._send("stream", pkt, seq=k if v1 else None):
+            self._live_next = k + 1
+            if not await self._send("stream", self.live[k], seq=k if v1 else None):
                 return
         self._live_task = None
 
