@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from impactlab import analyze
@@ -172,12 +172,13 @@ def test_peaks_inside_vibration_are_not_impacts() -> None:
     inside = (raw["time"] >= t0 + pd.Timedelta(seconds=100)) & (raw["time"] < t0 + pd.Timedelta(seconds=220))
     assert inside.sum() > 300  # up to 4 a second (0.25 s apart)
     ses, imp, warns = _sessions(rec)
-    assert list(ses["kind"]) == ["jumps", "vibration"]  # the two jumps (250 s apart) are one session
+    # the two jumps (250 s apart) would be one session, but a session is its sets and the plate lies between
+    assert list(ses["kind"]) == ["jumps", "vibration", "jumps"]
     vib = ses.iloc[1]
     assert vib["frequency_hz"] == pytest.approx(12.6, abs=0.1)
     assert len(imp) == len(raw) - inside.sum() == 2
     assert any("not counted as impacts" in w for w in warns)
-    assert (vib["n_impacts"], ses["n_jumps"].iloc[0]) == (0, 2)
+    assert (vib["n_impacts"], ses["n_jumps"].iloc[0], ses["n_jumps"].iloc[2]) == (0, 1, 1)
 
 
 def test_walking_is_not_vibration() -> None:
@@ -266,3 +267,45 @@ def test_running_is_run_not_walking_and_not_jumps(fs: float) -> None:
     d = a.daily.iloc[0]
     assert d["run_min"] == pytest.approx(5.0, rel=0.01)
     assert d["brisk_walk_min"] == pytest.approx(3.0, rel=0.01) and d["walk_min"] == 0.0
+
+
+# -- one kind per moment over simulated mixed days ------------------------------------------------
+_SEGMENT = st.tuples(st.sampled_from(["walk", "run", "jumps", "vibration"]), st.integers(70, 140))
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.lists(_SEGMENT, min_size=2, max_size=4), st.integers(15, 40), st.integers(0, 2**16))
+def test_mixed_days_one_kind_per_moment(segments: list[tuple[str, int]], rest: int, seed: int) -> None:
+    """Walk, run, jump sets and a plate in random order and lengths: each is found as its own kind,
+    sessions never overlap, a jumps session spans only its sets, and every impact has at most one session."""
+    t, walks, runs, jumps, vib, truth = 20.0, [], [], [], [], []
+    for kind, length in segments:
+        if kind == "walk":
+            walks.append(Walk(t, t + length, 112, 0.7))
+        elif kind == "run":
+            runs.append(Run(t, t + length, 165, 2.0))
+        elif kind == "vibration":
+            vib.append((t, t + length, 30.0, 0.3))
+        else:  # sets of 10 jumps 3 s apart, 25 s between sets
+            n_sets = 1 + length // 70
+            jumps += [(t + 1 + k * 55 + 3 * j, 2.5) for k in range(n_sets) for j in range(10)]
+            length = n_sets * 55 - 25
+        if kind == "jumps" and truth and truth[-1][0] == "jumps":  # sets < 10 min apart: one session
+            truth[-1] = ("jumps", truth[-1][1], t + length)
+        else:
+            truth.append((kind, t, t + length))
+        t += length + rest
+    rec = simulate_recording(duration_s=t + 20, fs=50, walks=walks, runs=runs, jumps=jumps, vibration=vib, seed=seed)
+    ses, imp, _ = _sessions(rec)
+    t0 = rec.data.index[0]
+    got = [(str(k), (s - t0).total_seconds(), (e - t0).total_seconds())
+           for k, s, e in zip(ses["kind"], ses["start"], ses["end"], strict=True)]
+    want_kinds = [("brisk_walk" if k == "walk" else k) for k, _, _ in truth]
+    assert [g[0] for g in got] == want_kinds, (got, truth)
+    for (_, s, e), (kind, ts, te) in zip(got, truth, strict=True):
+        tol = 2.5 if kind != "jumps" else 3.5
+        assert s == pytest.approx(ts, abs=tol) and e == pytest.approx(te, abs=tol), (kind, s, e, ts, te)
+    starts, ends = ses["start"].to_numpy(), ses["end"].to_numpy()
+    assert (starts[1:] >= ends[:-1]).all()  # never overlapping
+    assert int(imp["session_id"].notna().sum()) == int(ses["n_impacts"].sum())  # at most one session each
+    assert int(ses.loc[ses["kind"] == "jumps", "n_jumps"].sum()) == len(jumps)

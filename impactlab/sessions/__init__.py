@@ -65,7 +65,7 @@ from ..markers import as_markers
 from ..recording import Recording, RecordingMeta
 from ..schema import SESSIONS, coerce, empty
 from ..signal import signal_of_interest
-from ._common import _NS
+from ._common import _NS, PRIORITY, one_kind_per_moment, split_jump_sessions
 from .gait import _GaitSessions, _Windows
 from .jumps import _Airborne, _Flights, _JumpSessions
 from .vibration import _VibrationSessions, alias_frequency, apparent_frequency_hz
@@ -216,11 +216,12 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
                 self._warn(n)
         rows: list[dict[str, Any]] = []
         detectable = self._check_plate()
-        vib_rows = self._vibration(feats, markers, detectable)
-        rows += vib_rows
+        rows += self._vibration(feats, markers, detectable)
         rows += self._jumps(impacts, (f_start, f_last), bout_flights, self.airborne, markers)
         air = self.airborne.per_window(feats["id"], self.windows.win_ns) if feats else np.empty(0)
         rows += self._runs_and_walks(feats, markers, self._long_flights(f_start, f_last), air, self.jump_ns)
+        rows = one_kind_per_moment(split_jump_sessions(rows), self._min_s())
+        vib_rows = [r for r in rows if r["kind"] == "vibration"]
         # impacts inside vibration sessions are not counted
         t_imp = impacts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64) \
             if len(impacts) else np.empty(0, np.int64)
@@ -235,8 +236,8 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         rows.sort(key=lambda r: (r["_s"], r["kind"]))
         sid = pd.array([pd.NA] * t_imp.size, dtype="Int64")
         codes = grouped_band_codes(imp, self.config) if len(imp) else np.empty(0, np.int64)
-        # precedence: jumps, then walks (vibration peaks are gone)
-        order = sorted(range(len(rows)), key=lambda i: {"jumps": 0, "vibration": 1}.get(rows[i]["kind"], 2))
+        # sessions do not overlap (one_kind_per_moment), so each impact falls in at most one
+        order = sorted(range(len(rows)), key=lambda i: PRIORITY.get(rows[i]["kind"], 9))
         taken = np.zeros(t_imp.size, bool)
         for i in range(len(rows)):
             rows[i]["session_id"] = i + 1
@@ -260,6 +261,13 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
             "settings": self.cfg.to_dict(),
         }
         return sessions, imp, summary
+
+    def _min_s(self) -> dict[str, float]:
+        """Shortest piece (s) of each kind left when a session is cut around a higher-priority one."""
+        c = self.cfg
+        walk = c.bout_min_s - c.edge_tolerance_s
+        return {"walk": walk, "brisk_walk": walk, "vest_walk": walk, "run": c.run_bout_min_s - c.edge_tolerance_s,
+                "vibration": c.vib_min_s - c.edge_tolerance_s}
 
     def _frame(self, rows: list[dict[str, Any]], tz: str) -> pd.DataFrame:
         if not rows:
