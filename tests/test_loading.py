@@ -395,3 +395,13 @@ def test_cli_body_mass_json_and_table(tmp_path: object, capsys: pytest.CaptureFi
     text = capsys.readouterr().out
     assert "DSS" in text and "OI" in text and "GRF in body weights" in text
     assert main(["-q", "analyze", path, "--body-mass", "-3"]) == 1
+
+
+def test_model_follows_each_impacts_activity() -> None:
+    """The activity column chooses the model, not the session's span: a jumps session's push-off is not a landing."""
+    imp = _impacts([2.0, 0.3, 0.3, 0.6, 1.6], [1, 1, None, 2, 3]).assign(
+        activity=pd.Categorical(["jump", "other", "other", "walk", "run"], categories=["walk", "run", "jump", "other"]))
+    out = add_loading(imp, sessions=_sessions(["jumps", "walk", "run"]), body_mass_kg=70)
+    assert out["model"].tolist() == ["jumping", "walking/running", "walking/running", "walking", "walking/running"]
+    assert out.loc[1, "grf_n"] == pytest.approx(float(predict_grf(1.3, 70, model="walking/running")))
+    assert out.loc[4, "grf_n"] == pytest.approx(float(predict_grf(2.6, 70, model="walking/running")))

@@ -309,3 +309,21 @@ def test_mixed_days_one_kind_per_moment(segments: list[tuple[str, int]], rest: i
     assert (starts[1:] >= ends[:-1]).all()  # never overlapping
     assert int(imp["session_id"].notna().sum()) == int(ses["n_impacts"].sum())  # at most one session each
     assert int(ses.loc[ses["kind"] == "jumps", "n_jumps"].sum()) == len(jumps)
+
+
+def test_activity_per_impact() -> None:
+    """Walk, run and jump-set impacts carry their activity; only the landings of a jumps session are ``jump``."""
+    rec = simulate_recording(duration_s=700, fs=50, walks=[Walk(20, 200, 110, 0.7)], runs=[Run(260, 420, 165, 2.0)],
+                             jumps=[(500 + 3 * i, 2.5) for i in range(10)], heel_drops=[(512.5, 2.0)], seed=17)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = analyze(rec, body_mass_kg=70)
+    imp, ses = a.impacts, a.sessions
+    kind = imp["session_id"].map(dict(zip(ses["session_id"], ses["kind"].astype(str), strict=True)))
+    assert (imp.loc[kind == "brisk_walk", "activity"] == "walk").all()
+    assert (imp.loc[kind == "run", "activity"] == "run").all() and (kind == "run").sum() > 400
+    in_jumps = imp[kind == "jumps"]
+    assert (in_jumps["activity"] == "jump").sum() == 10  # the heel drop inside the set is an impact, not a landing
+    assert (in_jumps["activity"] == "other").sum() == 1
+    model = {"walk": "walking", "run": "walking/running", "jump": "jumping", "other": "walking/running"}
+    assert (imp["model"] == imp["activity"].astype(str).map(model)).all()

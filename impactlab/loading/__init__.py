@@ -4,8 +4,9 @@ Per impact, from its gravity-included peak acceleration (``peak_g + 1``, g), its
 rate (``peak_rate_gps``, g/s) and body mass (kg):
 
 * peak vertical or resultant ground reaction force (GRF, N and body weights) and peak loading rate
-  (LR, N/s) with the fixed-effect equations of Veras et al.: walking (2020) for walking bouts,
-  jumping (2023) for jump sessions, walking/running (2022) otherwise;
+  (LR, N/s) with the fixed-effect equations of Veras et al., chosen per impact from its
+  ``activity``: walking (2020) for ``walk``, jumping (2023) for a jump's landing (``jump``),
+  walking/running (2022) for ``run`` and ``other``;
 * per session and per day: the daily stress stimulus ψ = (Σ σᵢ^m)^(1/m) with m = 4
   (Carter; Whalen et al. 1988) and the osteogenic index OI = peak GRF (BW) × ln(n + 1)
   (Turner & Robling 2003), with σ the predicted GRF in body weights when body mass is known,
@@ -40,6 +41,7 @@ from .models import (
     fall_time_s,
     flight_time_s,
     landing_speed_ms,
+    model_for_activity,
     model_for_kind,
     predict_grf,
     predict_lr,
@@ -64,6 +66,7 @@ __all__ = [
     "flight_time_s",
     "landing_speed_ms",
     "loading_indices",
+    "model_for_activity",
     "model_for_kind",
     "osteogenic_index",
     "predict_grf",

@@ -63,7 +63,7 @@ from ..daily import grouped_band_codes
 from ..errors import ConfigError
 from ..markers import as_markers
 from ..recording import Recording, RecordingMeta
-from ..schema import SESSIONS, coerce, empty
+from ..schema import ACTIVITIES, SESSION_KINDS, SESSIONS, coerce, empty
 from ..signal import signal_of_interest
 from ._common import _NS, PRIORITY, one_kind_per_moment, split_jump_sessions
 from .gait import _GaitSessions, _Windows
@@ -239,6 +239,7 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         # sessions do not overlap (one_kind_per_moment), so each impact falls in at most one
         order = sorted(range(len(rows)), key=lambda i: PRIORITY.get(rows[i]["kind"], 9))
         taken = np.zeros(t_imp.size, bool)
+        act = np.full(t_imp.size, "other", dtype=object)
         for i in range(len(rows)):
             rows[i]["session_id"] = i + 1
         for i in order:
@@ -248,10 +249,15 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
             sel = sel[~taken[sel]]
             taken[sel] = True
             sid[sel] = r["session_id"]
+            kind_act = SESSION_KINDS[r["kind"]].activity
+            if kind_act == "jump":  # a jumps session: its landings are jumps, its other peaks are not
+                act[sel[np.isin(t_imp[sel], self.jump_ns)]] = "jump"
+            else:
+                act[sel] = kind_act
             c = codes[sel]
             r.update(n_impacts=int(sel.size), n_low=int((c == 0).sum()), n_medium=int((c == 1).sum()),
                      n_high=int((c == 2).sum()))
-        imp = imp.assign(session_id=sid)
+        imp = imp.assign(session_id=sid, activity=pd.Categorical(act, categories=list(ACTIVITIES)))
         sessions = self._frame(rows, tz)
         summary = {
             "markers": markers.to_dict() if markers is not None else [],
