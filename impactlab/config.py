@@ -292,11 +292,15 @@ class LoadingConfig:
         Accelerometer placement for the Veras et al. equations (impactlab records at the hip).
     dss_exponent : float
         Daily stress stimulus exponent m (4) [C: Carter/Whalen].
+    include_extrapolated : bool
+        Keep the predictions marked ``outside_calibration`` in the DSS and OI (default False: they
+        are left out, and Info.json gives the indices both ways) [P].
     """
 
     vest_mass_kg: float | None = None
     placement: str = "hip"
     dss_exponent: float = DSS_EXPONENT
+    include_extrapolated: bool = False
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENTS:

@@ -115,7 +115,7 @@ def get_preset(name: str) -> DetectionConfig:
 
 def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, vector: str | None = None,
                     vest_mass_kg: float | None = None, placement: str | None = None,
-                    range_g: float | None = None) -> AnalysisConfig:
+                    range_g: float | None = None, include_extrapolated: bool = False) -> AnalysisConfig:
     """The settings of a run from the method choices a user makes (what ``impactlab analyze``'s flags name).
 
     Parameters
@@ -132,6 +132,8 @@ def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, ve
         Sensor placement for the force equations (default hip).
     range_g : float, optional
         The sensor's range (±g) when the file does not say it.
+    include_extrapolated : bool
+        Keep GRF predictions outside their equation's calibration in the DSS and OI.
 
     Examples
     --------
@@ -144,5 +146,6 @@ def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, ve
         detection = detection.replace(target_rate_hz=None)
     if vector:
         detection = detection.replace(vector=vector)
-    return AnalysisConfig(detection=detection, loading=LoadingConfig(vest_mass_kg=vest_mass_kg, placement=placement or "hip"),
+    return AnalysisConfig(detection=detection, loading=LoadingConfig(vest_mass_kg=vest_mass_kg, placement=placement or "hip",
+                                                                   include_extrapolated=include_extrapolated),
                           range_g=range_g)
