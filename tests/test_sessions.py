@@ -327,3 +327,14 @@ def test_activity_per_impact() -> None:
     assert (in_jumps["activity"] == "other").sum() == 1
     model = {"walk": "walking", "run": "walking/running", "jump": "jumping", "other": "walking/running"}
     assert (imp["model"] == imp["activity"].astype(str).map(model)).all()
+
+
+@pytest.mark.parametrize(("kw", "key"), [({"set_gap_s": 900.0}, "set_gap_s"), ({"bout_flight_max_g": 0.3}, "bout_flight_max_g"),
+                                        ({"jump_bout_airborne": 1.5}, "jump_bout_airborne"), ({"run_min_spm": 170.0}, "run_min_spm"),
+                                        ({"run_max_hz": 2.0}, "run_max_hz"), ({"run_bout_min_s": 5.0}, "bout_max_break_s")])
+def test_inconsistent_session_settings_name_the_key(kw: dict[str, float], key: str) -> None:
+    from impactlab.errors import ConfigError
+    rec = simulate_recording(duration_s=60, fs=50, seed=1)
+    with pytest.raises(ConfigError) as err:
+        find_sessions(rec, detect_impacts(rec), session_config=SessionConfig(**kw))  # type: ignore[arg-type]
+    assert err.value.key == f"sessions.{key}"
