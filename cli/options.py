@@ -260,6 +260,9 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
                    help="accelerometer placement for the GRF equations (default hip)")
     g.add_argument("--vector", choices=("vertical", "resultant"), default=None,
                    help="count peaks on the vertical axis or the resultant (default: the preset's)")
+    g.add_argument("--include-extrapolated", action="store_true", dest="include_extrapolated",
+                   help="keep GRF predictions outside their equation's calibration in DSS and OI "
+                   "(default: left out; -Info.json gives both)")
 
 
 def detection_config(args: argparse.Namespace) -> DetectionConfig:
@@ -272,7 +275,8 @@ def analysis_config(args: argparse.Namespace) -> AnalysisConfig:
     return presets.analysis_config(args.preset, native_rate=getattr(args, "native_rate", False),
                                    vector=getattr(args, "vector", None), vest_mass_kg=getattr(args, "vest_mass", None),
                                    placement=getattr(args, "placement", None), range_g=getattr(args, "range_g", None),
-                                   align_gravity=getattr(args, "align_gravity", False))
+                                   align_gravity=getattr(args, "align_gravity", False),
+                                   include_extrapolated=bool(getattr(args, "include_extrapolated", False)))
 
 
 def analysis_inputs(args: argparse.Namespace) -> AnalysisInputs:

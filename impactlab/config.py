@@ -175,7 +175,7 @@ class SessionConfig:
         Lowest band of a jump landing: ``"medium"`` (≥ 1.0 g above gravity, about 2 g of total
         acceleration). A gentle jump lands at 2-2.5 g; requiring the high band missed 1 jump in 10 of
         the SisFall D19 and UMAFall hopping trials, while running is kept out by the step rhythm, not
-        by the band [P, measured: docs/method.md §6.7].
+        by the band [P, measured: docs/method.md §6.8].
     gait_window_s : float
         Half-width (s) of the neighbourhood of a landing in which the step rhythm is read (2 s) [P].
     gait_min_impacts : int
@@ -314,11 +314,15 @@ class LoadingConfig:
         Accelerometer placement for the Veras et al. equations (impactlab records at the hip).
     dss_exponent : float
         Daily stress stimulus exponent m (4) [C: Carter/Whalen].
+    include_extrapolated : bool
+        Keep the predictions marked ``outside_calibration`` in the DSS and OI (default False: they
+        are left out, and Info.json gives the indices both ways) [P].
     """
 
     vest_mass_kg: float | None = None
     placement: str = "hip"
     dss_exponent: float = DSS_EXPONENT
+    include_extrapolated: bool = False
 
     def __post_init__(self) -> None:
         if self.placement not in PLACEMENTS:

@@ -18,7 +18,7 @@ from scipy.signal import find_peaks
 from .config import DetectionConfig
 from .errors import DataError, DataQualityWarning
 from .recording import Recording, RecordingMeta
-from .schema import IMPACTS, band_dtype, empty
+from .schema import ACTIVITIES, IMPACTS, band_dtype, empty
 from .signal import GravityAligner, SegmentFilter, signal_of_interest
 
 __all__ = ["ImpactDetector", "classify_impacts", "detect_impacts"]
@@ -369,6 +369,7 @@ class ImpactDetector:
                 "sample": rows,
                 "session_id": pd.array([pd.NA] * t.size, dtype="Int64"),
                 "clipped": cl,
+                "activity": pd.Categorical(["other"] * t.size, categories=list(ACTIVITIES)),
                 "peak_rate_gps": rate,
             }
         )

@@ -24,7 +24,7 @@ from .daily import daily_load, grouped_band_codes, weekly_summary
 from .errors import ConfigError, DataError, DataQualityWarning
 from .impacts import ImpactDetector
 from .io._common import RecordingSource
-from .loading import LoadingSettings, daily_loading, impact_loading
+from .loading import LoadingSettings, daily_loading, daily_loading_variants, impact_loading
 from .markers import Markers
 from .plan import Plan, check_plan
 from .recording import Recording, RecordingMeta
@@ -257,7 +257,8 @@ class _Engine:
         if vest is None and plan is not None:
             vest = plan.vest_mass_kg
         self.loading = LoadingSettings(body_mass_kg=body_mass_kg, vest_mass_kg=float(vest or 0.0),
-                                       placement=settings.loading.placement, m=settings.loading.dss_exponent)
+                                       placement=settings.loading.placement, m=settings.loading.dss_exponent,
+                                       include_extrapolated=settings.loading.include_extrapolated)
         self.parts: list[pd.DataFrame] = []
         self.still_t: list[np.ndarray] = []
         self.still_v: list[np.ndarray] = []
@@ -523,7 +524,9 @@ class _Engine:
             impacts, blocks, tz=meta.timezone, first_ns=first_ns, last_ns=last_ns, config=cfg,
             sessions=sessions, comparable_to_hannam=bool(comparable["high"]),
         )
-        daily = daily_loading(daily, impacts, tz=meta.timezone, m=self.loading.m)
+        daily = daily_loading(daily, impacts, tz=meta.timezone, m=self.loading.m,
+                              include_extrapolated=self.loading.include_extrapolated)
+        loading_info["days"] = daily_loading_variants(daily, impacts, tz=meta.timezone, m=self.loading.m)
         valid_days = int(daily["valid"].sum())
         if valid_days == 0:
             self.warn(

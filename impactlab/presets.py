@@ -115,7 +115,8 @@ def get_preset(name: str) -> DetectionConfig:
 
 def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, vector: str | None = None,
                     vest_mass_kg: float | None = None, placement: str | None = None,
-                    range_g: float | None = None, align_gravity: bool = False) -> AnalysisConfig:
+                    range_g: float | None = None, align_gravity: bool = False,
+                    include_extrapolated: bool = False) -> AnalysisConfig:
     """The settings of a run from the method choices a user makes (what ``impactlab analyze``'s flags name).
 
     Parameters
@@ -135,6 +136,8 @@ def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, ve
     align_gravity : bool
         Count peaks along the gravity direction measured at rest instead of the vertical axis
         (:attr:`~impactlab.config.DetectionConfig.align_gravity`).
+    include_extrapolated : bool
+        Keep GRF predictions outside their equation's calibration in the DSS and OI.
 
     Examples
     --------
@@ -149,5 +152,6 @@ def analysis_config(preset: str = "hannam2017", *, native_rate: bool = False, ve
         detection = detection.replace(vector=vector)
     if align_gravity:
         detection = detection.replace(align_gravity=True)
-    return AnalysisConfig(detection=detection, loading=LoadingConfig(vest_mass_kg=vest_mass_kg, placement=placement or "hip"),
+    return AnalysisConfig(detection=detection, loading=LoadingConfig(vest_mass_kg=vest_mass_kg, placement=placement or "hip",
+                                                                   include_extrapolated=include_extrapolated),
                           range_g=range_g)

@@ -9,12 +9,16 @@ IMPACTS (one row per impact, sorted by time)
     acceleration minus 1 g (g above gravity); ``band`` ordered categorical (preset bands, for
     ``hannam2017`` ``low < medium < high``); ``sample`` int64 row position in the Recording of the
     sample nearest the peak; ``session_id`` Int64 (``<NA>`` outside sessions); ``clipped`` bool, a
-    sample within ±2 rows reached the sensor's range; ``peak_rate_gps`` float64, peak acceleration
+    sample within ±2 rows reached the sensor's range; ``activity`` categorical {walk, run, jump,
+    other}: what the body was doing at the impact (``jump`` only for a jump's landing, ``walk``/``run``
+    inside walking/running sessions, ``other`` elsewhere, including the impacts of a jumps session
+    that are not landings; set by :mod:`impactlab.sessions`, it chooses the force model);
+    ``peak_rate_gps`` float64, peak acceleration
     rate in g/s (NaN for a one-sample rise). Added by :mod:`impactlab.loading` (after ``analyze``):
     ``model`` str, ``load_mass_kg``, ``grf_n``, ``grf_bw``, ``lr_nps`` float64 (NaN without body
     mass), ``outside_calibration`` bool, ``loading_flags`` string.
 SESSIONS
-    ``session_id`` int64; ``kind`` categorical {jumps, brisk_walk, walk, vest_walk, vibration};
+    ``session_id`` int64; ``kind`` categorical {jumps, brisk_walk, walk, run, vest_walk, vibration};
     ``start``/``end`` datetime64[ns, tz]; ``duration_s`` float64; ``n_impacts``, ``n_low``,
     ``n_medium``, ``n_high`` int64; ``cadence_spm`` float64 (walks, steps/min); ``frequency_hz``,
     ``rms_g`` float64 (vibration); ``n_sets`` Int64 (jumps); ``label_source`` string (``detected``,
@@ -48,6 +52,7 @@ import pandas as pd
 from .errors import DataError
 
 __all__ = [
+    "ACTIVITIES",
     "BANDS",
     "DAILY",
     "IMPACTS",
@@ -61,6 +66,9 @@ __all__ = [
 ]
 
 BANDS = ("low", "medium", "high")
+#: Per-impact activity (Impacts ``activity``), which chooses the GRF/loading-rate model.
+ACTIVITIES = ("walk", "run", "jump", "other")
+
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,9 @@ class SessionKind:
         What a number of the column counts, in a sentence ("47 more *jumps*", "12 more *min of running*").
     what : str
         One-line description of the kind (plan listings, legends).
+    activity : str
+        The ``activity`` (:data:`ACTIVITIES`) of the session's impacts; for ``jumps`` only its
+        landings, its other impacts are ``other``.
     """
 
     column: str
@@ -93,6 +104,7 @@ class SessionKind:
     short: str = ""
     noun: str = ""
     what: str = ""
+    activity: str = "other"
 
 
 #: Session kinds, in the order of the Sessions ``kind`` categories, each with its DailyLoad column,
@@ -101,15 +113,15 @@ class SessionKind:
 #: (and its DAILY column below), and tests.
 SESSION_KINDS: dict[str, SessionKind] = {
     "jumps": SessionKind("n_jumps", "count", "jumps", ("jump_sets",), "jumps", "jumps",
-                         "jumps (landing after a flight phase)"),
+                         "jumps (landing after a flight phase)", "jump"),
     "brisk_walk": SessionKind("brisk_walk_min", "min", "brisk_walk", (), "brisk", "min of brisk walking",
-                              "brisk walking (>= 100 steps/min)"),
-    "walk": SessionKind("walk_min", "min", None, (), "walk", "min of walking", "walking (< 100 steps/min)"),
+                              "brisk walking (>= 100 steps/min)", "walk"),
+    "walk": SessionKind("walk_min", "min", None, (), "walk", "min of walking", "walking (< 100 steps/min)", "walk"),
     "run": SessionKind("run_min", "min", "run", (), "run", "min of running",
-                       "running (periodic gait with flight phases, about 130 steps/min or more)"),
+                       "running (periodic gait with flight phases, about 130 steps/min or more)", "run"),
     "vest_walk": SessionKind("vest_walk_min", "min", "vest_walk", (), "vest", "min of vest walking",
-                             "walking with a weighted vest (from markers)"),
-    "vibration": SessionKind("vibration_min", "min", "vibration", (), "vibr.", "min on the plate", "vibration plate"),
+                             "walking with a weighted vest (from markers)", "walk"),
+    "vibration": SessionKind("vibration_min", "min", "vibration", (), "vibr.", "min on the plate", "vibration plate", "other"),
 }
 _TZ = "datetime64[ns, tz]"
 
@@ -126,6 +138,7 @@ IMPACTS: dict[str, object] = {
     "sample": "int64",
     "session_id": "Int64",
     "clipped": "bool",
+    "activity": pd.CategoricalDtype(list(ACTIVITIES)),
 }
 SESSIONS: dict[str, object] = {
     "session_id": "int64",

@@ -396,3 +396,42 @@ def test_cli_body_mass_json_and_table(tmp_path: object, capsys: pytest.CaptureFi
     text = capsys.readouterr().out
     assert "DSS" in text and "OI" in text and "GRF in body weights" in text
     assert main(["-q", "analyze", path, "--body-mass", "-3"]) == 1
+
+
+def test_model_follows_each_impacts_activity() -> None:
+    """The activity column chooses the model, not the session's span: a jumps session's push-off is not a landing."""
+    imp = _impacts([2.0, 0.3, 0.3, 0.6, 1.6], [1, 1, None, 2, 3]).assign(
+        activity=pd.Categorical(["jump", "other", "other", "walk", "run"], categories=["walk", "run", "jump", "other"]))
+    out = add_loading(imp, sessions=_sessions(["jumps", "walk", "run"]), body_mass_kg=70)
+    assert out["model"].tolist() == ["jumping", "walking/running", "walking/running", "walking", "walking/running"]
+    assert out.loc[1, "grf_n"] == pytest.approx(float(predict_grf(1.3, 70, model="walking/running")))
+    assert out.loc[4, "grf_n"] == pytest.approx(float(predict_grf(2.6, 70, model="walking/running")))
+
+
+def test_extrapolated_predictions_are_left_out_of_dss_and_oi(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Hard walking steps past the walking equation's turning point (2.47 g at 70 kg) are flagged and, by
+    default, left out of DSS and OI; --include-extrapolated keeps them; the JSON gives both and OI two ways."""
+    from impactlab.io import write_parquet
+
+    rec = simulate_recording(duration_s=600, fs=100, walks=[Walk(20, 200, 110, 0.7), Walk(300, 400, 110, 1.8)], seed=31)
+    p = write_parquet(rec, tmp_path / "w.parquet")
+    out = {}
+    for extra in ([], ["--include-extrapolated"]):
+        assert main(["analyze", str(p), "--body-mass", "70", "--format", "json", *extra]) == 0
+        out[bool(extra)] = json.loads(capsys.readouterr().out)
+    left, kept = out[False], out[True]
+    n_out = left["loading"]["outside_calibration"]
+    assert n_out == pytest.approx(100 * 110 / 60, abs=2)  # every step of the hard walk
+    assert left["loading"]["include_extrapolated"] is False and kept["loading"]["include_extrapolated"] is True
+    d_left, d_kept = left["days"][0], kept["days"][0]
+    assert d_left["dss"] < d_kept["dss"] and d_left["oi"] < d_kept["oi"]
+    v = left["loading"]["days"][0]
+    assert v["n_extrapolated"] == n_out
+    assert (v["dss"], v["oi"]) == pytest.approx((d_left["dss"], d_left["oi"]), rel=1e-6)
+    assert (v["dss_with_extrapolated"], v["oi_with_extrapolated"]) == pytest.approx((d_kept["dss"], d_kept["oi"]), rel=1e-6)
+    # OI summed over the day's two sessions versus the whole day as one bout
+    ses = kept["sessions"]
+    assert len(ses) == 2
+    assert v["oi_with_extrapolated"] == pytest.approx(sum(s["oi"] for s in ses), rel=1e-6)
+    peak = max(s["peak_grf_bw"] for s in ses)
+    assert v["oi_day_with_extrapolated"] == pytest.approx(peak * np.log(sum(s["n_impacts"] for s in ses) + 1), rel=1e-6)

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from impactlab import analyze
@@ -172,12 +172,13 @@ def test_peaks_inside_vibration_are_not_impacts() -> None:
     inside = (raw["time"] >= t0 + pd.Timedelta(seconds=100)) & (raw["time"] < t0 + pd.Timedelta(seconds=220))
     assert inside.sum() > 300  # up to 4 a second (0.25 s apart)
     ses, imp, warns = _sessions(rec)
-    assert list(ses["kind"]) == ["jumps", "vibration"]  # the two jumps (250 s apart) are one session
+    # the two jumps (250 s apart) would be one session, but a session is its sets and the plate lies between
+    assert list(ses["kind"]) == ["jumps", "vibration", "jumps"]
     vib = ses.iloc[1]
     assert vib["frequency_hz"] == pytest.approx(12.6, abs=0.1)
     assert len(imp) == len(raw) - inside.sum() == 2
     assert any("not counted as impacts" in w for w in warns)
-    assert (vib["n_impacts"], ses["n_jumps"].iloc[0]) == (0, 2)
+    assert (vib["n_impacts"], ses["n_jumps"].iloc[0], ses["n_jumps"].iloc[2]) == (0, 1, 1)
 
 
 def test_walking_is_not_vibration() -> None:
@@ -293,3 +294,74 @@ def test_gentle_landings_in_the_medium_band_are_jumps_unless_configured_otherwis
     cfg = analysis_config("hannam2017")
     high_only = dataclasses.replace(cfg, sessions=dataclasses.replace(cfg.sessions, jump_min_band="high"))
     assert int(analyze(rec, config=high_only).daily["n_jumps"].sum()) == 0
+
+
+# -- one kind per moment over simulated mixed days ------------------------------------------------
+_SEGMENT = st.tuples(st.sampled_from(["walk", "run", "jumps", "vibration"]), st.integers(70, 140))
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.lists(_SEGMENT, min_size=2, max_size=4), st.integers(15, 40), st.integers(0, 2**16))
+def test_mixed_days_one_kind_per_moment(segments: list[tuple[str, int]], rest: int, seed: int) -> None:
+    """Walk, run, jump sets and a plate in random order and lengths: each is found as its own kind,
+    sessions never overlap, a jumps session spans only its sets, and every impact has at most one session."""
+    t, walks, runs, jumps, vib, truth = 20.0, [], [], [], [], []
+    for kind, length in segments:
+        if kind == "walk":
+            walks.append(Walk(t, t + length, 112, 0.7))
+        elif kind == "run":
+            runs.append(Run(t, t + length, 165, 2.0))
+        elif kind == "vibration":
+            vib.append((t, t + length, 30.0, 0.3))
+        else:  # sets of 10 jumps 3 s apart, 25 s between sets
+            n_sets = 1 + length // 70
+            jumps += [(t + 1 + k * 55 + 3 * j, 2.5) for k in range(n_sets) for j in range(10)]
+            length = n_sets * 55 - 25
+        if kind == "jumps" and truth and truth[-1][0] == "jumps":  # sets < 10 min apart: one session
+            truth[-1] = ("jumps", truth[-1][1], t + length)
+        else:
+            truth.append((kind, t, t + length))
+        t += length + rest
+    rec = simulate_recording(duration_s=t + 20, fs=50, walks=walks, runs=runs, jumps=jumps, vibration=vib, seed=seed)
+    ses, imp, _ = _sessions(rec)
+    t0 = rec.data.index[0]
+    got = [(str(k), (s - t0).total_seconds(), (e - t0).total_seconds())
+           for k, s, e in zip(ses["kind"], ses["start"], ses["end"], strict=True)]
+    want_kinds = [("brisk_walk" if k == "walk" else k) for k, _, _ in truth]
+    assert [g[0] for g in got] == want_kinds, (got, truth)
+    for (_, s, e), (kind, ts, te) in zip(got, truth, strict=True):
+        tol = 2.5 if kind != "jumps" else 3.5
+        assert s == pytest.approx(ts, abs=tol) and e == pytest.approx(te, abs=tol), (kind, s, e, ts, te)
+    starts, ends = ses["start"].to_numpy(), ses["end"].to_numpy()
+    assert (starts[1:] >= ends[:-1]).all()  # never overlapping
+    assert int(imp["session_id"].notna().sum()) == int(ses["n_impacts"].sum())  # at most one session each
+    assert int(ses.loc[ses["kind"] == "jumps", "n_jumps"].sum()) == len(jumps)
+
+
+def test_activity_per_impact() -> None:
+    """Walk, run and jump-set impacts carry their activity; only the landings of a jumps session are ``jump``."""
+    rec = simulate_recording(duration_s=700, fs=50, walks=[Walk(20, 200, 110, 0.7)], runs=[Run(260, 420, 165, 2.0)],
+                             jumps=[(500 + 3 * i, 2.5) for i in range(10)], heel_drops=[(512.5, 2.0)], seed=17)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = analyze(rec, body_mass_kg=70)
+    imp, ses = a.impacts, a.sessions
+    kind = imp["session_id"].map(dict(zip(ses["session_id"], ses["kind"].astype(str), strict=True)))
+    assert (imp.loc[kind == "brisk_walk", "activity"] == "walk").all()
+    assert (imp.loc[kind == "run", "activity"] == "run").all() and (kind == "run").sum() > 400
+    in_jumps = imp[kind == "jumps"]
+    assert (in_jumps["activity"] == "jump").sum() == 10  # the heel drop inside the set is an impact, not a landing
+    assert (in_jumps["activity"] == "other").sum() == 1
+    model = {"walk": "walking", "run": "walking/running", "jump": "jumping", "other": "walking/running"}
+    assert (imp["model"] == imp["activity"].astype(str).map(model)).all()
+
+
+@pytest.mark.parametrize(("kw", "key"), [({"set_gap_s": 900.0}, "set_gap_s"), ({"bout_flight_max_g": 0.3}, "bout_flight_max_g"),
+                                        ({"jump_bout_airborne": 1.5}, "jump_bout_airborne"), ({"run_min_spm": 170.0}, "run_min_spm"),
+                                        ({"run_max_hz": 2.0}, "run_max_hz"), ({"run_bout_min_s": 5.0}, "bout_max_break_s")])
+def test_inconsistent_session_settings_name_the_key(kw: dict[str, float], key: str) -> None:
+    from impactlab.errors import ConfigError
+    rec = simulate_recording(duration_s=60, fs=50, seed=1)
+    with pytest.raises(ConfigError) as err:
+        find_sessions(rec, detect_impacts(rec), session_config=SessionConfig(**kw))  # type: ignore[arg-type]
+    assert err.value.key == f"sessions.{key}"

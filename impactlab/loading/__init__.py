@@ -4,8 +4,9 @@ Per impact, from its gravity-included peak acceleration (``peak_g + 1``, g), its
 rate (``peak_rate_gps``, g/s) and body mass (kg):
 
 * peak vertical or resultant ground reaction force (GRF, N and body weights) and peak loading rate
-  (LR, N/s) with the fixed-effect equations of Veras et al.: walking (2020) for walking bouts,
-  jumping (2023) for jump sessions, walking/running (2022) otherwise;
+  (LR, N/s) with the fixed-effect equations of Veras et al., chosen per impact from its
+  ``activity``: walking (2020) for ``walk``, jumping (2023) for a jump's landing (``jump``),
+  walking/running (2022) for ``run`` and ``other``;
 * per session and per day: the daily stress stimulus ψ = (Σ σᵢ^m)^(1/m) with m = 4
   (Carter; Whalen et al. 1988) and the osteogenic index OI = peak GRF (BW) × ln(n + 1)
   (Turner & Robling 2003), with σ the predicted GRF in body weights when body mass is known,
@@ -40,6 +41,7 @@ from .models import (
     fall_time_s,
     flight_time_s,
     landing_speed_ms,
+    model_for_activity,
     model_for_kind,
     predict_grf,
     predict_lr,
@@ -54,6 +56,7 @@ __all__ = [
     "MODELS",
     "PLACEMENTS",
     "daily_loading",
+    "daily_loading_variants",
     "impact_loading",
     "CALIBRATION",
     "LoadingSettings",
@@ -64,6 +67,7 @@ __all__ = [
     "flight_time_s",
     "landing_speed_ms",
     "loading_indices",
+    "model_for_activity",
     "model_for_kind",
     "osteogenic_index",
     "predict_grf",
@@ -87,12 +91,15 @@ class LoadingSettings:
         Accelerometer placement for the equations (impactlab records at the hip).
     m : float
         Daily stress stimulus exponent (4).
+    include_extrapolated : bool
+        Keep predictions marked ``outside_calibration`` in the DSS and OI (default: left out).
     """
 
     body_mass_kg: float | None = None
     vest_mass_kg: float = 0.0
     placement: str = "hip"
     m: float = DSS_EXPONENT
+    include_extrapolated: bool = False
 
 
 
@@ -130,7 +137,7 @@ def impact_loading(
         impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=st.vest_mass_kg,
         placement=st.placement, vector=detection.vector,  # type: ignore[arg-type]
     )
-    _, sess = loading_indices(imp, tz=tz, sessions=sessions, m=st.m)
+    _, sess = loading_indices(imp, tz=tz, sessions=sessions, m=st.m, include_extrapolated=st.include_extrapolated)
     basis = "grf_bw" if st.body_mass_kg is not None else "acc_g"
     notes = []
     if st.body_mass_kg is None:
@@ -140,19 +147,28 @@ def impact_loading(
             f"peaks were found at {detection.target_rate_hz:g} Hz; the Veras equations were calibrated on "
             "100 Hz peaks (--preset veras2020), so predictions here run low"
         )
+    n_out = int(imp["outside_calibration"].sum()) if len(imp) else 0
+    if n_out:
+        notes.append(f"{n_out} GRF prediction(s) outside their equation's calibration are "
+                     + ("kept in" if st.include_extrapolated else "left out of")
+                     + " DSS and OI (--include-extrapolated to keep them); Info.json 'days' gives the indices both ways")
     if st.vest_mass_kg > 0:
         notes.append(f"vest mass {st.vest_mass_kg:g} kg added to body mass in vest walks (extension, not validated)")
     info = {
         "body_mass_kg": st.body_mass_kg, "vest_mass_kg": st.vest_mass_kg, "placement": st.placement,
         "vector": detection.vector, "basis": basis, "dss_exponent": st.m,
         "models": {k: CALIBRATION[k] for k in MODELS},
-        "outside_calibration": int(imp["outside_calibration"].sum()) if len(imp) else 0,
+        "outside_calibration": n_out,
+        "include_extrapolated": st.include_extrapolated,
+        "daily_oi": "summed over the day's sessions plus its loose impacts as one bout (the Daily oi column, "
+                    "shown in the report); 'days' also gives oi_day, the whole day as one bout",
         "notes": notes,
     }
     return imp, sess if sess is not None else sessions, info
 
 
-def daily_loading(daily: pd.DataFrame, impacts: pd.DataFrame, *, tz: str, m: float = DSS_EXPONENT) -> pd.DataFrame:
+def daily_loading(daily: pd.DataFrame, impacts: pd.DataFrame, *, tz: str, m: float = DSS_EXPONENT,
+                  include_extrapolated: bool = False) -> pd.DataFrame:
     """Add ``dss``, ``oi``, ``peak_grf_bw_max`` and ``load_basis`` to a DailyLoad table.
 
     Parameters
@@ -165,9 +181,32 @@ def daily_loading(daily: pd.DataFrame, impacts: pd.DataFrame, *, tz: str, m: flo
         IANA zone of the days.
     m : float
         Daily stress stimulus exponent.
+    include_extrapolated : bool
+        Keep predictions outside their calibration in DSS and OI (default: left out).
     """
-    res, _ = loading_indices(impacts, tz=tz, days=daily["date"], m=m)
+    res, _ = loading_indices(impacts, tz=tz, days=daily["date"], m=m, include_extrapolated=include_extrapolated)
     out = daily.copy()
     for c in ("dss", "oi", "peak_grf_bw_max", "load_basis"):
         out[c] = res[c].to_numpy()
     return out
+
+
+def daily_loading_variants(daily: pd.DataFrame, impacts: pd.DataFrame, *, tz: str, m: float = DSS_EXPONENT) -> list[dict[str, Any]]:
+    """The day's indices every way they can be taken, for Info.json (``loading.days``).
+
+    Returns
+    -------
+    list of dict
+        Per day: ``date``; ``dss``, ``oi`` (summed over sessions) and ``oi_day`` (the whole day as one
+        bout) without the extrapolated predictions, the same with them (``*_with_extrapolated``),
+        and ``n_extrapolated``.
+    """
+    out, _ = loading_indices(impacts, tz=tz, days=daily["date"], m=m, include_extrapolated=False)
+    both, _ = loading_indices(impacts, tz=tz, days=daily["date"], m=m, include_extrapolated=True)
+    rows = []
+    for a, b in zip(out.itertuples(index=False), both.itertuples(index=False), strict=True):
+        rows.append({"date": pd.Timestamp(a.date).strftime("%Y-%m-%d"), "dss": float(a.dss), "oi": float(a.oi),
+                     "oi_day": float(a.oi_day), "dss_with_extrapolated": float(b.dss),
+                     "oi_with_extrapolated": float(b.oi), "oi_day_with_extrapolated": float(b.oi_day),
+                     "n_extrapolated": int(a.n_extrapolated)})
+    return rows

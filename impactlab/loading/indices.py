@@ -85,6 +85,7 @@ def loading_indices(
     days: pd.Series | None = None,
     sessions: pd.DataFrame | None = None,
     m: float = DSS_EXPONENT,
+    include_extrapolated: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Daily stress stimulus and osteogenic index per day (and per session).
 
@@ -101,12 +102,17 @@ def loading_indices(
         Sessions table; gets ``dss``, ``oi``, ``peak_grf_bw`` columns.
     m : float, default 4
         DSS exponent.
+    include_extrapolated : bool, default False
+        Keep the impacts marked ``outside_calibration`` (GRF predicted outside its equation's
+        calibration); by default they are left out of DSS, OI and the peaks (not of the counts).
 
     Returns
     -------
     (pandas.DataFrame, pandas.DataFrame or None)
-        Per day: ``date``, ``dss``, ``oi``, ``peak_grf_bw_max`` (NaN without body mass),
-        ``load_basis`` (``grf_bw`` | ``acc_g``); and the sessions table with its indices added.
+        Per day: ``date``, ``dss``, ``oi`` (summed over the day's sessions and its loose impacts),
+        ``oi_day`` (the whole day as one bout: the day's peak σ × ln(n + 1)), ``peak_grf_bw_max``
+        (NaN without body mass), ``load_basis`` (``grf_bw`` | ``acc_g``), ``n_extrapolated``
+        (impacts left out); and the sessions table with its indices added.
 
     Notes
     -----
@@ -123,6 +129,11 @@ def loading_indices(
         use_grf = "grf_bw" in impacts.columns
     sigma = grf_bw if use_grf else impacts["peak_g"].to_numpy(np.float64) + 1.0
     basis = "grf_bw" if use_grf else "acc_g"
+    left_out = np.zeros(n, bool)
+    if not include_extrapolated and "outside_calibration" in impacts.columns and n:
+        left_out = impacts["outside_calibration"].to_numpy(bool)
+    sigma = np.where(left_out, np.nan, sigma)
+    grf_bw = np.where(left_out, np.nan, grf_bw)
     if n:
         day = impacts["time"].dt.tz_convert(tz).dt.normalize().dt.tz_localize(None).dt.as_unit("ns").to_numpy()
     else:
@@ -130,7 +141,9 @@ def loading_indices(
     sid = impacts["session_id"] if "session_id" in impacts.columns else pd.Series(pd.NA, index=impacts.index, dtype="Int64")
     in_session = sid.notna().to_numpy()
     frame = pd.DataFrame({"day": day, "s4": sigma**m, "sigma": sigma, "grf_bw": grf_bw, "in": in_session,
-                          "sid": sid.to_numpy(dtype="float64", na_value=np.nan)})
+                          "sid": sid.to_numpy(dtype="float64", na_value=np.nan), "out": left_out})
+    n_out = frame.groupby("day")["out"].sum()
+    frame = frame[~left_out]
     by_day = frame.groupby("day")
     dss = by_day["s4"].sum() ** (1.0 / m)
     peak_bw = by_day["grf_bw"].max()
@@ -145,6 +158,7 @@ def loading_indices(
         sess_day = g["day"].min()
     loose = frame[~frame["in"]].groupby("day")
     loose_oi = loose["sigma"].max() * np.log(loose["sigma"].size() + 1.0)
+    oi_day = by_day["sigma"].max() * np.log(by_day["sigma"].size() + 1.0)
     oi = loose_oi.reindex(dss.index, fill_value=0.0)
     if len(sess_oi):
         oi = oi.add(sess_oi.groupby(sess_day).sum(), fill_value=0.0)
@@ -161,13 +175,15 @@ def loading_indices(
             sess_tab["oi"] = 0.0
             sess_tab["peak_grf_bw"] = np.nan
         sess_tab["load_basis"] = basis
-    index = pd.DatetimeIndex(days.to_numpy() if days is not None else dss.index).as_unit("ns")
+    index = pd.DatetimeIndex(days.to_numpy() if days is not None else n_out.index).as_unit("ns")
     res = pd.DataFrame({
         "date": index,
         "dss": dss.reindex(index).fillna(0.0).to_numpy(np.float64),
         "oi": oi.reindex(index).fillna(0.0).to_numpy(np.float64),
+        "oi_day": oi_day.reindex(index).fillna(0.0).to_numpy(np.float64),
         "peak_grf_bw_max": peak_bw.reindex(index).to_numpy(np.float64),
         "load_basis": basis,
+        "n_extrapolated": n_out.reindex(index).fillna(0).to_numpy(np.int64),
     })
     return res, sess_tab
 

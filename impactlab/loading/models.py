@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataQualityWarning
+from ..schema import SESSION_KINDS
 
 Model = Literal["walking", "walking/running", "jumping"]
 Placement = Literal["hip", "back", "ankle"]
@@ -75,22 +76,36 @@ CALIBRATION: dict[str, str] = {
     "jumping": "drop, box and continuous jumps from 5-40 cm (Veras 2023)",
 }
 
-_SESSION_MODEL = {"jumps": "jumping", "walk": "walking", "brisk_walk": "walking", "vest_walk": "walking"}
+_ACTIVITY_MODEL = {"jump": "jumping", "walk": "walking", "run": "walking/running", "other": "walking/running"}
 
 
-def model_for_kind(kind: object) -> str:
-    """Prediction model for an impact in a session of ``kind`` (docs/method.md).
+def model_for_activity(activity: object) -> str:
+    """Prediction model for an impact of ``activity`` (the Impacts ``activity`` column, docs/method.md).
 
-    ``jumps`` → ``"jumping"`` (Veras 2023); ``walk``, ``brisk_walk``, ``vest_walk`` →
-    ``"walking"`` (Veras 2020); anything else, including impacts outside sessions, →
-    ``"walking/running"`` (Veras 2022). [P: the mapping; the models are C-code]
+    ``jump`` (a jump's landing) → ``"jumping"`` (Veras 2023); ``walk`` → ``"walking"`` (Veras 2020);
+    ``run`` and ``other`` (including impacts outside sessions and the non-landing peaks of a jumps
+    session) → ``"walking/running"`` (Veras 2022). [P: the mapping; the models are C-code]
 
     Examples
     --------
-    >>> model_for_kind("jumps"), model_for_kind("brisk_walk"), model_for_kind(None)
-    ('jumping', 'walking', 'walking/running')
+    >>> model_for_activity("jump"), model_for_activity("walk"), model_for_activity("run"), model_for_activity(None)
+    ('jumping', 'walking', 'walking/running', 'walking/running')
     """
-    return _SESSION_MODEL.get(str(kind), "walking/running") if isinstance(kind, str) else "walking/running"
+    return _ACTIVITY_MODEL.get(str(activity), "walking/running") if isinstance(activity, str) else "walking/running"
+
+
+def model_for_kind(kind: object) -> str:
+    """Prediction model for the impacts of a session of ``kind``: that of its activity
+    (:data:`impactlab.schema.SESSION_KINDS`); a jumps session's landings (its other peaks use
+    ``walking/running``).
+
+    Examples
+    --------
+    >>> model_for_kind("jumps"), model_for_kind("brisk_walk"), model_for_kind("run"), model_for_kind(None)
+    ('jumping', 'walking', 'walking/running', 'walking/running')
+    """
+    spec = SESSION_KINDS.get(kind) if isinstance(kind, str) else None
+    return model_for_activity(spec.activity if spec is not None else None)
 
 
 def _coefficients(table: Mapping[tuple[str, str, str], _Coef], model: str, placement: str, vector: str) -> _Coef:
@@ -290,8 +305,10 @@ def add_loading(
         Impacts table with ``peak_g`` (g above gravity), ``peak_rate_gps`` (g/s, optional),
         ``session_id`` and ``clipped``.
     sessions : pandas.DataFrame, optional
-        Sessions table (``session_id``, ``kind``) choosing the model of each impact; without it
-        every impact uses the walking/running model.
+        Sessions table (``session_id``, ``kind``): vest walks add the vest mass; impacts without a
+        session are flagged ``no_session``. The model of each impact comes from its ``activity``
+        (:func:`model_for_activity`); an Impacts table without one takes the activity of its
+        session's kind (every impact of a jumps session then counts as a landing).
     body_mass_kg : float, optional
         Body mass in kg. Without it the GRF/LR columns are NaN (the indices use the proxy).
     vest_mass_kg : float, default 0
@@ -335,7 +352,12 @@ def add_loading(
         if has.any():
             kinds[has] = sid[has].astype("int64").map(kind_of).to_numpy(dtype=object)
     no_session = kinds.isna().to_numpy()
-    model = kinds.map(_SESSION_MODEL).fillna("walking/running").to_numpy(dtype=object)
+    if "activity" in out.columns:
+        activity = out["activity"].astype(object).to_numpy()
+    else:
+        act_of = {k: v.activity for k, v in SESSION_KINDS.items()}
+        activity = kinds.map(act_of).fillna("other").to_numpy(dtype=object)
+    model = pd.Series(activity, dtype=object).map(_ACTIVITY_MODEL).fillna("walking/running").to_numpy(dtype=object)
     out["model"] = pd.Series(model, index=out.index, dtype=object)
     acc = out["peak_g"].to_numpy(np.float64) + 1.0
     rate = out["peak_rate_gps"].to_numpy(np.float64) if "peak_rate_gps" in out.columns else np.full(n, np.nan)

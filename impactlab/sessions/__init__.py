@@ -1,4 +1,4 @@
-"""Exercise sessions: jumps, walks, brisk walks, vest walks and vibration-plate sessions (docs/cli.md, Sessions).
+"""Exercise sessions: jumps, runs, walks, brisk walks, vest walks and vibration-plate sessions (docs/method.md §6).
 
 Sessions are found on the **native-rate** signal (a 30 Hz plate is gone once the signal is resampled to
 the preset's 50 Hz), while impacts are counted at the preset's rate; the two meet at the end.
@@ -6,12 +6,21 @@ the preset's 50 Hz), while impacts are counted at the preset's rate; the two mee
 How each kind is found
 ----------------------
 jumps
-    A landing in the ``medium`` band or above (``jump_min_band``) preceded within 0.6 s by a flight
-    phase, outside a regular rhythm of steps (or inside a jumping bout): the acceleration magnitude
-    below 0.4 g for at least 80 ms (free fall). A heel drop or a stamp has no flight phase: it is an
-    impact, not a jump. Jumps less than 20 s apart form a set; sets less than 10 min apart form one
-    jumps session. The flight time of a 5 cm jump is 0.20 s (t = √(8h/g)), so 80 ms catches even
-    small jumps; a drop from a box has free fall too and counts (science.md §7).
+    A landing in the ``medium`` band or above (``jump_min_band``) after a flight phase (magnitude below 0.4 g for at least 80 ms,
+    ending within 0.6 s before the peak; a heel drop or a stamp has no flight and is an impact, not a
+    jump) counts on its own unless it lies in a regular rhythm of steps: at least 5 impacts
+    within ±2 s of it, half of them regular (their intervals, or two-step strides, agree within 25 %). A landing inside such a
+    rhythm (steps or hops) is judged with its bout: landings after a relaxed flight (below 0.6 g) less
+    than 2 s apart form a bout, which is continuous jumping only when the median share of samples
+    below 0.5 g in ±1.5 s around its landings reaches 0.375; otherwise its flights are running
+    strides (including the first and last strides of a run) and none is a jump (docs/method.md §6.7, §6.8).
+    Jumps less than 20 s apart form a set; sets less than 10 min apart form one jumps session, cut
+    between two sets where another session lies in the gap. The flight time of a 5 cm jump is
+    0.20 s (t = √(8h/g)), so 80 ms catches even small jumps; a drop from a box has free fall too.
+run
+    A periodic gait window (as walking, step band widened to 3.6 Hz) at 130 steps/min or more with
+    at least 5 % of its samples below 0.5 g (flight phases), or at 150 steps/min or more, is running;
+    running bouts last at least 20 s. Running is found before walking and is never walking.
 walk / brisk_walk
     The vertical signal is cut into 10 s windows. A window is walking when its detrended SD is at
     least 0.05 g, its dominant frequency between 0.5 and 5 Hz lies in the step band 1.2–2.6 Hz (72–156
@@ -34,6 +43,13 @@ vibration
     whose alias falls at or below 5 Hz (for example a 50 Hz plate sampled at 50 Hz, which aliases to
     0 Hz) cannot be seen: this is warned about when the plan names the plate frequency, and a
     ``vibration`` marker then stands in for detection.
+
+One kind per moment
+-------------------
+Sessions never overlap: a moment claimed by two goes to jumps, then vibration, run, vest_walk and
+walking; the lower one is cut around it (a piece shorter than its kind's minimum is dropped), so
+every impact belongs to at most one session. Each impact's ``activity`` (walk, run, jump for a
+jump's landing, other) comes from its session and chooses its force model.
 
 Chunked equals whole
 --------------------
@@ -64,9 +80,9 @@ from ..daily import grouped_band_codes
 from ..errors import ConfigError
 from ..markers import as_markers
 from ..recording import Recording, RecordingMeta
-from ..schema import SESSIONS, coerce, empty
+from ..schema import ACTIVITIES, SESSION_KINDS, SESSIONS, coerce, empty
 from ..signal import signal_of_interest
-from ._common import _NS
+from ._common import _NS, PRIORITY, one_kind_per_moment, split_jump_sessions
 from .gait import _GaitSessions, _Windows
 from .jumps import _Airborne, _Flights, _JumpSessions
 from .vibration import _VibrationSessions, alias_frequency, apparent_frequency_hz
@@ -117,6 +133,18 @@ def check_session_config(cfg: SessionConfig) -> None:
     if ratio < 1 or abs(ratio - round(ratio)) > 1e-9:
         raise bad("walk_window_s", f"{cfg.walk_window_s:g} s is not a whole multiple of sessions.vib_window_s "
                   f"({cfg.vib_window_s:g} s)", "Use e.g. walk_window_s = 10 and vib_window_s = 5")
+    if cfg.bout_flight_max_g < cfg.flight_max_g:
+        raise bad("bout_flight_max_g", f"{cfg.bout_flight_max_g:g} g is below sessions.flight_max_g ({cfg.flight_max_g:g} g): "
+                  "the flight test inside a bout is the relaxed one", "Make bout_flight_max_g at least flight_max_g")
+    for key in ("jump_bout_airborne", "run_airborne"):
+        if not 0 < getattr(cfg, key) < 1:
+            raise bad(key, f"{getattr(cfg, key):g} is not a share between 0 and 1", "Give e.g. 0.375")
+    if cfg.run_min_spm > cfg.run_spm:
+        raise bad("run_min_spm", f"{cfg.run_min_spm:g} steps/min is above sessions.run_spm ({cfg.run_spm:g})",
+                  "Make run_min_spm at most run_spm")
+    if cfg.run_max_hz * 60 < cfg.run_spm:
+        raise bad("run_max_hz", f"{cfg.run_max_hz:g} Hz is below sessions.run_spm ({cfg.run_spm:g} steps/min)",
+                  "Raise run_max_hz (e.g. 3.6)")
     for key in ("step_band_hz", "plate_band_hz"):
         lo, hi = getattr(cfg, key)
         if not 0 < lo < hi:
@@ -219,11 +247,12 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
                 self._warn(n)
         rows: list[dict[str, Any]] = []
         detectable = self._check_plate()
-        vib_rows = self._vibration(feats, markers, detectable)
-        rows += vib_rows
+        rows += self._vibration(feats, markers, detectable)
         rows += self._jumps(impacts, (f_start, f_last), bout_flights, self.airborne, markers)
         air = self.airborne.per_window(feats["id"], self.windows.win_ns) if feats else np.empty(0)
         rows += self._runs_and_walks(feats, markers, self._long_flights(f_start, f_last), air, self.jump_ns)
+        rows = one_kind_per_moment(split_jump_sessions(rows), self._min_s())
+        vib_rows = [r for r in rows if r["kind"] == "vibration"]
         # impacts inside vibration sessions are not counted
         t_imp = impacts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64) \
             if len(impacts) else np.empty(0, np.int64)
@@ -238,9 +267,10 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         rows.sort(key=lambda r: (r["_s"], r["kind"]))
         sid = pd.array([pd.NA] * t_imp.size, dtype="Int64")
         codes = grouped_band_codes(imp, self.config) if len(imp) else np.empty(0, np.int64)
-        # precedence: jumps, then walks (vibration peaks are gone)
-        order = sorted(range(len(rows)), key=lambda i: {"jumps": 0, "vibration": 1}.get(rows[i]["kind"], 2))
+        # sessions do not overlap (one_kind_per_moment), so each impact falls in at most one
+        order = sorted(range(len(rows)), key=lambda i: PRIORITY.get(rows[i]["kind"], 9))
         taken = np.zeros(t_imp.size, bool)
+        act = np.full(t_imp.size, "other", dtype=object)
         for i in range(len(rows)):
             rows[i]["session_id"] = i + 1
         for i in order:
@@ -250,10 +280,15 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
             sel = sel[~taken[sel]]
             taken[sel] = True
             sid[sel] = r["session_id"]
+            kind_act = SESSION_KINDS[r["kind"]].activity
+            if kind_act == "jump":  # a jumps session: its landings are jumps, its other peaks are not
+                act[sel[np.isin(t_imp[sel], self.jump_ns)]] = "jump"
+            else:
+                act[sel] = kind_act
             c = codes[sel]
             r.update(n_impacts=int(sel.size), n_low=int((c == 0).sum()), n_medium=int((c == 1).sum()),
                      n_high=int((c == 2).sum()))
-        imp = imp.assign(session_id=sid)
+        imp = imp.assign(session_id=sid, activity=pd.Categorical(act, categories=list(ACTIVITIES)))
         sessions = self._frame(rows, tz)
         summary = {
             "markers": markers.to_dict() if markers is not None else [],
@@ -263,6 +298,13 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
             "settings": self.cfg.to_dict(),
         }
         return sessions, imp, summary
+
+    def _min_s(self) -> dict[str, float]:
+        """Shortest piece (s) of each kind left when a session is cut around a higher-priority one."""
+        c = self.cfg
+        walk = c.bout_min_s - c.edge_tolerance_s
+        return {"walk": walk, "brisk_walk": walk, "vest_walk": walk, "run": c.run_bout_min_s - c.edge_tolerance_s,
+                "vibration": c.vib_min_s - c.edge_tolerance_s}
 
     def _frame(self, rows: list[dict[str, Any]], tz: str) -> pd.DataFrame:
         if not rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,58 @@ def _merge(rows: list[dict[str, Any]], max_break_s: float) -> list[dict[str, Any
     return out
 
 
+
+#: Which kind holds a moment claimed by two sessions (lower wins): a jump set over the gait around it,
+#: a plate over anything, running over walking, a marked vest walk over plain walking.
+PRIORITY = {"jumps": 0, "vibration": 1, "run": 2, "vest_walk": 3, "brisk_walk": 4, "walk": 4}
+
+
+def split_jump_sessions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A jumps session is its sets: cut it between two sets where another session lies in the gap."""
+    others = [r for r in rows if r["kind"] != "jumps"]
+    out = list(others)
+    for r in rows:
+        if r["kind"] != "jumps" or len(r.get("_sets", ())) < 2:
+            if r["kind"] == "jumps":
+                out.append(r)
+            continue
+        groups: list[list[tuple[int, int, int]]] = [[r["_sets"][0]]]
+        for prev, nxt in itertools.pairwise(r["_sets"]):
+            if any(o["_s"] < nxt[0] and o["_e"] > prev[1] for o in others):
+                groups.append([])
+            groups[-1].append(nxt)
+        for g in groups:
+            out.append({**r, "_s": g[0][0], "_e": g[-1][1], "_sets": g, "n_jumps": sum(x[2] for x in g), "n_sets": len(g)})
+    return out
+
+
+def one_kind_per_moment(rows: list[dict[str, Any]], min_s: dict[str, float]) -> list[dict[str, Any]]:
+    """Sessions that never overlap: each moment goes to the session of the highest :data:`PRIORITY`.
+
+    A lower-priority session is cut around the moments already taken; a piece shorter than its kind's
+    ``min_s`` (s) is dropped (its time belongs to the other session).
+    """
+    taken: list[tuple[int, int]] = []
+    out: list[dict[str, Any]] = []
+    for r in sorted(rows, key=lambda r: (PRIORITY.get(r["kind"], 9), r["_s"])):
+        pieces = [(r["_s"], r["_e"])]
+        for a, b in taken:
+            nxt = []
+            for s, e in pieces:
+                if b <= s or a >= e:
+                    nxt.append((s, e))
+                    continue
+                if s < a:
+                    nxt.append((s, a))
+                if b < e:
+                    nxt.append((b, e))
+            pieces = nxt
+        whole = pieces == [(r["_s"], r["_e"])]
+        for s, e in pieces:
+            if whole or e - s >= min_s.get(r["kind"], 0.0) * _NS:
+                out.append(r if whole else {**r, "_s": s, "_e": e})
+                taken.append((s, e))
+    return out
 
 
 class _DetectorBase:

@@ -154,9 +154,12 @@ class _JumpSessions(_DetectorBase):
             new_set = np.r_[True, gaps >= cfg.set_gap_s * _NS]
             new_ses = np.r_[True, gaps >= cfg.session_gap_s * _NS]
             bounds = np.r_[np.flatnonzero(new_ses), jt.size]
+            set_bounds = np.r_[np.flatnonzero(new_set), jt.size]
             for a, b in itertools.pairwise(bounds):
-                out.append({"kind": "jumps", "_s": int(takeoff[a]), "_e": int(jt[b - 1]),
-                            "n_jumps": int(b - a), "n_sets": int(new_set[a:b].sum()), "label_source": "detected"})
+                sb = set_bounds[(set_bounds >= a) & (set_bounds <= b)]
+                sets = [(int(takeoff[i]), int(jt[k - 1]), int(k - i)) for i, k in itertools.pairwise(sb)]
+                out.append({"kind": "jumps", "_s": int(takeoff[a]), "_e": int(jt[b - 1]), "_sets": sets,
+                            "n_jumps": int(b - a), "n_sets": len(sets), "label_source": "detected"})
         if markers is not None:
             for m in markers.with_label("jumps"):
                 ms, me = _ns(m.start), _ns(m.end)
