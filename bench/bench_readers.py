@@ -36,6 +36,11 @@ from impactlab.io import read_recording
 rec = read_recording(sys.argv[1], tz="UTC")
 print(len(rec))
 """),
+    "analyze": (None, """
+import sys, subprocess
+sys.exit(subprocess.call([sys.executable, "-m", "impactlab", "-q", "analyze", sys.argv[1], "--tz", "UTC",
+                          "--format", "json"], stdout=subprocess.DEVNULL))
+"""),
     "actipy": ("actipy", """
 import sys, actipy
 data, info = actipy.read_device(sys.argv[1], lowpass_hz=None, calibrate_gravity=False, detect_nonwear=False,
@@ -70,6 +75,7 @@ def main() -> None:
     ap.add_argument("--file", type=Path, help="an existing .cwa file (default: simulate one)")
     ap.add_argument("--days", type=int, default=7, help="days to simulate without --file")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--analyze", action="store_true", help="also time 'impactlab analyze' against reading")
     args = ap.parse_args()
     tmp: Path | None = None
     path = args.file
@@ -83,6 +89,8 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     names = []
     for name, (module, _code) in READERS.items():
+        if name == "analyze" and not args.analyze:
+            continue
         if module is None or importlib.util.find_spec(module) is not None:
             names.append(name)
         else:
@@ -103,6 +111,10 @@ def main() -> None:
         print(f"{n:10s} {rows[n]:>12s} {statistics.median(w for w, _ in res[n]):8.2f} "
               f"{statistics.median(m for _, m in res[n]):9.2f}")
     for n in names[1:]:
+        if n == "analyze":
+            tr = statistics.median(b[0] / a[0] for a, b in zip(res["impactlab"], res[n], strict=True))
+            print(f"impactlab analyze / read_recording: wall {tr:.2f} x (median of per-round ratios)")
+            continue
         tr = statistics.median(a[0] / b[0] for a, b in zip(res["impactlab"], res[n], strict=True))
         mr = statistics.median(a[1] / b[1] for a, b in zip(res["impactlab"], res[n], strict=True))
         print(f"impactlab / {n}: wall {tr:.2f} x, peak memory {mr:.2f} x (median of per-round ratios)")
