@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,21 +80,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--keep", action="store_true", help="keep the Parquet file")
+    ap.add_argument("--file", type=Path, help="use this recording instead of building one (kept)")
+    ap.add_argument("--rounds", type=int, default=1, help="floor and analyze in turn, this many times")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="impactlab-bench-"))
-    path = tmp / "week.parquet"
-    t0 = time.perf_counter()
-    n = build(path, args.days)
-    print(f"built {n:,} samples ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.0f} s")
-    floor_t, floor_m = run([sys.executable, "-c", FLOOR, str(path)])
-    ana_t, ana_m = run([sys.executable, "-m", "impactlab", "-q", "analyze", str(path), "--format", "json"])
-    print(f"floor (read + one sosfiltfilt): {floor_t:6.1f} s, peak RSS {floor_m:.2f} GiB")
-    print(f"impactlab analyze (CLI):        {ana_t:6.1f} s, peak RSS {ana_m:.2f} GiB")
-    print(f"ratio: {ana_t / floor_t:.2f} x the floor (target <= 3), peak memory {ana_m:.2f} GiB (target <= 2.5)")
-    if not args.keep:
+    path = args.file or tmp / "week.parquet"
+    if args.file is None:
+        t0 = time.perf_counter()
+        n = build(path, args.days)
+        print(f"built {n:,} samples ({path.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t0:.0f} s")
+    floor, ana = [], []
+    for _ in range(args.rounds):  # in turn, so that the machine's drift hits both alike
+        floor.append(run([sys.executable, "-c", FLOOR, str(path)]))
+        ana.append(run([sys.executable, "-m", "impactlab", "-q", "analyze", str(path), "--format", "json"]))
+    med = statistics.median
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; medians of {args.rounds} round(s)")
+    print(f"floor (read + one sosfiltfilt): {med(f[0] for f in floor):6.1f} s, peak RSS {med(f[1] for f in floor):.2f} GiB")
+    print(f"impactlab analyze (CLI):        {med(a[0] for a in ana):6.1f} s, peak RSS {med(a[1] for a in ana):.2f} GiB")
+    print(f"ratio: {med(a[0] / f[0] for a, f in zip(ana, floor, strict=True)):.2f} x the floor (target <= 1.2), "
+          f"peak memory {med(a[1] for a in ana):.2f} GiB (target <= 2.5)")
+    if args.file is None and not args.keep:
         path.unlink()
+    if not any(tmp.iterdir()):
         tmp.rmdir()
-
 
 if __name__ == "__main__":
     main()

@@ -3,7 +3,9 @@
 The same set of simulated recordings (default 8 files of 24 h at 100 Hz, as Parquet) goes through
 ``impactlab batch FILES -o OUT --jobs N`` as a whole separate process for N = 1 and N = 2, into a
 fresh output folder each time; runs alternate and repeat, and the best time of each is kept.
-Throughput is recordings (and hours of data) per minute. Two figures are printed: whole processes
+Throughput is recordings (and hours of data) per minute, and recording-days per core-hour (from
+the CPU time of the whole batch process tree, so a busy machine does not lower it; and from the
+processing phase's wall time × workers). Two figures are printed: whole processes
 (Python start, cluster start, analysis, collation) and the processing phase alone (first task start
 to last task end, from the manifest's per-recording timings). The figure of merit is the ratio of
 the 2-worker to the 1-worker throughput of the processing phase (target ≥ 1.7 on a 2-core machine);
@@ -11,6 +13,7 @@ the whole-process ratio also carries the fixed start-up of about 3 s. Usage, fro
 root::
 
     python bench/bench_batch.py [--files 8] [--hours 24] [--repeat 2] [--keep]
+    python bench/bench_batch.py --hours 168 --repeat 1 --recordings W1.parquet W2.cwa ...  # week-long files
 
 The recordings are built once into ``bench/out/batch/`` (about 100 MB per 24 h) and reused while their
 number and length match; ``--keep`` also keeps the batch outputs.
@@ -33,6 +36,7 @@ from impactlab.simulate import Walk, simulate_recording
 
 H = 3600.0
 ROOT = Path(__file__).resolve().parent / "out" / "batch"
+CPU_S: dict[int, float] = {}  #: least CPU seconds (user + system) of a whole batch run, by worker count
 
 
 def build(folder: Path, files: int, hours: float) -> list[Path]:
@@ -62,8 +66,12 @@ def run(files: list[Path], out: Path, jobs: int) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "impactlab", "-q", "batch", *map(str, files), "-o", str(out), "--jobs", str(jobs)]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)  # CPU time of the batch process and its reaped workers
     wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"batch with --jobs {jobs} failed")
+    CPU_S[jobs] = min(CPU_S.get(jobs, float("inf")), usage.ru_utime + usage.ru_stime)
     m = json.loads((out / "manifest.json").read_text())
     bad = [r["recording_id"] for r in m["recordings"] if r["status"] != "done"]
     if bad:
@@ -79,10 +87,12 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=24.0, help="hours per recording at 100 Hz (default 24)")
     ap.add_argument("--repeat", type=int, default=2, help="runs per worker count; the best is kept (default 2)")
     ap.add_argument("--keep", action="store_true", help="keep the batch output folders")
+    ap.add_argument("--recordings", nargs="+", type=Path, metavar="FILE",
+                    help="use these recordings (each --hours long) instead of building them")
     a = ap.parse_args()
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     t0 = time.perf_counter()
-    files = build(ROOT / "recordings", a.files, a.hours)
+    files = a.recordings or build(ROOT / "recordings", a.files, a.hours)
     mb = sum(p.stat().st_size for p in files) / 1e6
     print(f"{len(files)} recordings x {a.hours:g} h at 100 Hz ({mb:.0f} MB Parquet, built/reused in "
           f"{time.perf_counter() - t0:.1f} s); {cpus} CPUs")
@@ -101,6 +111,11 @@ def main() -> None:
           f"ratio {best_proc[1] / best_proc[2]:.2f}")
     print(f"throughput ratio 2 workers / 1 worker = {best_proc[1] / best_proc[2]:.2f} (processing; target >= 1.7), "
           f"{best[1] / best[2]:.2f} (whole processes)")
+    days = n * a.hours / 24.0
+    for jobs in (1, 2):
+        print(f"recording-days per core-hour (--jobs {jobs}): {days / (CPU_S[jobs] / 3600):.0f} "
+              f"from CPU time ({CPU_S[jobs]:.1f} s for {days:g} recording-days, process start-up included); "
+              f"{days / (best_proc[jobs] * jobs / 3600):.0f} from the processing phase's wall time x {jobs} core(s)")
     if not a.keep:
         for jobs in (1, 2):
             shutil.rmtree(ROOT / f"out-{jobs}", ignore_errors=True)

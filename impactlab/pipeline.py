@@ -291,7 +291,9 @@ class _Engine:
             raise DataError(f"row {rows0 + k0} ({data.index[k0]}) holds a non-finite value ({xyz[k0].tolist()})",
                             path=self.meta.source, hint="Remove or repair the row and run again")
         bound = self.impossible_g
-        bad = (np.abs(xyz) > bound).any(axis=1) if float(np.abs(xyz).max()) > bound else None
+        a = np.abs(xyz)
+        bad = (a > bound).any(axis=1) if float(a.max()) > bound else None
+        absxyz = a if bad is None else None  # reused by _note_range while no row is dropped
         if bad is not None:
             bad_idx = np.flatnonzero(bad)
             self.impossible += int(bad_idx.size)
@@ -320,7 +322,8 @@ class _Engine:
             chunk = Recording(data, chunk.meta, validate=False)
             if not len(data):
                 return
-        t = data.index.as_unit("ns").asi8
+        idx = data.index
+        t = (idx if idx.unit == "ns" else idx.as_unit("ns")).asi8
         self.parts.append(self.detector.update(data))
         flags = ~data["wear"].to_numpy(dtype=bool) if "wear" in data.columns else None
         self.wear.update(t, xyz, flags)
@@ -338,7 +341,7 @@ class _Engine:
             self.still_v.append(vw.mean(axis=1)[still])
             self.still_g.append(xyz[: k * w].reshape(k, w, 3)[still].mean(axis=1))
         self._note_gaps(t, xyz)
-        self._note_range(t, xyz)
+        self._note_range(t, xyz, absxyz)
         self.sessions.update(chunk)
         self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
         self.last_ns = int(t[-1])
@@ -358,9 +361,9 @@ class _Engine:
             self._gap_v.append(xyz[k].astype(np.float64))
         self._last_xyz = xyz[-1].copy()
 
-    def _note_range(self, t: np.ndarray, xyz: np.ndarray) -> None:
+    def _note_range(self, t: np.ndarray, xyz: np.ndarray, absxyz: np.ndarray | None = None) -> None:
         """Largest |value|, samples beyond the known range, and plateaus at the usual ranges."""
-        a = np.abs(xyz)
+        a = np.abs(xyz) if absxyz is None else absxyz
         m = float(a.max())
         self.max_abs = max(self.max_abs, m)
         if self.meta.range_g is not None and m > self.meta.range_g * _OVER:

@@ -21,6 +21,7 @@ import pandas as pd
 
 from ..errors import CorruptFileError, DataError, DataQualityWarning, ImpactlabError, ReadError
 from ..recording import Recording, RecordingMeta
+from ._assemble import assemble, utc_index
 
 STANDARD_GRAVITY = 9.80665  # m/s² per g
 GZIP_MAGIC = b"\x1f\x8b"
@@ -182,12 +183,16 @@ class RecordingSource:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def read(self) -> Recording:
-        """The whole recording in memory."""
-        parts = list(self.chunks())
-        if not parts:
+        """The whole recording in memory.
+
+        The chunks are copied one by one into a result sized from :attr:`n_rows_hint` (grown when
+        that is unknown or short), so the peak is one copy of the samples plus one chunk
+        (:mod:`impactlab.io._assemble`).
+        """
+        rec = assemble(self.chunks(), self.n_rows_hint)
+        if rec is None:
             raise DataError("the recording has no samples", path=self.meta.source)
-        data = pd.concat([p.data for p in parts]) if len(parts) > 1 else parts[0].data
-        return Recording(data, parts[0].meta)
+        return rec
 
 
 def local_zone() -> str:
@@ -352,8 +357,7 @@ def make_chunk(
             path=meta.source, line=pos if unit == "line" else None,
             hint="Times must be strictly increasing; remove duplicated rows or re-export the file",
         )
-    idx = pd.DatetimeIndex(t_ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(meta.timezone)
-    idx.name = "time"
+    idx = utc_index(np.ascontiguousarray(t_ns, dtype=np.int64), meta.timezone)
     frame = pd.DataFrame(np.ascontiguousarray(xyz, dtype=np.float32), index=idx, columns=["x", "y", "z"], copy=False)
     for name, column in (extra or {}).items():
         frame[name] = column

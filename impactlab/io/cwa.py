@@ -224,25 +224,32 @@ def decode_blocks(raw: np.ndarray | bytes, first_index: int = 0) -> tuple[_Block
         if sel.size == 0:
             continue
         if code == 0x30:
-            v = data[sel].view("<u4").astype(np.int64)  # (k, 120)
-            e = v >> 30
-            parts = []
-            for shift in (0, 10, 20):
-                a = (v >> shift) & 0x3FF
-                a = np.where(a >= 512, a - 1024, a)
-                parts.append(a << e)
-            xyz[sel] = np.stack(parts, axis=-1).astype(np.float32) / np.float32(256.0)
+            _unpack_packed(data if sel.size == idx.size else data[sel], xyz, None if sel.size == idx.size else sel)
         else:
             k = 480 // bps
             v = data[sel].view("<i2").reshape(sel.size, 240)[:, : k * axes].reshape(sel.size, k, axes)
             acc = v[:, :, 0:3] if axes == 3 else v[:, :, 3:6]
             unit = np.left_shift(1, 8 + ((b["light"][sel].astype(np.int64) >> 13) & 7)).astype(np.float32)
             xyz[sel, :k] = acc.astype(np.float32) / unit[:, None, None]
-    mask = np.arange(120)[None, :] < count[:, None]
-    xyz[~mask] = 0.0
+    if (count < 120).any():
+        xyz[np.arange(120)[None, :] >= count[:, None]] = 0.0
     temp = ((b["temperature"] & 0x3FF).astype(np.float32) * np.float32(75.0 / 256.0) - np.float32(50.0))
     out = _Blocks(first_index + idx.astype(np.int64), b["sequence_id"].astype(np.int64), start_ns, fs, count, xyz, temp)
     return out, bad
+
+
+_PACKED_SCALE = np.array([1.0, 2.0, 4.0, 8.0], np.float32) / np.float32(256.0)  #: 2^e / 256 g, by exponent e
+
+
+def _unpack_packed(data: np.ndarray, xyz: np.ndarray, sel: np.ndarray | None) -> None:
+    """Packed words (``k × 480`` bytes) into ``xyz[sel]`` (g): 10-bit fields sign-extended by int32 shifts."""
+    w = data.view("<i4")  # (k, 120)
+    scale = _PACKED_SCALE[(w.view("<u4") >> 30).astype(np.intp)]
+    out = xyz if sel is None else np.empty((w.shape[0], 120, 3), np.float32)
+    for j, shift in enumerate((0, 10, 20)):  # a · 2^e / 256 is exact in float32
+        np.multiply((np.left_shift(w, 22 - shift) >> 22).astype(np.float32), scale, out=out[:, :, j])
+    if sel is not None:
+        xyz[sel] = out
 
 
 def _sample_times(blk: _Blocks, next_start: np.ndarray, next_seq: np.ndarray) -> np.ndarray:
@@ -425,9 +432,13 @@ def open_cwa(
             blk, t = blk.take(keep), t[keep]
             if not len(blk):
                 return None, last_ns
-        mask = np.arange(120)[None, :] < blk.count[:, None]
-        t_ns = t[mask] - off_ns
-        xyz = blk.xyz[mask]
+        c = int(blk.count[0])
+        if (blk.count == c).all():  # the usual case, every block full: slices, no mask
+            t_ns, xyz = t[:, :c].reshape(-1) - off_ns, blk.xyz[:, :c].reshape(-1, 3)
+        else:
+            mask = np.arange(120)[None, :] < blk.count[:, None]
+            t_ns = t[mask] - off_ns
+            xyz = blk.xyz[mask]
         temp = np.repeat(blk.temp, blk.count)
         rec = make_chunk(t_ns, xyz, meta, first_line=int(blk.index[0]), extra={"temperature_c": temp})
         return rec, int(t[-1][blk.count[-1] - 1])
