@@ -14,7 +14,7 @@ from rich.console import Console
 from impactlab.pipeline import Analysis
 from impactlab.schema import SESSION_KINDS
 
-from ._common import make_table, stdout_console
+from ._common import make_panel, make_table, stdout_console
 
 __all__ = ["print_answer", "print_answer_after_sync", "print_loading", "print_plan_check", "print_sessions", "print_table",
            "today_json"]
@@ -197,7 +197,6 @@ def print_answer(ans: Any, console: Console | None = None) -> None:
     """The client's answer panel (:class:`impactlab.report.today.TodayAnswer`): one sentence, then each
     target of the day with done / needed and a verdict, then the week so far."""
     from rich.markup import escape
-    from rich.panel import Panel
 
     lines = [escape(ans.sentence())]
     for r in ans.rows:
@@ -210,8 +209,7 @@ def print_answer(ans: Any, console: Console | None = None) -> None:
     w = ans.week
     if w.get("checked"):
         lines.append(f"This week so far: {w['met']} of {w['checked']} targets met ({100 * w['rate']:.0f} %)")
-    (console or stdout_console()).print(Panel("\n".join(lines), title=escape(ans.client_name or ans.client_id),
-                                              expand=False))
+    (console or stdout_console()).print(make_panel("\n".join(lines), title=escape(ans.client_name or ans.client_id)))
 
 
 def today_json(ans: Any) -> dict[str, Any]:

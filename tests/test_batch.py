@@ -383,7 +383,7 @@ def test_cli_errors_and_collate_of_analyze_folders(files: list[Path], tmp_path: 
     capsys.readouterr()
     assert main(["collate", str(out), "--format", "csv"]) == 0  # the old spelling still works, with a warning
     got = capsys.readouterr()
-    assert "Summary:" in got.out and "--format is deprecated; use --table-format csv" in got.err
+    assert "Summary:" in got.out and "'collate --format' is deprecated: use --table-format" in got.err
     summary = pd.read_csv(out / "collated" / "Summary.csv")
     assert list(summary["recording_id"]) == ["p07"] and summary.loc[0, "n_high"] == 6
 

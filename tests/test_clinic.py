@@ -37,13 +37,14 @@ def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> dict[str, Any]
 
 def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Mon-Thu recorded, Wed too short; jumps only on Mon/Wed. Every output gives 3 met of 4 judged."""
-    store = _week(tmp_path, 'schema = 1\n[targets.jumps]\nper_day = 3\ndays = ["mon", "wed"]\n'
+    # each simulated day has 3 jumps (landings of 2.2, 1.8 and 1.2 g above gravity: the last in the medium band)
+    store = _week(tmp_path, 'schema = 1\n[targets.jumps]\nper_day = 4\ndays = ["mon", "wed"]\n'
                             "[targets.high_impacts]\nper_day = 2\n",
                   ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"], short=(2,))
     s = ["--store", str(store)]
     rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
     by = {(r["date"], r["target"]): r for r in rep["plan_check"]}
-    assert by[("2026-03-02", "jumps")]["status"] == "not met" and by[("2026-03-02", "jumps")]["achieved"] == 2
+    assert by[("2026-03-02", "jumps")]["status"] == "not met" and by[("2026-03-02", "jumps")]["achieved"] == 3
     assert by[("2026-03-03", "jumps")]["status"] == "not scheduled"
     assert by[("2026-03-03", "jumps")]["required"] is None and by[("2026-03-03", "jumps")]["met"] is None
     assert by[("2026-03-04", "jumps")]["status"] == "no data"  # scheduled, but 0.25 h wear
@@ -65,7 +66,7 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     assert main(["today", "--client", "c1", *s]) == 0
     out = capsys.readouterr().out
     assert "1 of 1 targets met on Thu 05 Mar." in out
-    assert "jumps: 2 done, not scheduled today" in out and "high impacts: 2 of 2: met" in out
+    assert "jumps: 3 done, not scheduled today" in out and "high impacts: 2 of 2: met" in out
     assert "This week so far: 3 of 4 targets met (75 %)" in out
     # the report's sentence under the grid
     page = tmp_path / "w.html"
@@ -98,8 +99,8 @@ def test_progression_plan_checks_each_day_against_its_phase(tmp_path: Path, caps
     rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", "--store", str(store)])
     jumps = [r for r in rep["plan_check"] if r["target"] == "jumps"]
     assert [(r["date"], r["required"], r["achieved"], r["status"]) for r in jumps] == [
-        ("2026-03-02", 2.0, 2.0, "met"), ("2026-03-03", 2.0, 2.0, "met"),
-        ("2026-03-04", 50.0, 2.0, "not met"), ("2026-03-05", 50.0, 2.0, "not met")]
+        ("2026-03-02", 2.0, 3.0, "met"), ("2026-03-03", 2.0, 3.0, "met"),
+        ("2026-03-04", 50.0, 3.0, "not met"), ("2026-03-05", 50.0, 3.0, "not met")]
     week = [r for r in rep["plan_check"] if r["period"] == "week"]
     assert [(r["target"], r["required"], r["status"]) for r in week] == [("vest_walk", 30.0, "not met")]
     # the plan's JSON says when each phase starts and what it asks

@@ -19,11 +19,11 @@ HELP = "analyse many recordings in parallel (locally or on Dask) into tidy table
 EPILOG = """\
 examples:
   impactlab batch sample_data/sim-day.parquet sample_data/actigraph-hip-5min.csv -o results/ --tz Europe/London
-  impactlab batch cohort/ -o results/ --jobs 2 --exclude 'pilot*'          # folders are walked recursively
-  impactlab batch 'data/**/*.gt3x' -o results/ --subjects subjects.csv --table-format csv
-  impactlab batch data/ -o results/ --scheduler tcp://10.0.0.5:8786      # a running Dask scheduler
-  impactlab batch data/ -o results/ --scheduler-file ~/dask/scheduler.json  # e.g. on SLURM (docs/batch.md)
-  impactlab collate results/                                             # rebuild results/collated/
+  impactlab batch sample_data/ -o results/ --jobs 2 --exclude 'sim-week*'   # folders are walked recursively
+  impactlab batch 'sample_data/*.csv' -o results/ --table-format csv
+  impactlab batch sample_data/ -o results/ --scheduler tcp://10.0.0.5:8786      # needs a running Dask scheduler
+  impactlab batch sample_data/ -o results/ --scheduler-file ~/dask/scheduler.json  # needs a scheduler (SLURM: docs/batch.md)
+  impactlab collate results/                                                    # rebuild results/collated/
 
 Inputs are files, folders (walked recursively) and quoted globs; every file is sniffed by content,
 and files that are not recordings (a README, a .npz, a markers CSV) are listed as skipped, never as

@@ -1,4 +1,4 @@
-"""Batch analysis of many recordings, locally or on a Dask cluster, with tidy collated tables (DESIGN §8).
+"""Batch analysis of many recordings, locally or on a Dask cluster, with tidy collated tables (docs/batch.md).
 
 Layout of an output folder ``OUT`` (stepcount's convention, style.md §3.7)::
 

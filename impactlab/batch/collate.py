@@ -1,7 +1,7 @@
 """Collation: ``OUT/collated/`` rebuilt from the recording folders (:func:`collate`).
 
 Batch tables are the per-recording tables with leading ``recording_id`` and ``subject_id`` columns
-(DESIGN §3). In Parquet, times with a zone (``start``, ``end``) are stored in UTC, because recordings
+(docs/cli.md, Tables). In Parquet, times with a zone (``start``, ``end``) are stored in UTC, because recordings
 may come from several zones; ``date`` is the local calendar day. CSV tables keep each recording's
 text exactly as ``impactlab analyze`` wrote it. ``Summary`` has one row per recording, its columns
 (:data:`SUMMARY_COLUMNS`) explained in ``Summary-Dictionary.csv``.

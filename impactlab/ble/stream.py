@@ -33,7 +33,7 @@ from .profile import SensorProfile
 __all__ = ["PREVIEW_BLOCK_S", "PREVIEW_OVERLAP_S", "LiveCounter", "LiveStatus", "stream_sensor"]
 
 #: Block and overlap (s) of the live preview detector: a packet of 38 samples at 50 Hz (0.76 s)
-#: plus one block plus the overlap keeps impacts on screen within 2 s of the jump (DESIGN §3).
+#: plus one block plus the overlap keeps impacts on screen within 2 s of the jump (docs/cli.md).
 PREVIEW_BLOCK_S = 0.85
 PREVIEW_OVERLAP_S = 0.2
 
