@@ -305,7 +305,12 @@ _SEGMENT = st.tuples(st.sampled_from(["walk", "run", "jumps", "vibration"]), st.
 def test_mixed_days_one_kind_per_moment(segments: list[tuple[str, int]], rest: int, seed: int) -> None:
     """Walk, run, jump sets and a plate in random order and lengths: each is found as its own kind,
     sessions never overlap, a jumps session spans only its sets, and every impact has at most one session."""
-    t, walks, runs, jumps, vib, truth = 20.0, [], [], [], [], []
+    t = 20.0
+    walks: list[Walk] = []
+    runs: list[Run] = []
+    jumps: list[tuple[float, float]] = []
+    vib: list[tuple[float, float, float, float]] = []
+    truth: list[tuple[str, float, float]] = []
     for kind, length in segments:
         if kind == "walk":
             walks.append(Walk(t, t + length, 112, 0.7))
