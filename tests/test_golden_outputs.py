@@ -136,7 +136,7 @@ def test_store_import_report_history(in_root: Path, capsys: pytest.CaptureFixtur
                                      request: pytest.FixtureRequest) -> None:
     tmp = str(in_root)
     store = str(in_root / "s.sqlite")
-    _run(["import", "sample_data/sim-day.parquet", "--client", "c1", "--name", "Ann", "--plan", "sample_data/plan.toml",
+    _run(["import", "sample_data/sim-day.parquet", "--client", "c1", "--client-name", "Ann", "--plan", "sample_data/plan.toml",
           "--body-mass", "64", "--store", store], capsys)
     _run(["import", "sample_data/actigraph-hip-5min.csv", "--tz", "Europe/London", "--client", "c1",
           "--device", "gt3x-1", "--store", store], capsys)
@@ -151,5 +151,5 @@ def test_batch_tables(in_root: Path, capsys: pytest.CaptureFixture[str], request
     tmp = str(in_root)
     out = in_root / "batch"
     _run(["batch", "sample_data/sim-day.parquet", "sample_data/actigraph-hip-5min.csv", "--tz", "Europe/London",
-          "--plan", "sample_data/plan.toml", "--scheduler", "sync", "--format", "csv", "-o", str(out), "-q"], capsys)
+          "--plan", "sample_data/plan.toml", "--scheduler", "sync", "--table-format", "csv", "-o", str(out), "-q"], capsys)
     _check("batch", _dir_view(out, tmp), request)

@@ -143,7 +143,7 @@ def test_daily_summary_html_and_terminal(tmp_path: Path, capsys: pytest.CaptureF
     write_parquet(_recording(1), f)
     store = tmp_path / "s.sqlite"
     out = tmp_path / "today.html"
-    assert main(["import", str(f), "--client", "c09", "--name", EVIL, "--store", str(store), "--html", str(out)]) == 0
+    assert main(["import", str(f), "--client", "c09", "--client-name", EVIL, "--store", str(store), "--html", str(out)]) == 0
     term = capsys.readouterr().out
     assert "Mon 02 Mar" in term and "added" in term and EVIL in term  # rich prints markup as text
     html = out.read_text()

@@ -103,7 +103,7 @@ def test_cli_import_twice_and_convert(tmp_path: Path, capsys: pytest.CaptureFixt
     f = tmp_path / "rec.parquet"
     write_parquet(rec, f)
     store = tmp_path / "s.sqlite"
-    assert main(["import", str(f), "--client", "c01", "--name", "Ann", "--store", str(store), "--format", "json"]) == 0
+    assert main(["import", str(f), "--client", "c01", "--client-name", "Ann", "--store", str(store), "--format", "json"]) == 0
     out1 = json.loads(capsys.readouterr().out)
     before = dump(store)
     assert main(["import", str(f), "--client", "c01", "--store", str(store), "--format", "json"]) == 0
@@ -119,7 +119,7 @@ def test_cli_import_twice_and_convert(tmp_path: Path, capsys: pytest.CaptureFixt
     assert [w["week"] for w in weeks] == ["2026-W10"] and weeks[0]["days_recorded"] == 1
     # without --client: convert to Parquet
     out = tmp_path / "conv.parquet"
-    assert main(["import", str(f), "-o", str(out)]) == 0
+    assert main(["import", str(f), "--save-parquet", str(out)]) == 0
     back = open_recording(out).read()
     assert len(back) == len(rec)
     assert main(["import", str(f), "--store", str(store)]) == 1  # neither --client nor -o

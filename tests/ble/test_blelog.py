@@ -63,7 +63,7 @@ def test_convert_log_gives_sdk_values_in_g(tmp_path: Path) -> None:
     out = tmp_path / "rec.parquet"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a clean log decodes without a single warning
-        assert main(["convert", str(log), "--profile", "polar-verity-sense", "-o", str(out), "--quiet"]) == 0
+        assert main(["convert", str(log), "--profile", "polar-verity-sense", "--output", str(out), "--quiet"]) == 0
     df = pd.read_parquet(out)
     if "time" in df.columns:
         df = df.set_index("time")

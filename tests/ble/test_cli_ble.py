@@ -84,7 +84,7 @@ def test_stream_minute_equals_analyze_of_that_minute(capsys, tmp_path, rec_file)
 def test_stream_with_drops_saves_what_it_counted(capsys, tmp_path, rec_file) -> None:
     saved = tmp_path / "live.parquet"
     out = _json(capsys, ["-q", "stream", "--simulate", str(rec_file), "--duration", "600", "--format", "json",
-                         "--fault-drop-rate", "0.05", "--fault-seed", "3", "--out", str(saved)])
+                         "--fault-drop-rate", "0.05", "--fault-seed", "3", "--output", str(saved)])
     assert out["packets_lost"] == sum(b - a + 1 for a, b in out["gaps"]) > 0
     ref = _json(capsys, ["-q", "analyze", str(saved), "--format", "json"])
     assert out["samples"] == ref["recording"]["n_samples"]
@@ -99,12 +99,12 @@ def test_fault_options_need_simulate(capsys) -> None:
 def test_polar_stream_raw_log_replays_to_the_same_samples(capsys, tmp_path, rec_file) -> None:
     log, live, back = tmp_path / "raw.csv", tmp_path / "live.parquet", tmp_path / "back.parquet"
     out = _json(capsys, ["-q", "stream", "--simulate", str(rec_file), "--profile", "polar-verity-sense",
-                         "--duration", "20", "--format", "json", "--raw-log", str(log), "--out", str(live)])
+                         "--duration", "20", "--format", "json", "--raw-log", str(log), "--output", str(live)])
     lines = log.read_text().splitlines()
     assert lines[0] == "time,direction,uuid,hex"
     assert any(",tx,fb005c81-02e7-f387-1cad-8acd2d8df0c8,02 02 " in ln for ln in lines)   # START ACC
     assert any(",rx,fb005c81-02e7-f387-1cad-8acd2d8df0c8,f0 02 02 00 00 05 01 " in ln for ln in lines)  # FACTOR
-    assert main(["-q", "convert", str(log), "--profile", "polar-verity-sense", "-o", str(back)]) == 0
+    assert main(["-q", "convert", str(log), "--profile", "polar-verity-sense", "--output", str(back)]) == 0
     import pandas as pd
 
     a, b = pd.read_parquet(live), pd.read_parquet(back)

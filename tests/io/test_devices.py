@@ -112,7 +112,7 @@ def test_cli_convert_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[st
     rec = simulate_recording(duration_s=300, fs=50, tz="Europe/London", vertical_axis="-y", jumps=[(100.0, 2.0)], seed=4)
     cwa = write_cwa(tmp_path / "sim.cwa", rec)
     out = tmp_path / "sim.parquet"
-    assert main(["convert", cwa, "-o", str(out), "--tz", "Europe/London", "--vertical-axis=-y",
+    assert main(["convert", cwa, "--output", str(out), "--tz", "Europe/London", "--vertical-axis=-y",
                  "--row-group-rows", "4000"]) == 0
     assert "wrote 15000 samples (axivity, 50 Hz, Europe/London)" in capsys.readouterr().err
     pf = pq.ParquetFile(out)
@@ -131,5 +131,5 @@ def test_cli_convert_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_cli_convert_refuses_empty_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "empty.cwa"
     p.write_bytes(b"")
-    assert main(["convert", str(p), "-o", str(tmp_path / "x.parquet")]) == 1
+    assert main(["convert", str(p), "--output", str(tmp_path / "x.parquet")]) == 1
     assert "empty" in capsys.readouterr().err and not (tmp_path / "x.parquet").exists()
