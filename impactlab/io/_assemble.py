@@ -34,13 +34,14 @@ def utc_index(t_ns: np.ndarray, tz: str | pd.DatetimeTZDtype, name: object = "ti
     ``DatetimeIndex(...).tz_localize("UTC")`` copies the times; wrapping them in a tz-aware
     ``DatetimeArray`` does not (a pandas without that constructor gets the copy).
     """
-    dtype = tz if isinstance(tz, pd.DatetimeTZDtype) else pd.DatetimeTZDtype("ns", tz)
+    # the values are nanoseconds whatever the unit of the chunks' own index (pandas 3 reads some in us)
+    dtype = pd.DatetimeTZDtype("ns", tz.tz if isinstance(tz, pd.DatetimeTZDtype) else tz)
     try:
         from pandas.core.arrays import DatetimeArray
 
         arr = DatetimeArray._simple_new(t_ns.view("M8[ns]"), dtype=dtype)
         return pd.DatetimeIndex(arr, copy=False, name=name)
-    except (ImportError, AttributeError, TypeError):  # pragma: no cover - other pandas versions
+    except (ImportError, AttributeError, TypeError, AssertionError):  # pragma: no cover - other pandas versions
         return pd.DatetimeIndex(t_ns.view("M8[ns]"), name=name).tz_localize("UTC").tz_convert(dtype.tz)
 
 
