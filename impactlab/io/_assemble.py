@@ -34,15 +34,15 @@ def utc_index(t_ns: np.ndarray, tz: str | pd.DatetimeTZDtype, name: object = "ti
     ``DatetimeIndex(...).tz_localize("UTC")`` copies the times; wrapping them in a tz-aware
     ``DatetimeArray`` does not (a pandas without that constructor gets the copy).
     """
-    # the values are nanoseconds whatever the unit of the chunks' own index (pandas 3 reads some in us)
-    dtype = pd.DatetimeTZDtype("ns", tz.tz if isinstance(tz, pd.DatetimeTZDtype) else tz)
+    dtype = tz if isinstance(tz, pd.DatetimeTZDtype) else pd.DatetimeTZDtype("ns", tz)
+    values = t_ns.view(f"M8[{dtype.unit}]")  # the unit of ``dtype`` (ns unless a chunk's index said otherwise)
     try:
         from pandas.core.arrays import DatetimeArray
 
-        arr = DatetimeArray._simple_new(t_ns.view("M8[ns]"), dtype=dtype)
+        arr = DatetimeArray._simple_new(values, dtype=dtype)
         return pd.DatetimeIndex(arr, copy=False, name=name)
     except (ImportError, AttributeError, TypeError, AssertionError):  # pragma: no cover - other pandas versions
-        return pd.DatetimeIndex(t_ns.view("M8[ns]"), name=name).tz_localize("UTC").tz_convert(dtype.tz)
+        return pd.DatetimeIndex(values, name=name).tz_localize("UTC").tz_convert(dtype.tz)
 
 
 class ChunkAssembler:
@@ -70,7 +70,8 @@ class ChunkAssembler:
         self.t = np.empty(0, np.int64)
         self.index_dtype: pd.DatetimeTZDtype | None = None
         self.index_name: object = None
-        self.last_ns: int | None = None
+        self.last_ns: int | None = None  # last time, in the unit of the first chunk's index
+        self.unit: str | None = None  # that unit (kept, as pandas.concat keeps it)
 
     def add(self, rec: Recording) -> None:
         """Validate ``rec`` and copy its samples after those already added."""
@@ -80,13 +81,14 @@ class ChunkAssembler:
                 self.first = rec  # kept only while nothing else comes (an all-empty recording)
             return
         _validate(data, rec.meta, row_offset=self.n)
-        t = data.index.as_unit("ns").asi8
+        t = data.index.as_unit(self.unit or data.index.unit).asi8
         if self.last_ns is not None and int(t[0]) <= self.last_ns:
             ts = data.index[0]
             what = "repeats the previous time" if int(t[0]) == self.last_ns else "goes back in time"
             raise DataError(f"sample {self.n} ({ts}) {what}", path=rec.meta.source,
                             hint="Times must be strictly increasing; check the export or remove duplicated rows")
         self.last_ns = int(t[-1])
+        self.unit = self.unit or data.index.unit
         if self.columns is None and (self.first is None or not len(self.first.data)):
             self.first = rec
             self.n = len(data)
@@ -124,14 +126,14 @@ class ChunkAssembler:
             self.blocks[g] = new
 
     def _copy(self, data: pd.DataFrame) -> None:
-        assert self.columns is not None
+        assert self.columns is not None and self.index_dtype is not None
         if not data.columns.equals(self.columns):
             raise DataError(f"a chunk has columns {list(data.columns)}, the first had {list(self.columns)}")
         k = len(data)
         if self.n + k > self.t.size:
             self._grow(self.n + k)
         a, b = self.n, self.n + k
-        self.t[a:b] = data.index.as_unit("ns").asi8
+        self.t[a:b] = data.index.as_unit(self.index_dtype.unit).asi8
         for (dt, cols), block in zip(self.groups, self.blocks, strict=True):
             for r, j in enumerate(cols):
                 block[r, a:b] = data.iloc[:, j].to_numpy(dtype=dt, copy=False)

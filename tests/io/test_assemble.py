@@ -104,3 +104,16 @@ def test_no_samples() -> None:
     assert assemble(iter([])) is None
     with pytest.raises(DataError, match="no samples"):
         dataclasses.replace(_synthetic(1, 1), chunks=lambda: iter([])).read()
+
+
+def test_index_unit_is_kept() -> None:
+    src = _synthetic(4, 1000)
+
+    def chunks() -> Iterator[Recording]:
+        for c in _synthetic(4, 1000).chunks():
+            yield Recording(c.data.set_axis(c.data.index.as_unit("us")), c.meta, validate=False)
+
+    src = dataclasses.replace(src, chunks=chunks)
+    got = src.read().data
+    assert got.index.unit == "us"
+    pd.testing.assert_frame_equal(got, _concat(src), check_exact=True)
