@@ -200,7 +200,8 @@ class SessionConfig:
     jump_bout_airborne : float
         A rhythmic bout whose median airborne share reaches this is continuous jumping; below it, it is
         running or walking and its flights are strides, not jumps (0.375; measured hopping 0.44-0.53,
-        jogging at most 0.31 on the development trials, docs/method.md) [P].
+        jogging at most 0.31 on the development trials; hopping 0.37-0.56, jogging at most 0.34 on 145
+        further trials, docs/method.md §6.8: a thin margin) [P].
     set_gap_s : float
         Jumps closer than this (s) are one set (20 s) [P].
     session_gap_s : float
