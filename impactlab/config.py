@@ -200,7 +200,8 @@ class SessionConfig:
     jump_bout_airborne : float
         A rhythmic bout whose median airborne share reaches this is continuous jumping; below it, it is
         running or walking and its flights are strides, not jumps (0.375; measured hopping 0.44-0.53,
-        jogging at most 0.31 on the development trials, docs/method.md) [P].
+        jogging at most 0.31 on the development trials; hopping 0.37-0.56, jogging at most 0.34 on 145
+        further trials, docs/method.md §6.8: a thin margin) [P].
     set_gap_s : float
         Jumps closer than this (s) are one set (20 s) [P].
     session_gap_s : float
@@ -231,6 +232,12 @@ class SessionConfig:
     run_bout_min_s : float
         Shortest running bout (20 s: interval efforts of 30 s are running; a gait this fast with
         flight is not incidental) [P].
+    run_pause_max_s : float
+        Running bouts less than this apart (s), with no other session between them, are one running
+        session whose duration is its elapsed time, pauses included (60 s: a wait at a signalised
+        crossing; pedestrian delays above 60 s are the worst service level of the Highway Capacity
+        Manual; Troiano et al. 2008 allow 1-2 min interruptions inside activity bouts; and a pause this
+        short cannot hold a walking bout of ``bout_min_s``). 0 keeps every bout its own session [P].
     bout_min_s : float
         Shortest walking bout (60 s) [P].
     bout_max_break_s : float
@@ -278,6 +285,7 @@ class SessionConfig:
     run_min_spm: float = 130.0
     run_spm: float = 150.0
     run_bout_min_s: float = 20.0
+    run_pause_max_s: float = 60.0
     bout_min_s: float = 60.0
     bout_max_break_s: float = 10.0
     vib_window_s: float = 5.0

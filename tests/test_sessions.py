@@ -269,6 +269,38 @@ def test_running_is_run_not_walking_and_not_jumps(fs: float) -> None:
     assert d["brisk_walk_min"] == pytest.approx(3.0, rel=0.01) and d["walk_min"] == 0.0
 
 
+@pytest.mark.parametrize(("pause_s", "jumps_in_pause", "cfg", "want"), [
+    (40.0, False, SessionConfig(), ["run"]),  # a stop at a crossing: one session, its elapsed time
+    (75.0, False, SessionConfig(), ["run", "run"]),  # a longer stop: two sessions
+    (40.0, True, SessionConfig(), ["run", "jumps", "run"]),  # another session in the pause: two runs
+    (40.0, False, SessionConfig(run_pause_max_s=0.0), ["run", "run"]),  # bridging switched off
+])
+def test_a_short_pause_is_part_of_the_run(pause_s: float, jumps_in_pause: bool, cfg: SessionConfig, want: list[str]) -> None:
+    """Running bouts < 60 s apart with nothing else between them are one ``run`` session (elapsed time)."""
+    end1 = 140.0
+    start2 = end1 + pause_s
+    jumps = [(end1 + 8 + 2.5 * i, 2.5) for i in range(10)] if jumps_in_pause else []
+    rec = simulate_recording(duration_s=start2 + 130, fs=50, runs=[Run(20, end1, 165, 2.0), Run(start2, start2 + 110, 165, 2.0)],
+                             jumps=jumps, seed=21)
+    ses, imp, _ = _sessions(rec, session_config=cfg)
+    assert list(ses["kind"]) == want
+    t0 = rec.data.index[0]
+    runs = ses[ses["kind"] == "run"]
+    moving = 120.0 + 110.0
+    if want == ["run"]:
+        r = runs.iloc[0]
+        assert (r["start"] - t0).total_seconds() == pytest.approx(20, abs=1.5)
+        assert (r["end"] - t0).total_seconds() == pytest.approx(start2 + 110, abs=1.5)
+        assert r["duration_s"] == pytest.approx(moving + pause_s, abs=2.0)
+        assert r["note"] == f"elapsed time; 1 pause ({pause_s:.0f} s) included, moving {moving / 60:.1f} min"
+        assert r["cadence_spm"] == pytest.approx(165, abs=1.0)
+        assert int(r["n_impacts"]) == int(imp["session_id"].notna().sum())
+    else:
+        assert runs["duration_s"].sum() == pytest.approx(moving, abs=3.0)
+        assert runs["note"].isna().all()
+    assert (ses["start"].to_numpy()[1:] >= ses["end"].to_numpy()[:-1]).all()
+
+
 def _countermovement_pair(landing_g: float) -> Recording:
     # two jumps 1.9 s apart, each with a push-off 0.46 s before and a recoil 0.26 s after the landing
     # (the pattern of SisFall D19 SA17): six impacts within 2 s, but at uneven intervals
@@ -322,8 +354,9 @@ def test_mixed_days_one_kind_per_moment(segments: list[tuple[str, int]], rest: i
             n_sets = 1 + length // 70
             jumps += [(t + 1 + k * 55 + 3 * j, 2.5) for k in range(n_sets) for j in range(10)]
             length = n_sets * 55 - 25
-        if kind == "jumps" and truth and truth[-1][0] == "jumps":  # sets < 10 min apart: one session
-            truth[-1] = ("jumps", truth[-1][1], t + length)
+        if kind in ("jumps", "run") and truth and truth[-1][0] == kind:
+            # sets < 10 min apart are one session; runs < 60 s apart one session (its elapsed time)
+            truth[-1] = (kind, truth[-1][1], t + length)
         else:
             truth.append((kind, t, t + length))
         t += length + rest
@@ -363,7 +396,8 @@ def test_activity_per_impact() -> None:
 
 @pytest.mark.parametrize(("kw", "key"), [({"set_gap_s": 900.0}, "set_gap_s"), ({"bout_flight_max_g": 0.3}, "bout_flight_max_g"),
                                         ({"jump_bout_airborne": 1.5}, "jump_bout_airborne"), ({"run_min_spm": 170.0}, "run_min_spm"),
-                                        ({"run_max_hz": 2.0}, "run_max_hz"), ({"run_bout_min_s": 5.0}, "bout_max_break_s")])
+                                        ({"run_max_hz": 2.0}, "run_max_hz"), ({"run_bout_min_s": 5.0}, "bout_max_break_s"),
+                                        ({"run_pause_max_s": -1.0}, "run_pause_max_s")])
 def test_inconsistent_session_settings_name_the_key(kw: dict[str, float], key: str) -> None:
     from impactlab.errors import ConfigError
     rec = simulate_recording(duration_s=60, fs=50, seed=1)

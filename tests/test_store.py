@@ -308,7 +308,7 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
     db.execute("INSERT INTO daily_loads VALUES ('c08', '2026-02-02', 11.0, 1, 10, 2, 1, 0, 0, 0, 0, 0, 0)")
     db.commit()
     db.close()
-    assert SCHEMA_VERSION == 6  # 4: plan_versions (plans over time); 5: run_min; 6: device_assignments
+    assert SCHEMA_VERSION == 7  # 4: plan_versions (plans over time); 5: run_min; 6: device_assignments; 7: activity
 
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION
@@ -326,6 +326,36 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
         for c in ("dss", "oi", "peak_grf_bw_max"):
             np.testing.assert_allclose(new[c].to_numpy(), ref[c].to_numpy(), rtol=1e-9)
         assert st.daily("c08", "2026-02-02", "2026-02-02")["wear_h"].tolist() == [11.0]
+
+
+def test_store_keeps_each_impacts_activity_and_its_force_model(tmp_path: Path) -> None:
+    """Impacts keep the activity analyze gave them: a heel drop inside a jump set is ``other`` (the
+    walking/running equation), not a jump, so the stored day's indices equal analyze's; an impact
+    stored before schema 7 (activity NULL) takes its session kind's activity."""
+    rec = simulate_recording(duration_s=900, fs=50, start="2026-03-02 09:00", seed=17,
+                             walks=[Walk(20, 200, 110, 0.7)], jumps=[(500 + 3 * i, 2.5) for i in range(10)],
+                             heel_drops=[(512.5, 2.0)])
+    with Store(tmp_path / "s.sqlite") as st:
+        st.add_client("c09", body_mass_kg=70.0)
+        res = st.import_recording("c09", rec)
+        assert res.analysis is not None
+        imp = res.analysis.impacts
+        stored = dict(st.db.execute("SELECT time_ns, activity FROM impacts WHERE client_id = 'c09'").fetchall())
+        t = imp["time"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]").array.asi8
+        assert [stored[int(x)] for x in t] == imp["activity"].astype(str).tolist()
+        assert sorted(set(stored.values())) == ["jump", "other", "walk"]
+        assert list(stored.values()).count("jump") == 10
+        new = st.daily("c09", "2026-03-02", "2026-03-02")
+        for c in ("dss", "oi", "peak_grf_bw_max"):
+            np.testing.assert_allclose(new[c].to_numpy(), res.analysis.daily[c].to_numpy(), rtol=1e-9)
+        # a store written before schema 7: every impact of the jumps session takes the jumping equation
+        st.db.execute("UPDATE impacts SET activity = NULL WHERE client_id = 'c09'")
+        from impactlab.store.rebuild import daily_from_facts
+        lo, hi = int(t.min()) - 10**12, int(t.max()) + 10**12
+        span = [(int(t.min()), int(t.max()))]
+        old = daily_from_facts(st.db, "c09", span, lo, hi, "UTC", res.analysis.config)
+        assert float(old["peak_grf_bw_max"].iloc[0]) == pytest.approx(float(new["peak_grf_bw_max"].iloc[0]), rel=1e-9)
+        assert float(old["dss"].iloc[0]) != pytest.approx(float(new["dss"].iloc[0]), rel=1e-9)
 
 
 def test_three_clients_import_their_own_plain_files_into_one_store(tmp_path: Path) -> None:

@@ -20,7 +20,10 @@ jumps
 run
     A periodic gait window (as walking, step band widened to 3.6 Hz) at 130 steps/min or more with
     at least 5 % of its samples below 0.5 g (flight phases), or at 150 steps/min or more, is running;
-    running bouts last at least 20 s. Running is found before walking and is never walking.
+    running bouts last at least 20 s. Running is found before walking and is never walking. Running
+    bouts less than 60 s apart with no other session between them (a stop at a crossing) are one
+    running session: its duration is the elapsed time, pauses included, and its note gives the pauses
+    and the moving time.
 walk / brisk_walk
     The vertical signal is cut into 10 s windows. A window is walking when its detrended SD is at
     least 0.05 g, its dominant frequency between 0.5 and 5 Hz lies in the step band 1.2–2.6 Hz (72–156
@@ -82,7 +85,7 @@ from ..markers import as_markers
 from ..recording import Recording, RecordingMeta
 from ..schema import ACTIVITIES, SESSION_KINDS, SESSIONS, coerce, empty
 from ..signal import signal_of_interest
-from ._common import _NS, PRIORITY, one_kind_per_moment, split_jump_sessions
+from ._common import _NS, PRIORITY, bridge_run_pauses, one_kind_per_moment, split_jump_sessions
 from .gait import _GaitSessions, _Windows
 from .jumps import _Airborne, _Flights, _JumpSessions
 from .vibration import _VibrationSessions, alias_frequency, apparent_frequency_hz
@@ -145,6 +148,9 @@ def check_session_config(cfg: SessionConfig) -> None:
     if cfg.run_max_hz * 60 < cfg.run_spm:
         raise bad("run_max_hz", f"{cfg.run_max_hz:g} Hz is below sessions.run_spm ({cfg.run_spm:g} steps/min)",
                   "Raise run_max_hz (e.g. 3.6)")
+    if not 0 <= cfg.run_pause_max_s < cfg.session_gap_s:
+        raise bad("run_pause_max_s", f"{cfg.run_pause_max_s:g} s must be at least 0 and shorter than sessions.session_gap_s "
+                  f"({cfg.session_gap_s:g} s)", "Give e.g. 60 (0 keeps every running bout its own session)")
     for key in ("step_band_hz", "plate_band_hz"):
         lo, hi = getattr(cfg, key)
         if not 0 < lo < hi:
@@ -252,6 +258,7 @@ class SessionDetector(_VibrationSessions, _JumpSessions, _GaitSessions):
         air = self.airborne.per_window(feats["id"], self.windows.win_ns) if feats else np.empty(0)
         rows += self._runs_and_walks(feats, markers, self._long_flights(f_start, f_last), air, self.jump_ns)
         rows = one_kind_per_moment(split_jump_sessions(rows), self._min_s())
+        rows = bridge_run_pauses(rows, self.cfg.run_pause_max_s)
         vib_rows = [r for r in rows if r["kind"] == "vibration"]
         # impacts inside vibration sessions are not counted
         t_imp = impacts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64) \

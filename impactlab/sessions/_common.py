@@ -120,6 +120,33 @@ def one_kind_per_moment(rows: list[dict[str, Any]], min_s: dict[str, float]) -> 
     return out
 
 
+def bridge_run_pauses(rows: list[dict[str, Any]], max_pause_s: float) -> list[dict[str, Any]]:
+    """Running bouts less than ``max_pause_s`` (s) apart with no other session between them are one session.
+
+    The session's duration is then its elapsed time, pauses included (standing at a crossing); its
+    cadence the median over the gait windows of its bouts, and its ``note`` says how many pauses of how
+    many seconds it holds, so the moving time is the duration less the pauses. Call it on sessions that
+    no longer overlap (after :func:`one_kind_per_moment`).
+    """
+    if max_pause_s <= 0:
+        return rows
+    others = [r for r in rows if r["kind"] != "run"]
+    out: list[dict[str, Any]] = []
+    for r in sorted((r for r in rows if r["kind"] == "run"), key=lambda r: r["_s"]):
+        prev = out[-1] if out else None
+        if (prev is not None and r["_s"] - prev["_e"] < max_pause_s * _NS
+                and not any(o["_s"] < r["_s"] and o["_e"] > prev["_e"] for o in others)):
+            pauses = [*prev.get("_pauses", []), r["_s"] - prev["_e"]]
+            cad = np.r_[prev.get("_cad", np.empty(0)), r.get("_cad", np.empty(0))]
+            c = round(float(np.median(cad)), 1) if cad.size else prev["cadence_spm"]
+            out[-1] = {**prev, "_e": r["_e"], "_cad": cad, "_pauses": pauses, "cadence_spm": c,
+                       "note": f"elapsed time; {len(pauses)} pause{'s' if len(pauses) > 1 else ''} ({sum(pauses) / _NS:.0f} s) "
+                               f"included, moving {(r['_e'] - prev['_s'] - sum(pauses)) / _NS / 60:.1f} min"}
+        else:
+            out.append(r)
+    return others + out
+
+
 class _DetectorBase:
     """State and helpers the per-kind parts of :class:`~impactlab.sessions.SessionDetector` share."""
 

@@ -178,7 +178,8 @@ class _GaitSessions(_DetectorBase):
                 run = feats["gait"] & (fly | (cad >= cfg.run_spm)) & ~jumping
             for bt in self._bouts(feats, run, cfg.run_bout_min_s):
                 c = round(float(np.median(bt["_cad"])), 1) if bt["_cad"].size else np.nan
-                runs.append({"kind": "run", "_s": bt["_s"], "_e": bt["_e"], "cadence_spm": c, "label_source": "detected"})
+                runs.append({"kind": "run", "_s": bt["_s"], "_e": bt["_e"], "cadence_spm": c, "_cad": bt["_cad"],
+                             "label_source": "detected"})
             walk = feats["walk"] & ~run & ~jumping
             # windows with a free-fall phase (hopping, skipping, jump sets) are not walking
             if flights[0].size:

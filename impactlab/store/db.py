@@ -180,6 +180,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
             PRIMARY KEY (device_id, valid_from))""",
         "INSERT INTO device_assignments SELECT device_id, '0000-01-01', client_id, first_seen FROM devices",
     ),
+    # version 7: each impact's activity from analyze (walk, run, jump, other), which chooses its force model;
+    # NULL for impacts stored before: they take the activity of their session's kind
+    (
+        "ALTER TABLE impacts ADD COLUMN activity TEXT",
+    ),
 ]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

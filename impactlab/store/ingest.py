@@ -49,12 +49,14 @@ def add_impacts(db: sqlite3.Connection, client_id: str, rid: int, impacts: pd.Da
         for j, sid in enumerate(impacts["session_id"].to_numpy(dtype=object, na_value=None)):
             if sid is not None and int(sid) in key:
                 s_kind[j], s_start[j] = key[int(sid)]
-    rows = [(client_id, int(tt), float(pk), str(b), int(bool(c)), rid, sk, ss)
-            for tt, pk, b, c, k, sk, ss in zip(t, impacts["peak_g"], impacts["band"].astype(str), impacts["clipped"],
-                                               keep, s_kind, s_start, strict=True) if k]
+    act: list[str | None] = ([None if a is None else str(a) for a in impacts["activity"].to_numpy(dtype=object, na_value=None)]
+                             if "activity" in impacts.columns else [None] * t.size)
+    rows = [(client_id, int(tt), float(pk), str(b), int(bool(c)), rid, sk, ss, a)
+            for tt, pk, b, c, k, sk, ss, a in zip(t, impacts["peak_g"], impacts["band"].astype(str), impacts["clipped"],
+                                                  keep, s_kind, s_start, act, strict=True) if k]
     before = db.total_changes
     db.executemany("INSERT OR IGNORE INTO impacts (client_id, time_ns, peak_g, band, clipped, recording_id, "
-                   "session_kind, session_start_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                   "session_kind, session_start_ns, activity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return db.total_changes - before
 
 

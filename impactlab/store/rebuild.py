@@ -23,7 +23,7 @@ from ..config import DetectionConfig
 from ..daily import daily_load
 from ..loading import DSS_EXPONENT, add_loading, loading_indices
 from ..plan import Plan, check_segments
-from ..schema import DAILY, SESSIONS, coerce, empty
+from ..schema import ACTIVITIES, DAILY, SESSION_KINDS, SESSIONS, coerce, empty
 
 __all__ = ["DAILY_COLS", "FROM_START", "LOADING_COLS", "check_versions", "daily_from_facts", "num", "plan_versions",
            "rebuild_weeks", "sessions_frame", "text_or_none"]
@@ -101,9 +101,10 @@ def daily_from_facts(db: sqlite3.Connection, client_id: str, spans: Sequence[tup
     if not spans:
         return empty(DAILY)
     imp = pd.DataFrame(db.execute(
-        "SELECT time_ns, peak_g, clipped, session_kind, session_start_ns FROM impacts WHERE client_id = ? "
+        "SELECT time_ns, peak_g, clipped, session_kind, session_start_ns, activity FROM impacts WHERE client_id = ? "
         "AND time_ns >= ? AND time_ns < ? ORDER BY time_ns",
-        (client_id, lo, hi)).fetchall(), columns=["time_ns", "peak_g", "clipped", "session_kind", "session_start_ns"],
+        (client_id, lo, hi)).fetchall(),
+        columns=["time_ns", "peak_g", "clipped", "session_kind", "session_start_ns", "activity"],
         dtype=object)  # object: ns session starts must stay exact ints beside NULLs
     impacts = pd.DataFrame({
         "time": pd.DatetimeIndex(imp["time_ns"].to_numpy(dtype=np.int64).view("datetime64[ns]")).tz_localize("UTC"),
@@ -190,9 +191,10 @@ def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataF
     """``daily`` with the loading indices computed as the pipeline's loading stage does.
 
     The stored impacts get back the session analyze put them in (by its natural key; a session since
-    replaced by a longer one of the same kind is found by time) and go through ``add_loading`` then
-    ``loading_indices``, with the client's stored body mass (None: the acceleration proxy) and the
-    plan's vest mass.
+    replaced by a longer one of the same kind is found by time) and their stored ``activity`` (an impact
+    stored before schema 7 takes the activity of its session's kind, ``other`` without one), and go
+    through ``add_loading`` then ``loading_indices``, with the client's stored body mass (None: the
+    acceleration proxy) and the plan's vest mass.
     """
     sid = pd.array([pd.NA] * len(impacts), dtype="Int64")
     if len(sessions) and len(impacts):
@@ -214,7 +216,12 @@ def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataF
                 sid[j] = hit
     row = db.execute("SELECT body_mass_kg FROM clients WHERE client_id = ?", (client_id,)).fetchone()
     mass = float(row[0]) if row is not None and row[0] is not None else None
-    imp = impacts.assign(session_id=sid, clipped=stored["clipped"].to_numpy(dtype=bool))
+    kind_of = dict(zip(sessions["session_id"].astype(int), sessions["kind"].astype(str), strict=True)) if len(sessions) else {}
+    act = [a if a is not None else (SESSION_KINDS[kind_of[int(i)]].activity if i is not pd.NA and int(i) in kind_of
+                                    and kind_of[int(i)] in SESSION_KINDS else "other")
+           for a, i in zip(stored["activity"], sid, strict=True)]
+    imp = impacts.assign(session_id=sid, clipped=stored["clipped"].to_numpy(dtype=bool),
+                         activity=pd.Categorical(act, categories=list(ACTIVITIES)))
     vest = plan.vest_mass_kg if plan is not None else None
     imp = add_loading(imp, sessions=sessions, body_mass_kg=mass, vest_mass_kg=float(vest or 0.0),
                       placement="hip", vector=config.vector, range_note=False)
