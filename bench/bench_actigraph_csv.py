@@ -61,13 +61,14 @@ def build(path: Path, hours: float) -> int:
     return n
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
+def run(cmd: list[str]) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd} failed")
-    return time.perf_counter() - t0, usage.ru_maxrss / 1024 / 1024
+    cpu = usage.ru_utime + usage.ru_stime  # the child's CPU seconds: steadier than wall on a loaded machine
+    return time.perf_counter() - t0, usage.ru_maxrss / 1024 / 1024, cpu
 
 
 def main() -> None:
@@ -93,6 +94,8 @@ def main() -> None:
     print(f"impactlab analyze (CLI):                           {med(a[0] for a in ana):6.1f} s, "
           f"peak RSS {med(a[1] for a in ana):.2f} GiB")
     print(f"ratio: {med(a[0] / b[0] for a, b in zip(ana, bare, strict=True)):.2f} x the bare pass (target <= 1.3)")
+    print(f"CPU time: bare pass {med(b[2] for b in bare):.1f} s, analyze {med(a[2] for a in ana):.1f} s, "
+          f"ratio {med(a[2] / b[2] for a, b in zip(ana, bare, strict=True)):.2f} x")
     if args.file is None:
         path.unlink()
     tmp.rmdir()

@@ -66,14 +66,15 @@ def build(path: Path, days: int) -> int:
     return n
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
+def run(cmd: list[str]) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd} failed")
-    return wall, usage.ru_maxrss / 1024 / 1024  # GiB (ru_maxrss is KiB on Linux)
+    cpu = usage.ru_utime + usage.ru_stime  # the child's CPU seconds: steadier than wall on a loaded machine
+    return wall, usage.ru_maxrss / 1024 / 1024, cpu  # GiB (ru_maxrss is KiB on Linux)
 
 
 def main() -> None:
@@ -99,6 +100,8 @@ def main() -> None:
     print(f"impactlab analyze (CLI):        {med(a[0] for a in ana):6.1f} s, peak RSS {med(a[1] for a in ana):.2f} GiB")
     print(f"ratio: {med(a[0] / f[0] for a, f in zip(ana, floor, strict=True)):.2f} x the floor (target <= 1.2), "
           f"peak memory {med(a[1] for a in ana):.2f} GiB (target <= 2.5)")
+    print(f"CPU time: floor {med(f[2] for f in floor):.1f} s, analyze {med(a[2] for a in ana):.1f} s, "
+          f"ratio {med(a[2] / f[2] for a, f in zip(ana, floor, strict=True)):.2f} x")
     if args.file is None and not args.keep:
         path.unlink()
     if not any(tmp.iterdir()):

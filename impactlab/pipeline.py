@@ -24,6 +24,7 @@ from .daily import daily_load, grouped_band_codes, weekly_summary
 from .errors import ConfigError, DataError, DataQualityWarning
 from .impacts import ImpactDetector
 from .io._common import RecordingSource
+from .isotime import isoformat_series
 from .loading import LoadingSettings, daily_loading, daily_loading_variants, impact_loading
 from .markers import Markers
 from .plan import Plan, check_plan
@@ -194,7 +195,7 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.DatetimeTZDtype):
-            out[c] = out[c].map(lambda t: t.isoformat())
+            out[c] = isoformat_series(out[c])  # as Timestamp.isoformat, whole column at once
         elif c == "date":
             out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
     return out

@@ -280,6 +280,10 @@ class SegmentFilter:
         d = self.down
         self.block = d * max(1, math.ceil(config.block_s * fs_in / d))
         self.overlap = d * max(1, math.ceil(config.overlap_s * fs_in / d))
+        # resample_poly's own anti-alias FIR (its default Kaiser beta 5 design, 10 taps per side per
+        # rate step), designed once here rather than again on every block
+        r = max(self.up, self.down)
+        self._fir = sps.firwin(2 * 10 * r + 1, 1.0 / r, window=("kaiser", 5.0)) if r > 1 else None
         self._raw = np.empty(0)
         self._raw_start = 0  # input index of _raw[0]
         self._next = 0  # input index where the next block starts
@@ -325,7 +329,7 @@ class SegmentFilter:
         seg = self._raw[c0 - self._raw_start : c1 - self._raw_start]
         up, down = self.up, self.down
         if up != 1 or down != 1:
-            y = sps.resample_poly(seg, up, down)
+            y = sps.resample_poly(seg, up, down, window=self._fir)
         else:
             y = seg
         if self.sos is not None and y.size >= 3:

@@ -71,16 +71,24 @@ class _Windows(_PlateFeatures):
         m[row, pos] = v
         present = ~np.isnan(m)
         # per-second statistics (edge refinement): range and mean squared first difference
-        big = np.where(present, m, -np.inf)
-        small = np.where(present, m, np.inf)
-        smax = np.maximum.reduceat(big, self.sec_edges, axis=1)
-        smin = np.minimum.reduceat(small, self.sec_edges, axis=1)
-        scount = np.add.reduceat(present, self.sec_edges, axis=1)
-        srange = np.where(scount > 1, smax - smin, 0.0)
-        d = np.diff(m, axis=1)
-        d = np.concatenate([np.full((nw, 1), np.nan), d], axis=1)
-        dd = np.where(np.isnan(d), 0.0, d * d)
-        dn = np.add.reduceat(~np.isnan(d), self.sec_edges, axis=1)
+        d = np.full((nw, n), np.nan)
+        np.subtract(m[:, 1:], m[:, :-1], out=d[:, 1:])
+        d_ok = ~np.isnan(d)
+        if n % self.n_sec == 0:  # equal seconds: reduce a (window, second, slot) view, no masked copies
+            per = n // self.n_sec
+            # fmax/fmin skip the NaN (absent) slots; seconds with under two samples read 0 below
+            smax = np.fmax.reduce(m.reshape(nw, self.n_sec, per), axis=2)
+            smin = np.fmin.reduce(m.reshape(nw, self.n_sec, per), axis=2)
+            scount = present.reshape(nw, self.n_sec, per).sum(axis=2)
+            dn = d_ok.reshape(nw, self.n_sec, per).sum(axis=2)
+        else:
+            smax = np.maximum.reduceat(np.where(present, m, -np.inf), self.sec_edges, axis=1)
+            smin = np.minimum.reduceat(np.where(present, m, np.inf), self.sec_edges, axis=1)
+            scount = np.add.reduceat(present, self.sec_edges, axis=1)
+            dn = np.add.reduceat(d_ok, self.sec_edges, axis=1)
+        with np.errstate(invalid="ignore"):
+            srange = np.where(scount > 1, smax - smin, 0.0)
+        dd = np.where(d_ok, d * d, 0.0)
         shf = np.add.reduceat(dd, self.sec_edges, axis=1) / np.maximum(dn, 1)
         # vibration on the halves
         vh = m[:, : self.n_half * self.halves].reshape(nw * self.halves, self.n_half)
@@ -117,9 +125,14 @@ class _Windows(_PlateFeatures):
         in_band = (f0 >= cfg.step_band_hz[0]) & (f0 <= max(cfg.step_band_hz[1], cfg.run_max_hz))
         total = spec[:, band].sum(axis=1)
         harm = np.zeros(act.size)
+        # the band is one run of bins (f rises): test nearness there only, into a zeroed buffer
+        # summed over the whole row, so every sum adds the same numbers in the same order
+        fb, sb = f[lo_i : hi_i + 1], spec[:, lo_i : hi_i + 1]
+        kept = np.zeros_like(spec)
         for h in range(1, int(5.0 / cfg.step_band_hz[0]) + 1):
-            near = (np.abs(f[None, :] - h * f0[:, None]) <= 0.2) & band[None, :]
-            harm += np.where(near, spec, 0.0).sum(axis=1)
+            near = np.abs(fb[None, :] - h * f0[:, None]) <= 0.2
+            kept[:, lo_i : hi_i + 1] = np.where(near, sb, 0.0)
+            harm += kept.sum(axis=1)
         periodic = harm >= cfg.walk_periodicity * np.maximum(total, 1e-300)
         ok = in_band & periodic
         walk[act] = ok
