@@ -11,6 +11,7 @@ stored body mass (GRF in body weights) or, without one, the acceleration proxy.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -21,12 +22,12 @@ import pandas as pd
 
 from ..config import DetectionConfig
 from ..daily import daily_load
-from ..loading import DSS_EXPONENT, add_loading, loading_indices
+from ..loading import DSS_EXPONENT, add_loading, loading_indices, vest_mass_by_day
 from ..plan import Plan, check_segments
 from ..schema import DAILY, SESSIONS, coerce, empty
 
 __all__ = ["DAILY_COLS", "FROM_START", "LOADING_COLS", "check_versions", "daily_from_facts", "num", "plan_versions",
-           "rebuild_weeks", "sessions_frame", "text_or_none"]
+           "rebuild_weeks", "sessions_frame", "text_or_none", "vest_schedule"]
 
 DAILY_COLS = list(DAILY)
 #: Loading-index columns of ``daily_loads`` (schema 3; NULL for days built before).
@@ -44,6 +45,27 @@ def plan_versions(db: sqlite3.Connection, client_id: str) -> list[tuple[str, Pla
     rows = db.execute("SELECT valid_from, plan_toml, plan_path FROM plan_versions WHERE client_id = ? "
                       "ORDER BY valid_from", (client_id,)).fetchall()
     return [(str(v), parse_plan(str(t), path=p or f"{client_id}-plan.toml")) for v, t, p in rows]
+
+
+def vest_schedule(versions: Sequence[tuple[str, Plan]]) -> tuple[tuple[dt.date | None, float], ...]:
+    """The vest mass (kg) over time across plan versions and their phases, as (first day or None, kg).
+
+    Each version rules from its ``valid_from`` until the next version; inside it, its phases
+    (:meth:`impactlab.plan.Plan.vest_schedule`) change the mass from their first day.
+    """
+    out: list[tuple[dt.date | None, float]] = []
+    for i, (v, plan) in enumerate(versions):
+        start = None if v == FROM_START else dt.date.fromisoformat(v)
+        end = dt.date.fromisoformat(versions[i + 1][0]) if i + 1 < len(versions) else None
+        steps = plan.vest_schedule()
+        if start is None:
+            out.append(steps[0])
+        else:
+            vw = plan.in_force(start).targets.vest_walk
+            out.append((start, float(vw.vest_mass_kg or 0.0) if vw is not None else 0.0))
+        out.extend((d, k) for d, k in steps[1:]
+                   if d is not None and (start is None or d > start) and (end is None or d < end))
+    return tuple(out)
 
 
 def check_versions(daily: pd.DataFrame, versions: Sequence[tuple[str, Plan]],
@@ -192,7 +214,7 @@ def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataF
     The stored impacts get back the session analyze put them in (by its natural key; a session since
     replaced by a longer one of the same kind is found by time) and go through ``add_loading`` then
     ``loading_indices``, with the client's stored body mass (None: the acceleration proxy) and the
-    plan's vest mass.
+    vest mass in force on each impact's local day (plan version, then its phase).
     """
     sid = pd.array([pd.NA] * len(impacts), dtype="Int64")
     if len(sessions) and len(impacts):
@@ -215,8 +237,9 @@ def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataF
     row = db.execute("SELECT body_mass_kg FROM clients WHERE client_id = ?", (client_id,)).fetchone()
     mass = float(row[0]) if row is not None and row[0] is not None else None
     imp = impacts.assign(session_id=sid, clipped=stored["clipped"].to_numpy(dtype=bool))
-    vest = plan.vest_mass_kg if plan is not None else None
-    imp = add_loading(imp, sessions=sessions, body_mass_kg=mass, vest_mass_kg=float(vest or 0.0),
+    vest = vest_mass_by_day(impacts["time"], tz, vest_schedule(plan_versions(db, client_id) or [(FROM_START, plan)])
+                            if plan is not None else ())
+    imp = add_loading(imp, sessions=sessions, body_mass_kg=mass, vest_mass_kg=vest,
                       placement="hip", vector=config.vector, range_note=False)
     res, _ = loading_indices(imp, tz=tz, days=daily["date"], m=DSS_EXPONENT)
     out = daily.copy()
