@@ -24,7 +24,7 @@ from .daily import daily_load, grouped_band_codes, weekly_summary
 from .errors import ConfigError, DataError, DataQualityWarning
 from .impacts import ImpactDetector
 from .io._common import RecordingSource
-from .loading import LoadingSettings, daily_loading, daily_loading_variants, impact_loading
+from .loading import LoadingSettings, daily_loading, daily_loading_variants, impact_loading, plan_vest_schedule
 from .markers import Markers
 from .plan import Plan, check_plan
 from .recording import Recording, RecordingMeta
@@ -254,7 +254,7 @@ class _Engine:
         plate = plan.targets.vibration.frequency_hz if plan is not None and plan.targets.vibration is not None else None
         self.sessions = SessionDetector(meta, config, settings.sessions, markers=markers, plate_hz=plate)
         vest = settings.loading.vest_mass_kg
-        schedule = plan.vest_schedule() if vest is None and plan is not None else ()  # the phase in force each day
+        schedule = plan_vest_schedule(plan) if vest is None and plan is not None else ()  # the phase in force each day
         self.loading = LoadingSettings(body_mass_kg=body_mass_kg, vest_mass_kg=float(vest or 0.0),
                                        placement=settings.loading.placement, m=settings.loading.dss_exponent,
                                        include_extrapolated=settings.loading.include_extrapolated,

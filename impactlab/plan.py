@@ -240,17 +240,9 @@ class Plan:
 
     @property
     def vest_mass_kg(self) -> float | None:
-        """The vest mass (kg) from ``targets.vest_walk`` of the plan's first phase, if given."""
+        """The vest mass (kg) from ``targets.vest_walk``, if given."""
         v = self.targets.vest_walk
         return v.vest_mass_kg if v is not None else None
-
-    def vest_schedule(self) -> tuple[tuple[dt.date | None, float], ...]:
-        """The vest mass (kg, 0 when none is given) of each phase as (first day or None, kg), oldest first."""
-        out = []
-        for first, plan in self.segments():
-            v = plan.targets.vest_walk
-            out.append((first, float(v.vest_mass_kg or 0.0) if v is not None else 0.0))
-        return tuple(out)
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as a JSON-ready dict in the file's layout (absent keys left out)."""

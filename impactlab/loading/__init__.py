@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,9 @@ from ..config import DSS_EXPONENT, PLACEMENTS, DetectionConfig
 from ..errors import ConfigError
 from ..sessions.vibration import apparent_frequency_hz
 from .indices import daily_stress_stimulus, loading_indices, osteogenic_index
+
+if TYPE_CHECKING:
+    from ..plan import Plan
 from .models import (
     CALIBRATION,
     GRAVITY_MS2,
@@ -73,6 +76,7 @@ __all__ = [
     "model_for_activity",
     "model_for_kind",
     "osteogenic_index",
+    "plan_vest_schedule",
     "predict_grf",
     "predict_lr",
     "sine_rms_g",
@@ -99,7 +103,7 @@ class LoadingSettings:
         Keep predictions marked ``outside_calibration`` in the DSS and OI (default: left out).
     vest_schedule : tuple of (datetime.date or None, float)
         A vest mass (kg) that changes over time, as (first local day or None for "from the start", kg),
-        oldest first (a progression plan's phases, :meth:`impactlab.plan.Plan.vest_schedule`): each
+        oldest first (a progression plan's phases, :func:`plan_vest_schedule`): each
         impact gets the mass in force on its local day. Empty: ``vest_mass_kg`` throughout.
     """
 
@@ -109,6 +113,18 @@ class LoadingSettings:
     m: float = DSS_EXPONENT
     include_extrapolated: bool = False
     vest_schedule: tuple[tuple[dt.date | None, float], ...] = ()
+
+
+def plan_vest_schedule(plan: Plan) -> tuple[tuple[dt.date | None, float], ...]:
+    """The vest mass (kg, 0 when none is given) of each phase of ``plan`` as (first day or None, kg), oldest first.
+
+    ``Plan.vest_mass_kg`` is the first phase's; a progression (``[[phases]]``) may raise it later.
+    """
+    out = []
+    for first, flat in plan.segments():
+        v = flat.targets.vest_walk
+        out.append((first, float(v.vest_mass_kg or 0.0) if v is not None else 0.0))
+    return tuple(out)
 
 
 def vest_mass_by_day(times: pd.Series, tz: str, schedule: Sequence[tuple[dt.date | None, float]]) -> np.ndarray:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..config import DetectionConfig
 from ..daily import daily_load
-from ..loading import DSS_EXPONENT, add_loading, loading_indices, vest_mass_by_day
+from ..loading import DSS_EXPONENT, add_loading, loading_indices, plan_vest_schedule, vest_mass_by_day
 from ..plan import Plan, check_segments
 from ..schema import DAILY, SESSIONS, coerce, empty
 
@@ -51,13 +51,13 @@ def vest_schedule(versions: Sequence[tuple[str, Plan]]) -> tuple[tuple[dt.date |
     """The vest mass (kg) over time across plan versions and their phases, as (first day or None, kg).
 
     Each version rules from its ``valid_from`` until the next version; inside it, its phases
-    (:meth:`impactlab.plan.Plan.vest_schedule`) change the mass from their first day.
+    (:func:`impactlab.loading.plan_vest_schedule`) change the mass from their first day.
     """
     out: list[tuple[dt.date | None, float]] = []
     for i, (v, plan) in enumerate(versions):
         start = None if v == FROM_START else dt.date.fromisoformat(v)
         end = dt.date.fromisoformat(versions[i + 1][0]) if i + 1 < len(versions) else None
-        steps = plan.vest_schedule()
+        steps = plan_vest_schedule(plan)
         if start is None:
             out.append(steps[0])
         else:
@@ -145,7 +145,30 @@ def daily_from_facts(db: sqlite3.Connection, client_id: str, spans: Sequence[tup
         b = pd.Timestamp(min(e, hi - 1), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
         covered.update(pd.date_range(a, b, freq="D"))
     daily = _add_loading_indices(db, client_id, daily, impacts, imp, sessions, tz, config, plan)
+    daily["comparable_to_hannam"] = ~daily["date"].isin(sorted(_not_comparable_days(db, client_id, lo, hi, tz, config)))
     return daily[daily["date"].isin(covered)].reset_index(drop=True)
+
+
+def _not_comparable_days(db: sqlite3.Connection, client_id: str, lo: int, hi: int, tz: str,
+                         config: DetectionConfig) -> set[pd.Timestamp]:
+    """Local days in [lo, hi) touched by a recording whose high band is not comparable with Hannam's norms.
+
+    A recording's verdict is its ``qc.comparable_to_hannam.high`` (written by analyze); a recording
+    stored before that verdict existed is judged by the same rule: sampled below 99 % of the preset's rate.
+    """
+    out: set[pd.Timestamp] = set()
+    for s, e, rate, qc_json in db.execute(
+            "SELECT start_ns, end_ns, sample_rate_hz, qc_json FROM recordings WHERE client_id = ? AND end_ns >= ? "
+            "AND start_ns < ?", (client_id, lo, hi)):
+        verdict = json.loads(qc_json).get("comparable_to_hannam", {}).get("high")
+        if verdict is None:
+            verdict = not (config.target_rate_hz and rate is not None and float(rate) < config.target_rate_hz * 0.99)
+        if verdict:
+            continue
+        a = pd.Timestamp(max(int(s), lo), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+        b = pd.Timestamp(min(int(e), hi - 1), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+        out.update(pd.date_range(a, b, freq="D"))
+    return out
 
 
 def sessions_frame(db: sqlite3.Connection, client_id: str, lo: int, hi: int, tz: str) -> pd.DataFrame:
@@ -194,7 +217,7 @@ def _daily_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
         v = r[c]
         if c == "date":
             out.append(pd.Timestamp(v).strftime("%Y-%m-%d"))
-        elif c == "valid":
+        elif DAILY[c] == "bool":
             out.append(int(bool(v)))
         elif DAILY[c] == "int64":
             out.append(int(v))
