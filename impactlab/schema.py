@@ -39,8 +39,12 @@ DAILY (one row per local calendar day)
 PLAN_CHECK (long)
     ``date`` datetime64[ns] (weekly targets: the ISO week's Monday); ``target`` string; ``period``
     ``day``|``week``; ``required``, ``achieved`` float64; ``unit`` ``count``|``min``; ``met`` boolean
-    (``<NA>`` = no valid data); ``status`` ``met``|``not met``|``no data``; ``partial`` bool (week not
-    fully recorded).
+    (``<NA>`` unless the status is ``met`` or ``not met``); ``status`` ``met``|``not met``|``no data``
+    (the day is too short to judge, or the recording cannot show the target)|``not scheduled`` (a day
+    target on a weekday outside its ``days``: ``required`` NaN, ``achieved`` what was done anyway);
+    ``no data`` and ``not scheduled`` are left out of adherence (:mod:`impactlab.report.adherence`);
+    ``partial`` bool (a week row whose week has fewer than 7 valid days: its total counts the valid
+    days only and it is judged all the same).
 """
 
 from __future__ import annotations
