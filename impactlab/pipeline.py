@@ -25,7 +25,7 @@ from .errors import ConfigError, DataError, DataQualityWarning
 from .impacts import ImpactDetector
 from .io._common import RecordingSource
 from .isotime import isoformat_series
-from .loading import LoadingSettings, daily_loading, daily_loading_variants, impact_loading
+from .loading import LoadingSettings, daily_loading, daily_loading_variants, impact_loading, plan_vest_schedule
 from .markers import Markers
 from .plan import Plan, check_plan
 from .recording import Recording, RecordingMeta
@@ -255,11 +255,11 @@ class _Engine:
         plate = plan.targets.vibration.frequency_hz if plan is not None and plan.targets.vibration is not None else None
         self.sessions = SessionDetector(meta, config, settings.sessions, markers=markers, plate_hz=plate)
         vest = settings.loading.vest_mass_kg
-        if vest is None and plan is not None:
-            vest = plan.vest_mass_kg
+        schedule = plan_vest_schedule(plan) if vest is None and plan is not None else ()  # the phase in force each day
         self.loading = LoadingSettings(body_mass_kg=body_mass_kg, vest_mass_kg=float(vest or 0.0),
                                        placement=settings.loading.placement, m=settings.loading.dss_exponent,
-                                       include_extrapolated=settings.loading.include_extrapolated)
+                                       include_extrapolated=settings.loading.include_extrapolated,
+                                       vest_schedule=schedule)
         self.parts: list[pd.DataFrame] = []
         self.still_t: list[np.ndarray] = []
         self.still_v: list[np.ndarray] = []

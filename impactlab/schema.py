@@ -31,14 +31,20 @@ DAILY (one row per local calendar day)
     :data:`SESSION_KINDS` entry). Added by
     :mod:`impactlab.loading`: ``dss``, ``oi`` float64, ``peak_grf_bw_max`` float64 (NaN without body
     mass), ``load_basis`` str (``grf_bw`` | ``acc_g``); Sessions likewise get ``dss``, ``oi``,
-    ``peak_grf_bw``, ``load_basis``. Added by :func:`impactlab.analyze`: ``comparable_to_hannam`` bool
-    (False when the recording's rate is below the preset's, so its high band is undersampled; the
-    reason is in the JSON's ``qc.comparable_to_hannam``). Tables rebuilt by the store do not have it.
+    ``peak_grf_bw``, ``load_basis``. ``comparable_to_hannam`` bool: False when a recording of the
+    day was sampled below the preset's rate, so its high band is undersampled (the reason is in the
+    JSON's ``qc.comparable_to_hannam``); the store keeps it per day (False when any recording of the
+    day was not comparable). A table without it (made before it, or by hand) gets True
+    (:data:`DEFAULTS`).
 PLAN_CHECK (long)
     ``date`` datetime64[ns] (weekly targets: the ISO week's Monday); ``target`` string; ``period``
     ``day``|``week``; ``required``, ``achieved`` float64; ``unit`` ``count``|``min``; ``met`` boolean
-    (``<NA>`` = no valid data); ``status`` ``met``|``not met``|``no data``; ``partial`` bool (week not
-    fully recorded).
+    (``<NA>`` unless the status is ``met`` or ``not met``); ``status`` ``met``|``not met``|``no data``
+    (the day is too short to judge, or the recording cannot show the target)|``not scheduled`` (a day
+    target on a weekday outside its ``days``: ``required`` NaN, ``achieved`` what was done anyway);
+    ``no data`` and ``not scheduled`` are left out of adherence (:mod:`impactlab.report.adherence`);
+    ``partial`` bool (a week row whose week has fewer than 7 valid days: its total counts the valid
+    days only and it is judged all the same).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ __all__ = [
     "ACTIVITIES",
     "BANDS",
     "DAILY",
+    "DEFAULTS",
     "IMPACTS",
     "PLAN_CHECK",
     "SESSIONS",
@@ -171,7 +178,11 @@ DAILY: dict[str, object] = {
     "run_min": "float64",
     "vest_walk_min": "float64",
     "vibration_min": "float64",
+    "comparable_to_hannam": "bool",
 }
+#: Values :func:`coerce` gives a column a table lacks (tables written before the column existed, or
+#: built by hand): a day is comparable with Hannam's norms unless a low sample rate says otherwise.
+DEFAULTS: dict[str, object] = {"comparable_to_hannam": True}
 PLAN_CHECK: dict[str, object] = {
     "date": "datetime64[ns]",
     "target": "string",
@@ -197,9 +208,15 @@ def empty(schema: Mapping[str, object], *, tz: str = "UTC") -> pd.DataFrame:
 
 
 def coerce(df: pd.DataFrame, schema: Mapping[str, object], *, tz: str = "UTC") -> pd.DataFrame:
-    """Return ``df`` with the schema's columns first, cast to their dtypes (extra columns kept after)."""
+    """Return ``df`` with the schema's columns first, cast to their dtypes (extra columns kept after).
+
+    A column in :data:`DEFAULTS` that ``df`` lacks is filled with its default; any other missing
+    column raises :class:`DataError`.
+    """
     out = {}
     for c, d in schema.items():
+        if c not in df.columns and c in DEFAULTS:
+            df = df.assign(**{c: DEFAULTS[c]})
         if c not in df.columns:
             raise DataError(f"table is missing column {c!r}")
         want = _resolve(d, tz)

@@ -531,3 +531,25 @@ def test_one_clock_in_every_collated_table(tmp_path: Path, capsys: pytest.Captur
     capsys.readouterr()
     text = (col / "Sessions.csv").read_text().splitlines()
     assert text[0].startswith("recording_id,subject_id,session_id,kind,start,start_utc,utc_offset,end,end_utc,")
+
+
+def test_summary_adherence_counts_not_scheduled(files: list[Path], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Summary's plan columns are report.adherence's: Monday's jumps target (Tuesdays only) is 'not
+    scheduled', left out of plan_adherence = met / (met + not met) and counted in plan_not_scheduled."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text(PLAN.format(n=5) + '[targets.jumps]\nper_day = 5\ndays = ["tue"]\n'
+                    "[targets.brisk_walk]\nminutes_per_day = 30\n")
+    out = tmp_path / "out"
+    assert "1 analysed" in _batch([str(files[0]), "-o", str(out), "--plan", str(plan), "--scheduler", "sync",
+                                   "--table-format", "csv"], capsys)
+    checks = pd.read_csv(out / "collated" / "PlanCheck.csv")
+    assert dict(zip(checks["target"], checks["status"], strict=True)) == {
+        "high_impacts": "met", "jumps": "not scheduled", "brisk_walk": "not met"}
+    row = pd.read_csv(out / "collated" / "Summary.csv").set_index("recording_id").loc["long"]
+    assert (row["plan_met"], row["plan_not_met"], row["plan_no_data"], row["plan_not_scheduled"]) == (1, 1, 0, 1)
+    assert row["plan_adherence"] == 0.5
+    dic = pd.read_csv(out / "collated" / "Summary-Dictionary.csv").set_index("column")
+    assert "not scheduled" in dic.loc["plan_not_scheduled", "description"]
+    assert dic.loc["plan_adherence", "description"].startswith("Adherence: met / (met + not met)")
+    assert list(dic.index).index("plan_adherence") == list(dic.index).index("plan_met") + 4

@@ -308,7 +308,8 @@ def test_migration_from_second_version_adds_loading_columns(tmp_path: Path) -> N
     db.execute("INSERT INTO daily_loads VALUES ('c08', '2026-02-02', 11.0, 1, 10, 2, 1, 0, 0, 0, 0, 0, 0)")
     db.commit()
     db.close()
-    assert SCHEMA_VERSION == 7  # 4: plan_versions (plans over time); 5: run_min; 6: device_assignments; 7: activity
+    assert SCHEMA_VERSION == 8  # 4: plan_versions; 5: run_min; 6: device_assignments; 7: impacts.activity;
+    # 8: daily_loads.comparable_to_hannam
 
     with Store(path) as st:
         assert st.schema_version == SCHEMA_VERSION

@@ -131,8 +131,6 @@ def print_week(rep: object) -> None:
 
 def _run_all(args: argparse.Namespace) -> int:
     """``report --all --week W``: the caseload overview as HTML (with each client's report) or JSON."""
-    import os
-
     from impactlab.report import iso_week, parse_week, weekly_report
     from impactlab.report.caseload import caseload, render_caseload_html
     from impactlab.report.html import render_weekly_html, write_html
@@ -159,9 +157,7 @@ def _run_all(args: argparse.Namespace) -> int:
         out = Path(args.html)
         for name, html in reports:
             write_html(html, out.parent / name)
-        write_html(render_caseload_html(rows, week), out)
-        for f in [out, *(out.parent / n for n, _ in reports)]:
-            os.chmod(f, 0o600)  # client data: owner-only, like the store
+        write_html(render_caseload_html(rows, week), out)  # owner-only, like the store (REPORT_MODE)
         if not args.quiet:
             print(f"wrote {out} and {len(reports)} weekly report(s) beside it", file=sys.stderr)
     if args.format == "json":

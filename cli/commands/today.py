@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from .clients import add_store_option
@@ -42,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         from impactlab.report.html import write_html
 
-        write_html(render_today_html(ans), args.html)
-        os.chmod(args.html, 0o600)
+        write_html(render_today_html(ans), args.html)  # owner-only (REPORT_MODE)
         if not args.quiet:
             print(f"wrote {args.html}", file=sys.stderr)
     from ..render import print_answer

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, ReadError
-from ..report.adherence import adherence
+from ..report.adherence import ADHERENCE_COLUMNS, adherence_columns
 from ..schema import BANDS, DAILY, PLAN_CHECK, SESSION_KINDS, SESSIONS, empty
 from ._files import COLLATED, read_info, swap_in
 from .clock import format_times, offset_text, with_clock
@@ -106,11 +106,7 @@ SUMMARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
      "-Info.json, qc.warnings)"),
     ("zone_assumed", "boolean", "", "True when the file's clock had no zone and this computer's was assumed "
      "(give --tz or a tz column in --subjects)"),
-    ("plan_met", "Int64", "targets", "Plan check rows met (empty without a plan)"),
-    ("plan_not_met", "Int64", "targets", "Plan check rows not met (empty without a plan)"),
-    ("plan_no_data", "Int64", "targets", "Plan check rows without valid data (empty without a plan)"),
-    ("plan_adherence", "Float64", "fraction", "Plan adherence: met / (met + not met), rows without data left out "
-     "(the weekly report's definition); empty without a plan or without a judged row"),
+    *ADHERENCE_COLUMNS,  # plan_met … plan_adherence: the one definition (report.adherence)
     ("preset", "string", "", "Method preset (hannam2017 unless --preset)"),
     ("impactlab_version", "string", "", "impactlab version that analysed the recording"),
     ("input_sha256", "string", "", "SHA-256 of the recording file (empty for folders not written by batch)"),
@@ -236,9 +232,7 @@ def _summary_row(rid: str, subject: str | None, info: Mapping[str, Any], daily: 
             row[col] = int(daily[col].sum()) if col in daily else None
         for col, name in _PER_WEEK.items():
             row[name] = float(valid[col].astype(float).mean() * 7) if len(valid) and col in valid else None
-    if plan is not None and "status" in plan:
-        a = adherence(plan)  # the one definition of met / not met / no data (report.adherence)
-        row.update(plan_met=a["met"], plan_not_met=a["not_met"], plan_no_data=a["no_data"], plan_adherence=a["rate"])
+    row.update(adherence_columns(plan))  # the one definition of met / not met / no data (report.adherence)
     return row
 
 

@@ -21,15 +21,21 @@ Status of each number: see ``docs/method.md`` and ``research/science.md`` §3–
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ..config import DSS_EXPONENT, PLACEMENTS, DetectionConfig
 from ..errors import ConfigError
 from ..sessions.vibration import apparent_frequency_hz
 from .indices import daily_stress_stimulus, loading_indices, osteogenic_index
+
+if TYPE_CHECKING:
+    from ..plan import Plan
 from .models import (
     CALIBRATION,
     GRAVITY_MS2,
@@ -70,9 +76,11 @@ __all__ = [
     "model_for_activity",
     "model_for_kind",
     "osteogenic_index",
+    "plan_vest_schedule",
     "predict_grf",
     "predict_lr",
     "sine_rms_g",
+    "vest_mass_by_day",
 ]
 
 
@@ -93,6 +101,10 @@ class LoadingSettings:
         Daily stress stimulus exponent (4).
     include_extrapolated : bool
         Keep predictions marked ``outside_calibration`` in the DSS and OI (default: left out).
+    vest_schedule : tuple of (datetime.date or None, float)
+        A vest mass (kg) that changes over time, as (first local day or None for "from the start", kg),
+        oldest first (a progression plan's phases, :func:`plan_vest_schedule`): each
+        impact gets the mass in force on its local day. Empty: ``vest_mass_kg`` throughout.
     """
 
     body_mass_kg: float | None = None
@@ -100,6 +112,55 @@ class LoadingSettings:
     placement: str = "hip"
     m: float = DSS_EXPONENT
     include_extrapolated: bool = False
+    vest_schedule: tuple[tuple[dt.date | None, float], ...] = ()
+
+
+def plan_vest_schedule(plan: Plan) -> tuple[tuple[dt.date | None, float], ...]:
+    """The vest mass (kg, 0 when none is given) of each phase of ``plan`` as (first day or None, kg), oldest first.
+
+    ``Plan.vest_mass_kg`` is the first phase's; a progression (``[[phases]]``) may raise it later.
+    """
+    out = []
+    for first, flat in plan.segments():
+        v = flat.targets.vest_walk
+        out.append((first, float(v.vest_mass_kg or 0.0) if v is not None else 0.0))
+    return tuple(out)
+
+
+def vest_mass_by_day(times: pd.Series, tz: str, schedule: Sequence[tuple[dt.date | None, float]]) -> np.ndarray:
+    """The vest mass (kg) in force on each time's local day.
+
+    Parameters
+    ----------
+    times : pandas.Series
+        Timezone-aware impact times.
+    tz : str
+        IANA zone whose calendar days the schedule's dates are.
+    schedule : sequence of (datetime.date or None, float)
+        (first day or None for "from the start", kg), oldest first. Days before the first dated entry
+        take the first entry's mass.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 kg, one per time (0 for an empty schedule).
+    """
+    n = len(times)
+    if not schedule:
+        return np.zeros(n)
+    starts = np.array([np.datetime64("NaT") if d is None else np.datetime64(d, "D") for d, _ in schedule],
+                      dtype="datetime64[D]")
+    kg = np.array([float(k) for _, k in schedule], dtype=np.float64)
+    if n == 0:
+        return np.zeros(0)
+    local = pd.DatetimeIndex(times).tz_convert(tz).tz_localize(None).normalize().to_numpy().astype("datetime64[D]")
+    dated = ~np.isnat(starts)
+    idx = np.zeros(n, dtype=np.int64)
+    if dated.any():
+        pos = np.flatnonzero(dated)
+        hit = np.searchsorted(starts[pos], local, side="right") - 1
+        idx = np.where(hit >= 0, pos[np.clip(hit, 0, None)], 0)
+    return kg[idx]
 
 
 
@@ -133,8 +194,11 @@ def impact_loading(
         raise ConfigError(f"unknown placement {st.placement!r}", key="placement", hint=f"Use one of: {', '.join(PLACEMENTS)}")
     if st.body_mass_kg is not None:
         _check_mass(st.body_mass_kg)
+    vest: float | np.ndarray = st.vest_mass_kg
+    if st.vest_schedule:
+        vest = vest_mass_by_day(impacts["time"], tz, st.vest_schedule)
     imp = add_loading(
-        impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=st.vest_mass_kg,
+        impacts, sessions=sessions, body_mass_kg=st.body_mass_kg, vest_mass_kg=vest,
         placement=st.placement, vector=detection.vector,  # type: ignore[arg-type]
     )
     _, sess = loading_indices(imp, tz=tz, sessions=sessions, m=st.m, include_extrapolated=st.include_extrapolated)
@@ -152,10 +216,17 @@ def impact_loading(
         notes.append(f"{n_out} GRF prediction(s) outside their equation's calibration are "
                      + ("kept in" if st.include_extrapolated else "left out of")
                      + " DSS and OI (--include-extrapolated to keep them); Info.json 'days' gives the indices both ways")
-    if st.vest_mass_kg > 0:
-        notes.append(f"vest mass {st.vest_mass_kg:g} kg added to body mass in vest walks (extension, not validated)")
-    info = {
-        "body_mass_kg": st.body_mass_kg, "vest_mass_kg": st.vest_mass_kg, "placement": st.placement,
+    steps = [(d, k) for i, (d, k) in enumerate(st.vest_schedule) if i == 0 or k != st.vest_schedule[i - 1][1]]
+    if len(steps) > 1:
+        said = ", ".join(f"{k:g} kg " + ("from the start" if d is None else f"from {d.isoformat()}") for d, k in steps)
+        notes.append(f"vest mass by plan phase ({said}) added to body mass in vest walks on those days "
+                     "(extension, not validated)")
+    elif (steps[0][1] if steps else st.vest_mass_kg) > 0:
+        notes.append(f"vest mass {steps[0][1] if steps else st.vest_mass_kg:g} kg added to body mass in vest walks "
+                     "(extension, not validated)")
+    info: dict[str, Any] = {
+        "body_mass_kg": st.body_mass_kg, "vest_mass_kg": steps[0][1] if steps else st.vest_mass_kg,
+        "placement": st.placement,
         "vector": detection.vector, "basis": basis, "dss_exponent": st.m,
         "models": {k: CALIBRATION[k] for k in MODELS},
         "outside_calibration": n_out,
@@ -164,6 +235,8 @@ def impact_loading(
                     "shown in the report); 'days' also gives oi_day, the whole day as one bout",
         "notes": notes,
     }
+    if len(steps) > 1:
+        info["vest_mass_by_phase"] = [{"from": None if d is None else d.isoformat(), "vest_mass_kg": k} for d, k in steps]
     return imp, sess if sess is not None else sessions, info
 
 

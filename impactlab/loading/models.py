@@ -292,7 +292,7 @@ def add_loading(
     *,
     sessions: pd.DataFrame | None = None,
     body_mass_kg: float | None = None,
-    vest_mass_kg: float = 0.0,
+    vest_mass_kg: float | np.ndarray = 0.0,
     placement: Placement = "hip",
     vector: Vector = "vertical",
     range_note: bool = True,
@@ -311,8 +311,9 @@ def add_loading(
         session's kind (every impact of a jumps session then counts as a landing).
     body_mass_kg : float, optional
         Body mass in kg. Without it the GRF/LR columns are NaN (the indices use the proxy).
-    vest_mass_kg : float, default 0
-        Added to body mass for impacts in ``vest_walk`` sessions (extension, flagged ``vest``).
+    vest_mass_kg : float or numpy.ndarray, default 0
+        Added to body mass (kg) for impacts in ``vest_walk`` sessions (extension, flagged ``vest``);
+        an array gives one mass per impact (a vest that changes by plan phase).
     placement : {"hip", "back", "ankle"}
         Accelerometer placement.
     vector : {"vertical", "resultant"}
@@ -368,12 +369,14 @@ def add_loading(
     past_rate = np.zeros(n, bool)
     neg = np.zeros(n, bool)
     is_vest = kinds.to_numpy() == "vest_walk"
+    vest = np.broadcast_to(np.asarray(vest_mass_kg, dtype=np.float64), (n,))
     if body_mass_kg is not None:
         bm = float(_check_mass(body_mass_kg))
-        if vest_mass_kg < 0 or not math.isfinite(vest_mass_kg):
-            raise ConfigError(f"vest mass must be >= 0 kg, got {vest_mass_kg!r}", key="vest_mass_kg")
+        if vest.size and (not np.isfinite(vest).all() or (vest < 0).any()):
+            bad = vest[~np.isfinite(vest) | (vest < 0)][0]
+            raise ConfigError(f"vest mass must be >= 0 kg, got {bad!r}", key="vest_mass_kg")
         mass[:] = bm
-        mass[is_vest] += vest_mass_kg
+        mass[is_vest] += vest[is_vest]
         for m in MODELS:
             sel = model == m
             if not sel.any():
@@ -388,7 +391,7 @@ def add_loading(
     outside = past | past_rate | neg | (clipped & (body_mass_kg is not None))
     text = np.full(n, "", dtype=object)
     for flag, cond in (("beyond_walking_curve", past), ("rate_beyond_walking_curve", past_rate), ("negative", neg),
-                       ("clipped", clipped), ("vest", is_vest & (vest_mass_kg > 0)), ("no_session", no_session)):
+                       ("clipped", clipped), ("vest", is_vest & (vest > 0)), ("no_session", no_session)):
         text = np.where(cond, text + flag + ";", text)
     out["load_mass_kg"] = mass
     out["grf_n"] = grf

@@ -284,6 +284,11 @@ def _flags(recs: list[dict[str, Any]], daily: pd.DataFrame) -> list[str]:
         comp = q.get("comparable_to_hannam") or {}
         if comp.get("high") is False:
             flags.append(f"{name}: high-band counts are not comparable with Hannam's norms ({comp.get('reason')})")
+    if "comparable_to_hannam" in daily.columns:
+        low = [d.strftime("%a %d %b") for d, c in zip(daily["date"], daily["comparable_to_hannam"], strict=True) if not c]
+        if low:
+            flags.append("High-band counts not comparable with Hannam's norms (a recording sampled below the "
+                         f"preset's rate): {', '.join(low)}")
     short = [d.strftime("%a %d %b") for d, v in zip(daily["date"], daily["valid"], strict=True) if not v]
     if short:
         flags.append(f"Days with less than the valid-day wear time (not counted in weekly figures): {', '.join(short)}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ImpactlabError
+from .html import REPORT_MODE
 
 __all__ = ["BrowserRun", "find_chromium", "print_pdf", "render_page"]
 
@@ -73,12 +74,15 @@ def print_pdf(html_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str
     src = Path(html_path).resolve()
     out = Path(pdf_path).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.pdf")
-    run = _run([f"--print-to-pdf={tmp}", "--no-pdf-header-footer", src.as_uri()], timeout_s=timeout_s)
-    if not tmp.exists() or tmp.stat().st_size == 0:
-        raise ImpactlabError(f"the browser wrote no PDF (exit code {run.returncode})", path=out,
-                             hint="Run with --debug, or open the HTML and print it from a browser")
-    os.replace(tmp, out)
+    # the browser writes into an owner-only folder beside the PDF (same file system for the rename)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as private:
+        tmp = Path(private) / "report.pdf"
+        run = _run([f"--print-to-pdf={tmp}", "--no-pdf-header-footer", src.as_uri()], timeout_s=timeout_s)
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise ImpactlabError(f"the browser wrote no PDF (exit code {run.returncode})", path=out,
+                                 hint="Run with --debug, or open the HTML and print it from a browser")
+        os.chmod(tmp, REPORT_MODE)  # owner-only, like the HTML report and the store
+        os.replace(tmp, out)
     return out
 
 

@@ -6,6 +6,7 @@ runs no script, so it opens the same from an e-mail attachment, a USB stick or a
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -124,11 +125,29 @@ def render_daily_html(summary: DailySummary) -> str:
         source_name=os.path.basename(summary.source))
 
 
+#: File mode of every report impactlab writes (weekly HTML and PDF, caseload, today's page): owner-only,
+#: like the store, because each names a client and holds their health data.
+REPORT_MODE = 0o600
+
+
 def write_html(html: str, path: str | os.PathLike[str]) -> Path:
-    """Write ``html`` to ``path`` (UTF-8, through a temporary file and a rename)."""
+    """Write ``html`` to ``path`` (UTF-8, through a temporary file and a rename), owner-only (:data:`REPORT_MODE`).
+
+    The temporary file is created with the mode, so the report is never readable by others, not
+    even while it is written; a file it replaces takes the mode too.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # left by a crash: it may carry another mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, REPORT_MODE)
+    try:
+        os.fchmod(fd, REPORT_MODE)  # whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, p)
     return p

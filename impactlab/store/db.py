@@ -185,6 +185,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (
         "ALTER TABLE impacts ADD COLUMN activity TEXT",
     ),
+    # version 8: per day, whether its high band is comparable with Hannam's norms (0 when a recording of
+    # the day was sampled below the preset's rate); days built before read 1 until an import rebuilds
+    # their week
+    (
+        "ALTER TABLE daily_loads ADD COLUMN comparable_to_hannam INTEGER NOT NULL DEFAULT 1",
+    ),
 ]
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ stored body mass (GRF in body weights) or, without one, the acceleration proxy.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -21,12 +22,12 @@ import pandas as pd
 
 from ..config import DetectionConfig
 from ..daily import daily_load
-from ..loading import DSS_EXPONENT, add_loading, loading_indices
+from ..loading import DSS_EXPONENT, add_loading, loading_indices, plan_vest_schedule, vest_mass_by_day
 from ..plan import Plan, check_segments
 from ..schema import ACTIVITIES, DAILY, SESSION_KINDS, SESSIONS, coerce, empty
 
 __all__ = ["DAILY_COLS", "FROM_START", "LOADING_COLS", "check_versions", "daily_from_facts", "num", "plan_versions",
-           "rebuild_weeks", "sessions_frame", "text_or_none"]
+           "rebuild_weeks", "sessions_frame", "text_or_none", "vest_schedule"]
 
 DAILY_COLS = list(DAILY)
 #: Loading-index columns of ``daily_loads`` (schema 3; NULL for days built before).
@@ -44,6 +45,27 @@ def plan_versions(db: sqlite3.Connection, client_id: str) -> list[tuple[str, Pla
     rows = db.execute("SELECT valid_from, plan_toml, plan_path FROM plan_versions WHERE client_id = ? "
                       "ORDER BY valid_from", (client_id,)).fetchall()
     return [(str(v), parse_plan(str(t), path=p or f"{client_id}-plan.toml")) for v, t, p in rows]
+
+
+def vest_schedule(versions: Sequence[tuple[str, Plan]]) -> tuple[tuple[dt.date | None, float], ...]:
+    """The vest mass (kg) over time across plan versions and their phases, as (first day or None, kg).
+
+    Each version rules from its ``valid_from`` until the next version; inside it, its phases
+    (:func:`impactlab.loading.plan_vest_schedule`) change the mass from their first day.
+    """
+    out: list[tuple[dt.date | None, float]] = []
+    for i, (v, plan) in enumerate(versions):
+        start = None if v == FROM_START else dt.date.fromisoformat(v)
+        end = dt.date.fromisoformat(versions[i + 1][0]) if i + 1 < len(versions) else None
+        steps = plan_vest_schedule(plan)
+        if start is None:
+            out.append(steps[0])
+        else:
+            vw = plan.in_force(start).targets.vest_walk
+            out.append((start, float(vw.vest_mass_kg or 0.0) if vw is not None else 0.0))
+        out.extend((d, k) for d, k in steps[1:]
+                   if d is not None and (start is None or d > start) and (end is None or d < end))
+    return tuple(out)
 
 
 def check_versions(daily: pd.DataFrame, versions: Sequence[tuple[str, Plan]],
@@ -124,7 +146,30 @@ def daily_from_facts(db: sqlite3.Connection, client_id: str, spans: Sequence[tup
         b = pd.Timestamp(min(e, hi - 1), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
         covered.update(pd.date_range(a, b, freq="D"))
     daily = _add_loading_indices(db, client_id, daily, impacts, imp, sessions, tz, config, plan)
+    daily["comparable_to_hannam"] = ~daily["date"].isin(sorted(_not_comparable_days(db, client_id, lo, hi, tz, config)))
     return daily[daily["date"].isin(covered)].reset_index(drop=True)
+
+
+def _not_comparable_days(db: sqlite3.Connection, client_id: str, lo: int, hi: int, tz: str,
+                         config: DetectionConfig) -> set[pd.Timestamp]:
+    """Local days in [lo, hi) touched by a recording whose high band is not comparable with Hannam's norms.
+
+    A recording's verdict is its ``qc.comparable_to_hannam.high`` (written by analyze); a recording
+    stored before that verdict existed is judged by the same rule: sampled below 99 % of the preset's rate.
+    """
+    out: set[pd.Timestamp] = set()
+    for s, e, rate, qc_json in db.execute(
+            "SELECT start_ns, end_ns, sample_rate_hz, qc_json FROM recordings WHERE client_id = ? AND end_ns >= ? "
+            "AND start_ns < ?", (client_id, lo, hi)):
+        verdict = json.loads(qc_json).get("comparable_to_hannam", {}).get("high")
+        if verdict is None:
+            verdict = not (config.target_rate_hz and rate is not None and float(rate) < config.target_rate_hz * 0.99)
+        if verdict:
+            continue
+        a = pd.Timestamp(max(int(s), lo), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+        b = pd.Timestamp(min(int(e), hi - 1), tz="UTC").tz_convert(tz).normalize().tz_localize(None)
+        out.update(pd.date_range(a, b, freq="D"))
+    return out
 
 
 def sessions_frame(db: sqlite3.Connection, client_id: str, lo: int, hi: int, tz: str) -> pd.DataFrame:
@@ -173,7 +218,7 @@ def _daily_row(r: Mapping[str, Any]) -> tuple[Any, ...]:
         v = r[c]
         if c == "date":
             out.append(pd.Timestamp(v).strftime("%Y-%m-%d"))
-        elif c == "valid":
+        elif DAILY[c] == "bool":
             out.append(int(bool(v)))
         elif DAILY[c] == "int64":
             out.append(int(v))
@@ -194,7 +239,7 @@ def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataF
     replaced by a longer one of the same kind is found by time) and their stored ``activity`` (an impact
     stored before schema 7 takes the activity of its session's kind, ``other`` without one), and go
     through ``add_loading`` then ``loading_indices``, with the client's stored body mass (None: the
-    acceleration proxy) and the plan's vest mass.
+    acceleration proxy) and the vest mass in force on each impact's local day (plan version, then its phase).
     """
     sid = pd.array([pd.NA] * len(impacts), dtype="Int64")
     if len(sessions) and len(impacts):
@@ -222,8 +267,9 @@ def _add_loading_indices(db: sqlite3.Connection, client_id: str, daily: pd.DataF
            for a, i in zip(stored["activity"], sid, strict=True)]
     imp = impacts.assign(session_id=sid, clipped=stored["clipped"].to_numpy(dtype=bool),
                          activity=pd.Categorical(act, categories=list(ACTIVITIES)))
-    vest = plan.vest_mass_kg if plan is not None else None
-    imp = add_loading(imp, sessions=sessions, body_mass_kg=mass, vest_mass_kg=float(vest or 0.0),
+    vest = vest_mass_by_day(impacts["time"], tz, vest_schedule(plan_versions(db, client_id) or [(FROM_START, plan)])
+                            if plan is not None else ())
+    imp = add_loading(imp, sessions=sessions, body_mass_kg=mass, vest_mass_kg=vest,
                       placement="hip", vector=config.vector, range_note=False)
     res, _ = loading_indices(imp, tz=tz, days=daily["date"], m=DSS_EXPONENT)
     out = daily.copy()
