@@ -18,7 +18,7 @@ def test_hip_raw_header_and_values(shared_data: Path) -> None:
     rec = read_recording(shared_data / "impactr/hip-raw.csv", tz="Europe/Lisbon")
     assert len(rec) == 30_000
     assert rec.meta.sample_rate_hz == 100.0 and rec.meta.serial == "TAS1F25160319"
-    assert rec.meta.vertical_axis == "-y" and rec.meta.range_g == 6.0
+    assert rec.meta.vertical_axis == "-y" and rec.meta.range_g == 8.0  # a GT9X Link (TAS serial) though "GT3X+"
     assert rec.data.index[0] == pd.Timestamp("2021-04-06 15:43:00", tz="Europe/Lisbon")
     assert rec.data.index[-1] == pd.Timestamp("2021-04-06 15:47:59.99", tz="Europe/Lisbon")
     np.testing.assert_allclose(rec.data.iloc[0][["x", "y", "z"]].to_numpy(), [0.262, -0.688, 0.063], atol=1e-6)

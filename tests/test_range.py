@@ -130,3 +130,21 @@ def test_geneactiv_header_range_is_used() -> None:
     res = _run(open_recording(GENEA))
     assert (res.qc["range_g"], res.qc["range_source"]) == (8.0, "file")
     assert not any("inferred" in m for m in res.qc["warnings"])
+
+
+LINK = ROOT.parent / "shared" / "data" / "read.gt3x"
+
+
+def test_actilife_export_of_a_link_has_the_links_range() -> None:
+    """ActiLife writes "GT3X+" (±6 g) in the header of a GT9X Link's export; the serial (TAS...) and
+    the .gt3x itself say ±8 g, so the CSV must not call samples of 6-8 g clipped."""
+    import warnings
+
+    from impactlab.io import open_recording
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        csv = open_recording(LINK / "TAS1H30182785_2019-09-17.csv.gz")
+        gt3x = open_recording(LINK / "TAS1H30182785_2019-09-17.gt3x")
+    assert "GT3X+" in str(csv.meta.extra.get("model")) and csv.meta.serial == "TAS1H30182785"
+    assert csv.meta.range_g == gt3x.meta.range_g == 8.0

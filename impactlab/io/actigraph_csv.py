@@ -37,6 +37,9 @@ __all__ = ["is_actigraph_csv", "open_actigraph_csv"]
 
 _HEADER_LINES = 10
 _RANGES = {"GT3X+": 6.0, "wGT3X-BT": 8.0, "wGT3X+": 8.0, "GT9X": 8.0, "Link": 8.0, "CentrePoint": 8.0, "GT3X": 3.0}
+#: serial-number prefixes whose device is known whatever the header's device line says: ActiLife writes
+#: "GT3X+" for a GT9X Link (TAS...) export, whose .gt3x says ±8 g (read.gt3x's TAS1H30182785)
+_SERIAL_RANGES = {"TAS": 8.0, "MOS": 8.0}
 
 
 def is_actigraph_csv(head: str) -> bool:
@@ -158,7 +161,8 @@ def open_actigraph_csv(
     zone = device_zone(tz, path, notes)
     fs = float(info["rate"])  # type: ignore[arg-type]
     device = str(info["device"])
-    rng = next((v for k, v in _RANGES.items() if k in device), None)
+    serial_text = str(info.get("serial") or "")
+    rng = _SERIAL_RANGES.get(serial_text[:3]) or next((v for k, v in _RANGES.items() if k in device), None)
     def _reader(block_size: int = 1 << 26) -> pacsv.CSVStreamingReader:
         include = use + ([temp_col] if temp_col else [])
         return pacsv.open_csv(
