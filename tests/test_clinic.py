@@ -242,3 +242,21 @@ def test_report_reads_for_a_therapist_in_chromium_and_pdf(tmp_path: Path, capsys
         assert 'Ann"A"</style>(c1),ISOweek2026-W10' in text, text[:120]
         assert f"page{i}of{len(pages)}" in text
     assert "Impacts,sessionsandwearperday" in pages[0]  # page 1 is filled, not cut after the grid
+
+
+def test_report_plan_section_states_the_version_in_force_at_the_weeks_end(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """After ``plan set --from`` mid-week the report's plan section gives the new version's targets,
+    while each day is still checked against the version in force that day."""
+    store = _week(tmp_path, "schema = 1\nname = \"A\"\n[targets.jumps]\nper_day = 50\n",
+                  ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"])
+    new = tmp_path / "b.toml"
+    new.write_text("schema = 1\nname = \"B\"\n[targets.jumps]\nper_day = 3\n")
+    s = ["--store", str(store)]
+    assert main(["-q", "plan", "set", str(new), "--client", "c1", "--from", "2026-03-04", *s]) == 0
+    rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
+    jumps = [(r["date"], r["required"], r["status"]) for r in rep["plan_check"] if r["target"] == "jumps"]
+    assert jumps == [("2026-03-02", 50.0, "not met"), ("2026-03-03", 50.0, "not met"),
+                     ("2026-03-04", 3.0, "met"), ("2026-03-05", 3.0, "met")]
+    assert rep["plan"]["name"] == "B"
+    assert [(t["target"], t["required"]) for t in rep["plan"]["targets"]] == [("jumps", 3.0)]

@@ -207,9 +207,14 @@ def _plan_summary(plan: Plan | None, checks: pd.DataFrame) -> tuple[str | None, 
     targets: list[dict[str, Any]] = []
     seen: set[str] = set()
     spec: dict[str, Any] = dict(plan.to_dict().get("targets", {})) if plan is not None else {}
+    # what each target asks at the week's end: the last row that states it (the plan version and phase
+    # in force then; rows of a skipped weekday state nothing), in the order the targets first appear
+    stated = checks[checks["required"].notna()] if len(checks) else checks
+    last = {str(r["target"]): r for r in stated.to_dict("records")}
     for r in checks.drop_duplicates("target").to_dict("records"):
         t = str(r["target"])
         seen.add(t)
+        r = last.get(t, r)
         targets.append({"target": t, "period": str(r["period"]), "required": _plain(r["required"]),
                         "unit": _plain(r["unit"]), "settings": spec.get(t, {})})
     for t, s in spec.items():
