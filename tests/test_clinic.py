@@ -251,7 +251,7 @@ def test_report_plan_section_states_the_version_in_force_at_the_weeks_end(tmp_pa
     store = _week(tmp_path, "schema = 1\nname = \"A\"\n[targets.jumps]\nper_day = 50\n",
                   ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05"])
     new = tmp_path / "b.toml"
-    new.write_text("schema = 1\nname = \"B\"\n[targets.jumps]\nper_day = 3\n")
+    new.write_text("schema = 1\nname = \"B\"\n[targets.jumps]\nper_day = 3\n[targets.high_impacts]\nper_day = 1\n")
     s = ["--store", str(store)]
     assert main(["-q", "plan", "set", str(new), "--client", "c1", "--from", "2026-03-04", *s]) == 0
     rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
@@ -259,4 +259,7 @@ def test_report_plan_section_states_the_version_in_force_at_the_weeks_end(tmp_pa
     assert jumps == [("2026-03-02", 50.0, "not met"), ("2026-03-03", 50.0, "not met"),
                      ("2026-03-04", 3.0, "met"), ("2026-03-05", 3.0, "met")]
     assert rep["plan"]["name"] == "B"
-    assert [(t["target"], t["required"]) for t in rep["plan"]["targets"]] == [("jumps", 3.0)]
+    assert [(t["target"], t["required"]) for t in rep["plan"]["targets"]] == [("jumps", 3.0), ("high_impacts", 1.0)]
+    # a target only the new version has: recorded days before it are "not in that day's plan", not "no recording"
+    assert rep["grid"]["high_impacts"][:4] == ["not scheduled", "not scheduled", "met", "met"]
+    assert rep["grid"]["high_impacts"][4:] == ["no data"] * 3

@@ -234,6 +234,7 @@ def _plain(v: Any) -> Any:
 def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any]]) -> dict[str, list[GridCell]]:
     grid: dict[str, list[GridCell]] = {}
     by = {(pd.Timestamp(r["date"]).date(), str(r["target"])): r for r in checks.to_dict("records")}
+    checked = {d for d, _ in by}  # days with a recording: their plan version was checked
     for t in targets:
         name = t["target"]
         if t["period"] == "week":
@@ -241,7 +242,9 @@ def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any
             grid[name] = [_cell(r)]
         else:
             on = set(t["settings"].get("days") or DAY_NAMES)
-            grid[name] = [_cell(by.get((d, name)), DAY_NAMES[d.weekday()] in on) for d in days]
+            grid[name] = [GridCell("not scheduled", note="not in that day's plan")
+                          if (d, name) not in by and d in checked else _cell(by.get((d, name)), DAY_NAMES[d.weekday()] in on)
+                          for d in days]
     return grid
 
 
