@@ -83,7 +83,7 @@ from ..daily import grouped_band_codes
 from ..errors import ConfigError
 from ..markers import as_markers
 from ..recording import Recording, RecordingMeta
-from ..schema import ACTIVITIES, SESSION_KINDS, SESSIONS, coerce, empty
+from ..schema import ACTIVITIES, BANDS, SESSION_KINDS, SESSIONS, coerce, empty
 from ..signal import signal_of_interest
 from ._common import _NS, PRIORITY, bridge_run_pauses, one_kind_per_moment, split_jump_sessions
 from .gait import _GaitSessions, _Windows
@@ -120,7 +120,7 @@ def check_session_config(cfg: SessionConfig) -> None:
     def bad(key: str, what: str, hint: str) -> ConfigError:
         return ConfigError(what, key=f"sessions.{key}", hint=hint)
 
-    if cfg.jump_min_band not in ("low", "medium", "high"):
+    if cfg.jump_min_band not in BANDS:
         raise bad("jump_min_band", f"{cfg.jump_min_band!r} is not a band", "Use 'low', 'medium' or 'high'")
     if cfg.set_gap_s > cfg.session_gap_s:
         raise bad("set_gap_s", f"{cfg.set_gap_s:g} s is longer than sessions.session_gap_s ({cfg.session_gap_s:g} s), "

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..daily import grouped_band_codes
 from ..markers import Markers
+from ..schema import BANDS
 from ._common import _NS, _DetectorBase, _ns
 
 
@@ -187,7 +188,7 @@ class _JumpSessions(_DetectorBase):
         if not len(impacts):
             return empty, empty
         t = impacts["time"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
-        th = t[grouped_band_codes(impacts, self.config) >= ("low", "medium", "high").index(cfg.jump_min_band)]
+        th = t[grouped_band_codes(impacts, self.config) >= BANDS.index(cfg.jump_min_band)]  # codes follow BANDS
         win = cfg.flight_window_s * _NS
         half = cfg.gait_window_s * _NS
         # impacts (any band) around each high peak: the rhythm of steps or hops
