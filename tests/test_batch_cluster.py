@@ -209,7 +209,7 @@ def test_unwritable_worker_refused_then_scheduler_lost_exit_3_and_rerun(files: l
         assert "interrupted: the Dask scheduler was lost" in stderr and "Traceback" not in stderr
         manifest = json.loads((out / "manifest.json").read_text())
         assert manifest["interrupted"] is True and "scheduler was lost" in manifest["interrupted_reason"]
-        assert all(r["status"] == "done" for r in manifest["recordings"])  # nothing reported as a bad recording
+        assert all(r["status"] == "done" for r in manifest["recordings"]), manifest["recordings"]  # nothing reported bad
         done = {p.name for p in out.glob("p*") if p.is_dir()}
         assert 2 <= len(done) < N
     finally:

@@ -47,6 +47,23 @@ log = logging.getLogger(__name__)
 _LOST = "scheduler-connection-lost"
 
 
+def _lost(err: BaseException, client: Any) -> bool:
+    """Whether a future's error means the scheduler went away, not that the recording failed.
+
+    ``analyze_file`` never raises (every error becomes a failed record), so the only genuine
+    failure a future reports is ``KilledWorker``; a cancelled future or a closed comm (an
+    ``OSError``) seen while the scheduler is being lost is not the recording's fault, even in the
+    moment before ``client.status`` leaves ``"running"``.
+    """
+    import asyncio
+    import concurrent.futures
+
+    if type(err).__name__ == "KilledWorker":
+        return False
+    return (_LOST in str(err) or client.status != "running"
+            or isinstance(err, (asyncio.CancelledError, concurrent.futures.CancelledError, OSError)))
+
+
 class SchedulerLost(Exception):
     """The Dask scheduler went away mid-batch (internal: :func:`run_batch` turns it into ``interrupted``)."""
 
@@ -442,7 +459,7 @@ class _Run:
                 try:
                     rec = fut.result()
                 except Exception as err:  # the worker died every time (KilledWorker), or the scheduler went away
-                    if _LOST in str(err) or client.status != "running":
+                    if _lost(err, client):
                         raise SchedulerLost(str(err)) from None
                     rec = self._failed(p, err)
                 fut.release()
