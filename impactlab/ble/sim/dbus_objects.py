@@ -8,6 +8,7 @@ one makes bleak's scanner drop the device silently, see BLE_TESTING.md).
 """
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from dbus_fast import Variant
@@ -99,6 +100,8 @@ class DeviceObject(ServiceInterface):
         self.resolved = False
         self.rssi = -58
         self.owner: str | None = None
+        self.connect_faults: list[tuple[str, str]] = []  # D-Bus errors the next Connect calls raise, in order
+        self.connect_log: list[float] = []  # time.monotonic() of every Connect call
 
     @dbus_property(access=PropertyAccess.READ)
     def Address(self) -> "s":
@@ -170,12 +173,20 @@ class DeviceObject(ServiceInterface):
 
     @method()
     async def Connect(self) -> None:
+        self.connect_log.append(time.monotonic())
         sender = self.fake._connect_sender.get(self.path)
         if not self.fake.adapter.powered:
             raise DBusError("org.bluez.Error.NotReady", "Resource Not Ready")
         if self.connected:
             return
         await asyncio.sleep(0.005)
+        if self.connect_faults:
+            name, text = self.connect_faults.pop(0)
+            if text == "le-connection-abort-by-local":  # BlueZ connected at the HCI level, then the controller
+                self.emit_properties_changed({"Connected": True})  # aborted: Connected flips before the error reply
+                await asyncio.sleep(0.005)
+                self.emit_properties_changed({"Connected": False})
+            raise DBusError(name, text)
         self.owner = sender
         self.connected = True
         self.emit_properties_changed({"Connected": True})

@@ -163,6 +163,20 @@ class FakeBluez:
         """Withdraw a peripheral (drops its link)."""
         self.run(lambda: self._remove(p))
 
+    def fail_connect(self, address: str, errors: list[tuple[str, str]]) -> None:
+        """Make the next ``Device1.Connect`` calls to ``address`` fail, one per call, then succeed.
+
+        ``errors`` are ``(D-Bus error name, message)`` as BlueZ returns them, e.g.
+        ``("org.bluez.Error.Failed", "le-connection-abort-by-local")`` (for that one the device's
+        ``Connected`` flips true then false before the reply, as BlueZ does) or
+        ``("org.bluez.Error.InProgress", "Operation already in progress")``.
+        """
+        self.run(lambda: self._devices[_path(address)].connect_faults.extend(errors))
+
+    def connect_calls(self, address: str) -> list[float]:
+        """``time.monotonic()`` of every ``Device1.Connect`` call to ``address`` so far."""
+        return self.run(lambda: list(self._devices[_path(address)].connect_log))
+
     def set_powered(self, on: bool) -> None:
         """Switch the simulated adapter on or off (``Powered``)."""
 
@@ -238,7 +252,7 @@ class FakeBluez:
 
     def _add(self, p: Peripheral) -> str:
         assert self.bus is not None
-        path = "/org/bluez/hci0/dev_" + p.address.upper().replace(":", "_")
+        path = _path(p.address)
         dev = DeviceObject(self, path, p)
         exports: list[tuple[str, ServiceInterface]] = [(path, dev)]
         chars: dict[str, CharObject] = {}
@@ -263,7 +277,7 @@ class FakeBluez:
 
     def _remove(self, p: Peripheral) -> None:
         assert self.bus is not None
-        path = "/org/bluez/hci0/dev_" + p.address.upper().replace(":", "_")
+        path = _path(p.address)
         if path not in self._devices:
             return
         self._drop(path)
@@ -314,6 +328,11 @@ class FakeBluez:
                 dev.rssi = -58 - (k % 3)
                 dev.emit_properties_changed({"RSSI": dev.rssi})
             await asyncio.sleep(0.05)
+
+
+def _path(address: str) -> str:
+    """BlueZ's object path of the device ``address`` on ``hci0``."""
+    return "/org/bluez/hci0/dev_" + address.upper().replace(":", "_")
 
 
 def wait_for(pred: Callable[[], bool], timeout: float = 5.0) -> bool:
