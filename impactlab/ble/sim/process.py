@@ -106,8 +106,11 @@ def serve(argv: list[str]) -> int:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the host stops us (a terminal's Ctrl-C hits the group)
 
+    stopping = False
+
     def _term(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
+        if not stopping:  # once stopping (stdin closed), a SIGTERM (the host's death) must not cut it short
+            raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _term)
     cfg = json.loads(argv[0])
@@ -138,13 +141,16 @@ def serve(argv: list[str]) -> int:
              "vertical_axis": sim.vertical_axis, "stored": len(s.stored), "pid": os.getpid(),
              "warnings": [[type(w.message).__name__, str(w.message)] for w in caught]})
         sys.stdin.buffer.read()  # until the host closes it (or dies)
+        stopping = True
         fault_log = sim.run(lambda: dataclasses.asdict(s.log))
     finally:
+        stopping = True
         cm.__exit__(None, None, None)
     import resource
 
     fault_log["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # for bench/
-    say({"log": fault_log})
+    with contextlib.suppress(OSError):  # the host may be gone
+        say({"log": fault_log})
     return 0
 
 
