@@ -8,8 +8,9 @@ link losses at chosen or random packets, refused commands.
 
 :func:`simulated_sensor` starts a private ``dbus-daemon``, the fake BlueZ
 (:mod:`impactlab.ble.sim.fakebluez`) and one sensor, and points ``DBUS_SYSTEM_BUS_ADDRESS`` at it, so
-the unmodified bleak in this process finds the sensor as if it were in range. It is what
-``--simulate FILE`` of ``impactlab scan``, ``stream`` and ``sync`` uses.
+the unmodified bleak in this process finds the sensor as if it were in range (tests use it to
+look into the sensor). ``--simulate FILE`` of ``impactlab scan``, ``stream`` and ``sync`` runs
+the same in a child process (:mod:`impactlab.ble.sim.process`).
 """
 
 from __future__ import annotations
