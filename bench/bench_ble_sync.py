@@ -12,13 +12,17 @@ With ``--link`` the simulated radio is paced (throughput, latency), as a real li
 round trips that re-requests cost then count as they would on air. Without it the fake bus runs
 as fast as the two cores allow (~11 Mbit/s), so only host-side costs show.
 
-Measured on the project's 2-core machine (shared with other jobs, so times are noisy), 2026-12-02:
+Measured on the project's 2-core machine (shared with other jobs, so times are noisy):
 
-* 24 h, unpaced, with import: peak 371 MB (1,583 MB before the chunked import); clean 56-98 s,
-  30 % loss 242 s (1,151 requests for 74,542 lost ranges; 2.46 ×: unpaced, the extra 97k
-  notifications and the host's CPU dominate, not round trips).
-* 4 h, ``--link 1.4mbps,30ms``, download only: clean 144 s, 30 % loss 246 s: **1.71 ×**
+* 2026-12-02 05:30 UTC, load average 11-14, 24 h, unpaced, with import: peak 374 MB; clean
+  51.1 s, 30 % loss 44.0 s (**0.86 ×**; 1,151 requests for 74,542 lost ranges, 96,954
+  notifications lost). Before the store's per-commit ``count(*)`` was dropped
+  (impactlab/store/journal.py): clean 56-98 s, 30 % loss 242 s (2.46 ×) at peak 371 MB.
+* earlier, 4 h, ``--link 1.4mbps,30ms``, download only: clean 144 s, 30 % loss 246 s: 1.71 ×
   (199 requests; one request per lost range would have been 12,561).
+
+``bench/bench_ble_cli.py`` measures the same through the command line (``impactlab sync
+--simulate``), the sensor's own process included.
 """
 
 from __future__ import annotations

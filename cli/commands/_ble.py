@@ -14,8 +14,9 @@ from impactlab.errors import ConfigError
 from ..options import add_sensor_choice
 
 SIM_EPILOG = """\
-Without hardware, --simulate FILE plays a recording through a simulated sensor on a private D-Bus
-(needs the dbus-daemon package); the real bleak talks to it exactly as to a sensor in range.
+Without hardware, --simulate FILE plays a recording through a simulated sensor (a child process
+on a private D-Bus; needs the dbus-daemon package); the real bleak talks to it exactly as to a
+sensor in range.
 Faults: --fault-drop-rate R and --fault-duplicate-rate R (0-1, per notification) and
 --fault-link-loss N (lose the link N times at random packets); --simulate-link 1.4mbps,30ms paces
 the radio (throughput, latency) so the progress bar and ETA show a real link's pace.
@@ -61,7 +62,7 @@ def maybe_simulate(args: argparse.Namespace, *, default_speed: float) -> Iterato
                               hint="Add --simulate FILE")
         yield None
         return
-    from impactlab.ble.sim import Faults, LinkModel, simulated_sensor
+    from impactlab.ble.sim import Faults, LinkModel, simulated_sensor_process
 
     faults = Faults(drop_rate=args.fault_drop_rate, duplicate_rate=args.fault_duplicate_rate,
                     link_loss=args.fault_link_loss, seed=args.fault_seed)
@@ -69,10 +70,11 @@ def maybe_simulate(args: argparse.Namespace, *, default_speed: float) -> Iterato
     read = {"tz": getattr(args, "tz", None), "vertical_axis": getattr(args, "vertical_axis", None),
             "units": getattr(args, "units", "g")}
     link = LinkModel.parse(args.simulate_link) if getattr(args, "simulate_link", None) else None
-    with simulated_sensor(args.simulate, profile=args.profile, faults=faults, speed=speed, read_options=read,
-                          link=link) as sim:
+    # in a child process: the sensor's work runs beside the host's, not under its interpreter lock
+    with simulated_sensor_process(args.simulate, profile=args.profile, faults=faults, speed=speed, read_options=read,
+                                  link=link) as sim:
         if not args.quiet:
-            print(f"simulated sensor {sim.sensor.name} ({sim.address}) is playing {args.simulate}", file=sys.stderr)
+            print(f"simulated sensor {sim.name} ({sim.address}) is playing {args.simulate}", file=sys.stderr)
         yield sim
 
 
@@ -80,7 +82,6 @@ def zone_and_axis(args: argparse.Namespace, sim: Any, profile: Any) -> tuple[str
     """Time zone and vertical axis: the options, else the simulated file's, else this computer's / the profile's."""
     from impactlab.io._common import check_zone, local_zone
 
-    tz = getattr(args, "tz", None) or (sim.sensor.recording.meta.timezone if sim is not None else local_zone())
-    axis = getattr(args, "vertical_axis", None) or (
-        sim.sensor.recording.meta.vertical_axis if sim is not None else profile.vertical_axis)
+    tz = getattr(args, "tz", None) or (sim.timezone if sim is not None else None) or local_zone()
+    axis = getattr(args, "vertical_axis", None) or (sim.vertical_axis if sim is not None else None) or profile.vertical_axis
     return check_zone(tz), axis

@@ -211,8 +211,8 @@ def packet_samples(profile: SensorProfile, mtu: int) -> int:
 
 
 def encode_packets(
-    profile: SensorProfile, counts: np.ndarray, sample_index: np.ndarray, *, kind: str = "stored", first_seq: int = 0,
-    flags: int = 0, max_samples: int | None = None,
+    profile: SensorProfile, counts: np.ndarray, sample_index: np.ndarray | None, *, kind: str = "stored", first_seq: int = 0,
+    flags: int = 0, max_samples: int | None = None, runs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[bytes]:
     """Cut samples into impactlab-v1 packets (the simulated sensor's firmware side).
 
@@ -224,7 +224,8 @@ def encode_packets(
     profile : SensorProfile
         An impactlab-v1 profile.
     counts : numpy.ndarray
-        ``(n, 3)`` integer counts (clipped to the sample dtype's range).
+        ``(n, 3)`` integer counts (clipped to the sample dtype's range), or ``(n,)`` in the
+        profile's ``sample_dtype`` (taken as they are).
     sample_index : numpy.ndarray
         Index of each sample since the session start (increasing).
     kind : str
@@ -236,6 +237,9 @@ def encode_packets(
         the sample type's limit, :data:`FLAG_BOOT` to sequence number 0.
     max_samples : int, optional
         Samples per packet (default the profile's; less at a smaller MTU, see :func:`packet_samples`).
+    runs : (numpy.ndarray, numpy.ndarray), optional
+        Instead of ``sample_index`` (None): the position in ``counts`` of each run of consecutive
+        samples and its first sample's index (no per-sample index for a long recording).
 
     Returns
     -------
@@ -243,13 +247,17 @@ def encode_packets(
     """
     _v1(profile)
     counts = np.asarray(counts)
-    idx = np.asarray(sample_index, np.int64)
     m = profile.max_samples if max_samples is None else int(max_samples)
-    n = idx.size
+    n = counts.shape[0]
     if n == 0:
         return []
-    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-    run_start = np.concatenate([[0], breaks])
+    if runs is None:
+        idx = np.asarray(sample_index, np.int64)
+        run_start = np.concatenate([[0], np.flatnonzero(np.diff(idx) != 1) + 1])
+        run_first = idx[run_start]
+    else:
+        run_start, run_first = np.asarray(runs[0], np.int64), np.asarray(runs[1], np.int64)
+    breaks = run_start[1:]
     run_end = np.concatenate([breaks, [n]])
     lens = run_end - run_start
     per_run = -(-lens // m)
@@ -262,18 +270,23 @@ def encode_packets(
     if "flags" in (profile.header_dtype.names or ()):
         head["flags"] = flags
     head["seq"] = first_seq + np.arange(k)
-    head["first_sample"] = idx[starts]
-    samp = np.zeros(n, profile.sample_dtype)
+    head["first_sample"] = np.repeat(run_first - run_start, per_run) + starts
+    if counts.dtype == profile.sample_dtype:  # already the samples as sent (in range), used as they are
+        samp = counts
+    else:
+        samp = np.zeros(n, profile.sample_dtype)
+        for j, ax in enumerate("xyz"):
+            info = np.iinfo(profile.sample_dtype[ax])
+            samp[ax] = np.clip(counts[:, j], info.min, info.max)
     at_limit = np.zeros(n, bool)
-    for j, ax in enumerate("xyz"):
+    for ax in "xyz":
         info = np.iinfo(profile.sample_dtype[ax])
-        samp[ax] = np.clip(counts[:, j], info.min, info.max)
         at_limit |= (samp[ax] == info.min) | (samp[ax] == info.max)
     if "flags" in (profile.header_dtype.names or ()):
         clipped = np.add.reduceat(at_limit, starts) > 0
         head["flags"] = flags | np.where(clipped, FLAG_CLIPPED, 0) | np.where(head["seq"] == 0, FLAG_BOOT, 0)
     hb = head.tobytes()
-    sb = samp.tobytes()
+    sb = memoryview(np.ascontiguousarray(samp).reshape(-1).view(np.uint8).data)  # no second copy of every sample
     hs, ss = profile.header_size, profile.sample_size
     return [hb[i * hs:(i + 1) * hs] + sb[a * ss:b * ss] for i, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True))]
 

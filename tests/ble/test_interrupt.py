@@ -19,6 +19,8 @@ from impactlab.ble.sim import SimulatedSensor, dbus_daemon_path
 from impactlab.io import write_parquet
 from impactlab.simulate import simulate_recording
 
+from .test_sim_process import gone_within
+
 pytestmark = [
     pytest.mark.ble,
     pytest.mark.skipif(dbus_daemon_path() is None and not os.environ.get("CI"),
@@ -65,6 +67,7 @@ def test_ctrl_c_exits_130_keeps_what_was_committed_and_a_rerun_completes(tmp_pat
     assert proc.returncode == 130, err
     assert "interrupted" in err and "error" not in err, err
     assert out == ""
+    assert gone_within([str(src), str(bus_tmp)], 5) == []  # no simulated sensor (a child process), no dbus-daemon left
     assert list(bus_tmp.iterdir()) == []  # the simulator's private bus was torn down
     bus_tmp.rmdir()
     first = _committed(db)
@@ -77,3 +80,4 @@ def test_ctrl_c_exits_130_keeps_what_was_committed_and_a_rerun_completes(tmp_pat
     assert res["held"] == held and res["new_packets"] == held - len(first) and res["missing"] == []
     assert res["erased_upto"] == held - 1 and _committed(db) == list(range(held))
     assert res["import"]["added"]["impacts"] > 0
+    assert gone_within([str(src), str(bus_tmp)], 5) == []

@@ -8,13 +8,16 @@ the live view and a sync without hardware.
 * :mod:`~impactlab.ble.sim.dbus_objects` — BlueZ's ``Adapter1``/``Device1``/GATT objects;
 * :mod:`~impactlab.ble.sim.fakebluez` — ``org.bluez`` served from its own thread and loop;
 * :mod:`~impactlab.ble.sim.sensor` — the simulated firmware (impactlab-hip-v1, Polar PMD) with
-  fault injection, and :func:`simulated_sensor`, the ``--simulate`` entry point.
+  fault injection, and :func:`simulated_sensor` (in this process, for tests that look into the sensor);
+* :mod:`~impactlab.ble.sim.process` — :func:`simulated_sensor_process`, the same in a child process:
+  what ``--simulate`` runs.
 """
 
 from .bus import PrivateBus, dbus_daemon_path
 from .fakebluez import FakeBluez, wait_for
 from .gatt import AttError, GattLayout, Link, Peripheral
+from .process import SimulationProcess, simulated_sensor_process
 from .sensor import Faults, LinkModel, SimulatedSensor, Simulation, simulated_sensor
 
 __all__ = ["AttError", "FakeBluez", "Faults", "GattLayout", "LinkModel", "Link", "Peripheral", "PrivateBus", "SimulatedSensor",
-           "Simulation", "dbus_daemon_path", "simulated_sensor", "wait_for"]
+           "Simulation", "SimulationProcess", "dbus_daemon_path", "simulated_sensor", "simulated_sensor_process", "wait_for"]

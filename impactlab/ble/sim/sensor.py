@@ -8,8 +8,9 @@ link losses at chosen or random packets, refused commands.
 
 :func:`simulated_sensor` starts a private ``dbus-daemon``, the fake BlueZ
 (:mod:`impactlab.ble.sim.fakebluez`) and one sensor, and points ``DBUS_SYSTEM_BUS_ADDRESS`` at it, so
-the unmodified bleak in this process finds the sensor as if it were in range. It is what
-``--simulate FILE`` of ``impactlab scan``, ``stream`` and ``sync`` uses.
+the unmodified bleak in this process finds the sensor as if it were in range (tests use it to
+look into the sensor). ``--simulate FILE`` of ``impactlab scan``, ``stream`` and ``sync`` runs
+the same in a child process (:mod:`impactlab.ble.sim.process`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TypeVar
 import numpy as np
 
 from ...errors import ConfigError, DataError
+from ...io._common import RecordingSource
 from ...recording import Recording
 from ..decode import DecodeError, encode_end_of_sync, encode_info, encode_marker, encode_packets, packet_samples
 from ..pmd import parse_settings
@@ -151,8 +153,10 @@ class SimulatedSensor:
     ----------
     profile : SensorProfile
         ``impactlab-v1`` (live and sync) or ``polar-pmd`` (live only).
-    recording : Recording
-        What the sensor measured; impactlab-v1 needs a whole-number rate in Hz.
+    recording : Recording or RecordingSource
+        What the sensor measured; impactlab-v1 needs a whole-number rate in Hz. From a
+        RecordingSource (:func:`impactlab.io.open_recording`) an impactlab-v1 sensor reads it
+        chunk by chunk and keeps only its packets (:attr:`recording` is then None).
     address : str
         Bluetooth address, e.g. ``"F0:1A:B2:00:00:01"``.
     name : str, optional
@@ -182,13 +186,13 @@ class SimulatedSensor:
     """
 
     def __init__(
-        self, profile: SensorProfile, recording: Recording, *, address: str = "F0:1A:B2:00:00:01", name: str | None = None,
+        self, profile: SensorProfile, recording: Recording | RecordingSource, *, address: str = "F0:1A:B2:00:00:01",
+        name: str | None = None,
         faults: Faults | None = None, speed: float = 1.0, battery: int = 87, session_id: int = 1, first_seq: int = 0,
         markers: list[tuple[int, int]] | None = None, mtu: int | None = None, clock_error: float = 0.0,
         link: LinkModel | None = None, clock_set: bool = True,
     ) -> None:
         self.profile = profile
-        self.recording = recording
         self.address = address.upper()
         tail = self.address.replace(":", "")[-4:]
         self.name = name or (f"{profile.name_prefix}{tail}" if profile.protocol == "impactlab-v1"
@@ -214,14 +218,13 @@ class SimulatedSensor:
         self._task: asyncio.Task[None] | None = None
         self._live_task: asyncio.Task[None] | None = None
         self._sent_once: set[int] = set()
-        fs = float(recording.meta.sample_rate_hz)
+        if isinstance(recording, RecordingSource) and profile.protocol != "impactlab-v1":
+            recording = recording.read()  # Polar frames are resampled from the whole recording
+        self.meta = recording.meta
+        #: the recording played (None when built from a RecordingSource: its samples are not kept)
+        self.recording: Recording | None = recording if isinstance(recording, Recording) else None
+        fs = float(self.meta.sample_rate_hz)
         self.fs = fs
-        data = recording.data
-        t = data.index.as_unit("ns").asi8
-        self.start_ns = int(t[0]) if len(t) else 0
-        self.sample_index = np.rint((t - self.start_ns) * fs / 1e9).astype(np.int64)
-        xyz = data[["x", "y", "z"]].to_numpy(np.float64)
-        self.counts = np.rint(xyz * profile.counts_per_g).astype(np.int64)
         layout: list[tuple[str, str, list[str]]] = [
             (c.key, c.uuid, list(c.properties)) for c in profile.characteristics.values()
         ]
@@ -229,18 +232,26 @@ class SimulatedSensor:
         if profile.battery_service and profile.battery_level:
             services.append((profile.battery_service, [("battery", profile.battery_level, ["read", "notify"])]))
         self.layout = GattLayout(services)
+        self._live: list[bytes] | None = None
         if profile.protocol == "impactlab-v1":
             if abs(fs - round(fs)) > 1e-9 or not 1 <= fs <= 65535:
                 raise DataError(f"the simulated {profile.id} sensor needs a whole-number rate in Hz, the recording has {fs:g} Hz",
-                                path=recording.meta.source, hint="Resample the recording or simulate another profile")
+                                path=self.meta.source, hint="Resample the recording or simulate another profile")
             self.packet_n = packet_samples(profile, self.mtu)  # fewer samples per packet below MTU 247
-            self.stored = encode_packets(profile, self.counts, self.sample_index, kind="stored", max_samples=self.packet_n)
-            self.live = encode_packets(profile, self.counts, self.sample_index, kind="live", max_samples=self.packet_n)
-            self.live_first_sample = [int(self.sample_index[i]) for i in self._packet_starts()]
+            chunks = recording.chunks() if isinstance(recording, RecordingSource) else iter([recording])
+            self.start_ns, runs, self._span, samp = _sample_arrays(profile, chunks, fs,
+                                                                   getattr(recording, "n_rows_hint", None))
+            # the samples are dropped once packed: a 100 Hz day is 227,369 packets (62 MB) but
+            # 8.6 M samples (52 MB as int16, 207 MB as int64 counts, 69 MB more for their index)
+            self.stored = encode_packets(profile, samp, None, runs=runs, kind="stored", max_samples=self.packet_n)
+            del samp
             self.first_held = max(0, first_seq)
             self.clock_set = clock_set
             self.manufacturer_data = {0xFFFF: self.advert()}
         else:  # Polar: normal mode until SDK mode is started; frames as the profile's normal START asks
+            assert self.recording is not None
+            t = self.recording.data.index.as_unit("ns").asi8
+            self.start_ns = int(t[0]) if len(t) else 0
             self.clock_error = clock_error
             self.sdk_mode = False
             start = profile.command("start_stream")
@@ -248,7 +259,7 @@ class SimulatedSensor:
             self.pmd_settings = parse_settings(start[2:])
             self.live_rate = self.pmd_settings["sample_rate"][0]
             self.stored = []
-            self.live, self.live_first_sample = pmd_frames(profile, recording, rate_hz=self.live_rate,
+            self.live, self.live_first_sample = pmd_frames(profile, self.recording, rate_hz=self.live_rate,
                                                            range_g=self.pmd_settings["range"][0], clock_error=clock_error)
             self.first_held = 0
             self.manufacturer_data = {0x006B: b"\x01"}
@@ -260,16 +271,22 @@ class SimulatedSensor:
         self.link_loss_points = sorted(picks)
 
     # -- packet material
-    def _packet_starts(self) -> list[int]:
-        idx = self.sample_index
-        m = self.packet_n
-        if not idx.size:
-            return []
-        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-        starts: list[int] = []
-        for a, b in zip([0, *breaks.tolist()], [*breaks.tolist(), idx.size], strict=True):
-            starts.extend(range(a, b, m))
-        return starts
+    @property
+    def live(self) -> list[bytes]:
+        """The live packets (impactlab-v1: the stored packets with the live type, made when first asked for)."""
+        if self._live is None:
+            p = self.profile
+            hd = p.header_dtype
+            off = hd.fields["type"][1]  # type: ignore[index]
+            kind = bytes([p.packet_types["live"]])
+            self._live = [b[:off] + kind + b[off + 1:] for b in self.stored]
+            fs_off = hd.fields["first_sample"][1]  # type: ignore[index]
+            self.live_first_sample = [int.from_bytes(b[fs_off:fs_off + 4], "little") for b in self.stored]
+        return self._live
+
+    @live.setter
+    def live(self, packets: list[bytes]) -> None:
+        self._live = packets
 
     @property
     def n_stored(self) -> int:
@@ -281,7 +298,7 @@ class SimulatedSensor:
         p = self.profile
         return encode_info(p, {
             "fw_major": 1, "fw_minor": 0, "sample_rate_hz": int(round(self.fs)),
-            "range_g": int(round(self.recording.meta.range_g or p.range_g)), "counts_per_g": int(p.counts_per_g),
+            "range_g": int(round(self.meta.range_g or p.range_g)), "counts_per_g": int(p.counts_per_g),
             "status": STATUS_CLOCK_SET if self.clock_set else 0,
             "session_id": self.session_id, "stored_packets": self.n_stored, "first_seq": self.first_held,
             "session_start_us": self.start_ns // 1000 if self.clock_set else 0,
@@ -383,7 +400,7 @@ class SimulatedSensor:
             (unix_us,) = struct.unpack("<q", payload)
             self.log.time_set.append(unix_us)
             if not self.clock_set:  # the session's start becomes known: now minus what was recorded since
-                span_ns = int(round(float(self.sample_index[-1] + 1) * 1e9 / self.fs)) if self.sample_index.size else 0
+                span_ns = int(round(self._span * 1e9 / self.fs))
                 self.start_ns = unix_us * 1000 - span_ns
                 self.clock_set = True
                 self.manufacturer_data[0xFFFF] = self.advert()
@@ -418,6 +435,7 @@ class SimulatedSensor:
             if status == 0 and settings != self.pmd_settings:
                 self.pmd_settings = settings
                 self.live_rate = settings["sample_rate"][0]
+                assert self.recording is not None
                 self.live, self.live_first_sample = pmd_frames(p, self.recording, rate_hz=self.live_rate,
                                                                range_g=settings["range"][0], clock_error=self.clock_error)
                 self._live_t0, self._live_next = None, 0
@@ -525,6 +543,45 @@ class SimulatedSensor:
         self._live_task = None
 
 
+def _sample_arrays(profile: SensorProfile, chunks: Iterator[Recording], fs: float,
+                   n_hint: int | None) -> tuple[int, tuple[np.ndarray, np.ndarray], int, np.ndarray]:
+    """``(start_ns, runs, span, samples)`` of a recording read chunk by chunk.
+
+    ``runs`` are the position and sample index of each run of consecutive samples (for
+    :func:`~impactlab.ble.decode.encode_packets`), ``span`` the samples the session spans, and
+    ``samples`` are in the profile's sample dtype (counts clipped to its range): the whole
+    recording is never held as floats nor with a per-sample index, only these and one chunk.
+    """
+    sdt = profile.sample_dtype
+    samp = np.empty(max(int(n_hint or 0), 1), sdt)
+    n = 0
+    start_ns: int | None = None
+    last = -2  # index of the previous sample
+    run_pos: list[np.ndarray] = []
+    run_first: list[np.ndarray] = []
+    for chunk in chunks:
+        data = chunk.data
+        m = len(data)
+        if not m:
+            continue
+        t = data.index.as_unit("ns").asi8
+        if start_ns is None:
+            start_ns = int(t[0])
+        if n + m > samp.size:  # the hint was short: grow by half
+            samp = np.resize(samp, max(n + m, samp.size + samp.size // 2))
+        idx = np.rint((t - start_ns) * fs / 1e9).astype(np.int64)
+        br = np.flatnonzero(np.diff(np.r_[last, idx]) != 1)  # runs starting in this chunk
+        run_pos.append(n + br)
+        run_first.append(idx[br])
+        last = int(idx[-1])
+        for ax in "xyz":
+            lim = np.iinfo(sdt[ax])
+            samp[ax][n:n + m] = np.clip(np.rint(data[ax].to_numpy(np.float64) * profile.counts_per_g), lim.min, lim.max)
+        n += m
+    runs = (np.concatenate(run_pos or [np.zeros(0, np.int64)]), np.concatenate(run_first or [np.zeros(0, np.int64)]))
+    return start_ns or 0, runs, last + 1 if n else 0, samp[:n]
+
+
 @dataclass
 class Simulation:
     """A running simulation: the sensor, the fake BlueZ and the private bus."""
@@ -537,6 +594,16 @@ class Simulation:
     def address(self) -> str:
         """The simulated sensor's Bluetooth address."""
         return self.sensor.address
+
+    @property
+    def timezone(self) -> str | None:
+        """The time zone of the recording played."""
+        return self.sensor.meta.timezone
+
+    @property
+    def vertical_axis(self) -> str | None:
+        """The vertical axis of the recording played."""
+        return self.sensor.meta.vertical_axis
 
     def run(self, fn: Callable[[], T]) -> T:
         """Call ``fn()`` on the fake's loop (safe access to the sensor's state)."""
@@ -578,13 +645,15 @@ def simulated_sensor(
         ``dbus-daemon`` is missing or did not start.
     """
     prof = profile if isinstance(profile, SensorProfile) else load_profile(profile)
+    rec: Recording | RecordingSource
     if isinstance(source, Recording):
         rec = source
     else:
-        from ...io import read_recording
+        from ...io import open_recording
 
-        rec = read_recording(Path(source), **(read_options or {}))  # type: ignore[arg-type]
+        rec = open_recording(Path(source), **(read_options or {}))  # type: ignore[arg-type]
     sensor = SimulatedSensor(prof, rec, address=address, faults=faults, speed=speed, **sensor_kw)  # type: ignore[arg-type]
+    del rec  # an impactlab-v1 sensor keeps its packets, not the samples
     old = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
     vlog = logging.getLogger("bleak.backends.bluezdbus.version")
     old_level = vlog.level
