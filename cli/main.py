@@ -169,6 +169,16 @@ def _check_store(path: str | None) -> None:
                          "impactlab import FILE --client ID")
 
 
+def _sample_data_hint(err: ImpactlabError) -> str:
+    """What to do when an example's ``sample_data/...`` file is missing: the wheel ships them, copied out on request."""
+    path = getattr(err, "path", None)
+    if not path or os.path.exists(path) or os.path.isdir("sample_data"):
+        return ""
+    if os.path.normpath(path).split(os.sep)[0] != "sample_data":
+        return ""
+    return ". The sample files the examples use are not in this folder: 'impactlab sample-data' copies them into ./sample_data"
+
+
 def _crash_report(err: BaseException, argv: Sequence[str] | None) -> str | None:
     """Write the traceback to ``$XDG_STATE_HOME/impactlab`` (default ``~/.local/state/impactlab``), 0600."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
@@ -233,7 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImpactlabError as err:
         if args.debug:
             traceback.print_exc()
-        print(f"impactlab: error: {err}", file=sys.stderr)
+        hint = _sample_data_hint(err)
+        print(f"impactlab: error: {str(err).rstrip('.') if hint else err}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("impactlab: interrupted", file=sys.stderr)
