@@ -169,6 +169,30 @@ def _check_store(path: str | None) -> None:
                          "impactlab import FILE --client ID")
 
 
+def _sample_data_hint(err: ImpactlabError) -> str:
+    """What to do when an example's ``sample_data/...`` file is missing: the wheel ships them, copied out on request."""
+    path = getattr(err, "path", None)
+    if not path or os.path.exists(path) or os.path.isdir("sample_data"):
+        return ""
+    if os.path.normpath(path).split(os.sep)[0] != "sample_data":
+        return ""
+    return ". The sample files the examples use are not in this folder: 'impactlab sample-data' copies them into ./sample_data"
+
+
+def _os_error(err: OSError) -> str:
+    """One line for an error the system gave on a path the user named: the path, what was wrong, what to do."""
+    what = err.strerror or type(err).__name__
+    if isinstance(err, FileExistsError | NotADirectoryError):
+        todo = "A file stands where a folder is needed: give another path, or move that file away"
+    elif isinstance(err, PermissionError):
+        todo = "You may not use that path: give one in a folder you own, or change its permissions"
+    elif isinstance(err, FileNotFoundError):
+        todo = "Check the path, and that its folder exists"
+    else:
+        todo = "Check the path and that the disk has room"
+    return f"{err.filename}: {what}. {todo}"
+
+
 def _crash_report(err: BaseException, argv: Sequence[str] | None) -> str | None:
     """Write the traceback to ``$XDG_STATE_HOME/impactlab`` (default ``~/.local/state/impactlab``), 0600."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
@@ -233,7 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImpactlabError as err:
         if args.debug:
             traceback.print_exc()
-        print(f"impactlab: error: {err}", file=sys.stderr)
+        hint = _sample_data_hint(err)
+        print(f"impactlab: error: {str(err).rstrip('.') if hint else err}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("impactlab: interrupted", file=sys.stderr)
@@ -243,6 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # a bug, or an input a reader did not foresee: one line, report on disk
         if args.debug:
             traceback.print_exc()
+        if isinstance(err, OSError) and err.filename is not None:  # no such folder, no permission, disk full: the user's to fix
+            print(f"impactlab: error: {_os_error(err)}", file=sys.stderr)
+            return 1
         report = _crash_report(err, argv)
         files = [a for a in (argv if argv is not None else sys.argv[1:]) if os.path.exists(a)]
         where = f" on {files[0]}" if files else ""

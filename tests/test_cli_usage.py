@@ -32,7 +32,7 @@ def test_top_help_groups_every_command_with_an_example(capsys: pytest.CaptureFix
     assert exc.value.code == 0
     out = capsys.readouterr().out
     groups = [line.strip() for line in out.splitlines() if line.startswith("  ") and line.strip().endswith(":")]
-    assert groups == ["clients:", "therapists:", "researchers:"]
+    assert groups == ["start here:", "clients:", "therapists:", "researchers:"]
     for c in COMMANDS:
         assert f"    {c.name:<9} {c.help}" in out and f"e.g. {c.example}" in out
 
@@ -109,7 +109,7 @@ def _paths(value: object) -> list[str]:
 
 def test_every_subcommand_help_has_two_examples_that_parse_and_name_real_inputs(tmp_path: Path) -> None:
     helps = _helps()
-    assert len(helps) == 16
+    assert len(helps) == 17
     for name, p in helps.items():
         examples = _examples(p)
         own = [argv for argv, _ in examples if " ".join(argv).startswith(name)]
@@ -138,7 +138,7 @@ def test_every_subcommand_help_has_two_examples_that_parse_and_name_real_inputs(
                 made |= {str(Path(v).parent)}
 
 
-RUN = ("import", "plan", "clients", "history", "today", "report", "device", "mark", "convert")
+RUN = ("sample-data", "import", "plan", "clients", "history", "today", "report", "device", "mark", "convert")
 
 
 @pytest.mark.slow
@@ -162,6 +162,8 @@ def test_store_and_file_examples_run(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert ran >= 25
     assert (tmp_path / "c01-W10.html").stat().st_size > 10_000 and (tmp_path / "hip-cal.parquet").exists()
     assert "vibration" in (tmp_path / "my-markers.csv").read_text()
+    copied = tmp_path / "try-impactlab" / "sample_data" / "sim-day.parquet"
+    assert copied.read_bytes() == (ROOT / "sample_data" / "sim-day.parquet").read_bytes()
 
 
 def test_analyze_help_lists_every_readable_format() -> None:

@@ -21,6 +21,9 @@ class Command(NamedTuple):
 
 
 COMMANDS: tuple[Command, ...] = (
+    # everyone, first: the files every example below names (a checkout has them; a wheel copies them)
+    Command("sample-data", "sample_data", "start here", "copy the sample recordings and plans the examples use into ./sample_data",
+            "impactlab sample-data"),
     # clients: their sensor, their store, their day
     Command("sync", "sync", "clients", "download a sensor's stored data (lossless, resumable) and add it to a client's store",
             "impactlab sync --simulate sample_data/sim-day.parquet --client c01"),
