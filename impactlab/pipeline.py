@@ -289,7 +289,8 @@ class _Engine:
         self.rows_in += len(data)
         if not np.isfinite(xyz).all():
             k0 = int(np.flatnonzero(~np.isfinite(xyz).all(axis=1))[0])
-            raise DataError(f"row {rows0 + k0} ({data.index[k0]}) holds a non-finite value ({xyz[k0].tolist()})",
+            raise DataError(f"sample {rows0 + k0 + 1} (counted from 1; {data.index[k0]}) holds a non-finite value "
+                            f"({xyz[k0].tolist()})",
                             path=self.meta.source, hint="Remove or repair the row and run again")
         bound = self.impossible_g
         a = np.abs(xyz)
@@ -393,7 +394,7 @@ class _Engine:
             also = (f" (the file declares ±{self.file_range_g:g} g)"
                     if given is not None and self.file_range_g is not None else "")
             self.warn(f"{src}: {self.over} sample(s) exceed {who}{also}, up to {self.max_abs:g} g, the first at "
-                      f"row {self.over_row}; check the range setting")
+                      f"sample {(self.over_row or 0) + 1} (counted from 1, header lines not counted); check the range setting")
         if not self.range_known:
             found = [r for r in _RANGES if self.plateau[r] >= 2 and self.max_abs <= r * _OVER]
             if found:
@@ -484,7 +485,8 @@ class _Engine:
         if self.impossible:
             self.warn(
                 f"{src}: {self.impossible} sample(s) beyond ±{self.impossible_g:g} g (up to {self.impossible_max:g} g, "
-                f"the first at row {self.impossible_row}) cannot be accelerations of a worn sensor "
+                f"the first at sample {(self.impossible_row or 0) + 1}, counted from 1 without header lines) cannot be "
+                f"accelerations of a worn sensor "
                 f"({'twice its range' if self.range_known else 'no wearable sensor reads beyond 200 g'}); their values "
                 "were dropped (runs of 1-2 samples bridged by linear interpolation, longer runs left as gaps), so "
                 "they are never counted as impacts"

@@ -161,5 +161,5 @@ class TestParquet:
         frame = pd.DataFrame(rec.data.to_numpy(), index=pd.DatetimeIndex(idx, name="time"), columns=rec.data.columns)
         pq.write_table(pa.Table.from_pandas(frame.tz_convert("UTC"), preserve_index=True), tmp_path / "b.parquet",
                        row_group_size=1500)
-        with pytest.raises(DataError, match=r"row 1500: .*repeats the previous row's time"):
+        with pytest.raises(DataError, match=r"row 1501: .*repeats the previous row's time"):
             list(open_recording(tmp_path / "b.parquet").chunks())

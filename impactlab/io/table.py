@@ -398,6 +398,8 @@ def resolve_vertical_axis(spec: str | None, xyz: np.ndarray, *, default: str | N
 def _time_ns(col: pa.ChunkedArray, naive: bool, path: str, row: int) -> np.ndarray:
     """Int64 ns since 1970 of a timestamp column in any unit (s, ms, µs, ns), naive or zoned.
 
+    ``row`` is the number (from 1) of the column's first row, for messages.
+
     Naive times stay wall-clock (as if UTC); zoned ones become UTC. Casting to the ``ns`` unit
     first is what makes ms and µs columns (pandas' ``to_parquet`` of local times) read right.
     """
@@ -489,12 +491,12 @@ def open_parquet(
     if n_rows == 0:
         raise ReadError("the file has no samples", path=path)
     first = pf.read_row_group(0, columns=["time", "x", "y", "z"])
-    t_first = _time_ns(first.column("time"), naive, path, 0)
+    t_first = _time_ns(first.column("time"), naive, path, 1)
     xyz_first = np.column_stack([first.column(a).to_numpy(zero_copy_only=False).astype(np.float64) for a in "xyz"])
     fs = sample_rate_hz or stored.get("sample_rate_hz")
     if not fs:
         ok = np.isfinite(xyz_first[:20000]).all(axis=1)
-        fs = rate_from_times(t_first[:20000][ok], path, unit="row", first=0)
+        fs = rate_from_times(t_first[:20000][ok], path, unit="row", first=1)
     check_units(xyz_first[:100000], units, path, 1)
     vaxis, note = resolve_vertical_axis(vertical_axis or stored.get("vertical_axis"), xyz_first, default=None)
     if note:
@@ -506,7 +508,7 @@ def open_parquet(
     )
 
     def chunks() -> Iterator[Recording]:
-        row = 0
+        row = 1  # the row group's first row, counted from 1 (as every message names rows)
         last: int | None = None
         for i in range(pf.num_row_groups):
             tab = pf.read_row_group(i, columns=cols)
@@ -521,7 +523,7 @@ def open_parquet(
                     hint="Gaps must be missing rows, not NaN",
                 )
             if units != "g":
-                xyz = check_units(xyz, units, path, row + 1)
+                xyz = check_units(xyz, units, path, row)
             extra = {}
             if "wear" in tab.column_names:
                 extra["wear"] = tab.column("wear").to_numpy(zero_copy_only=False).astype(bool)
