@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._private import open_private, write_private_text
 from ._version import __version__
 from .config import AnalysisConfig, DetectionConfig
 from .daily import daily_load, grouped_band_codes, weekly_summary
@@ -142,7 +143,7 @@ class Analysis:
 
     def write(self, out_dir: str | Path, stem: str | None = None) -> list[Path]:
         """Write ``<stem>-Impacts.csv``, ``-Sessions.csv``, ``-Daily.csv``, ``-PlanCheck.csv`` (with a
-        plan) and ``-Info.json`` into ``out_dir``; return the paths."""
+        plan) and ``-Info.json`` into ``out_dir``, readable by their owner only (0600); return the paths."""
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -159,11 +160,10 @@ class Analysis:
             tables["PlanCheck"] = self.plan_check
         for name, df in tables.items():
             p = out / f"{stem}-{name}.csv"
-            _csv_frame(df).to_csv(p, index=False)
+            with open_private(p) as fh:  # 0600, like the reports made from them
+                _csv_frame(df).to_csv(fh, index=False)
             files.append(p)
-        p = out / f"{stem}-Info.json"
-        p.write_text(json.dumps(self.info(), indent=2) + "\n")
-        files.append(p)
+        files.append(write_private_text(out / f"{stem}-Info.json", json.dumps(self.info(), indent=2) + "\n"))
         return files
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .._private import write_private_text
 from ..errors import ImpactlabError, ImpactlabWarning, ReadError
 from ._files import read_info, swap_in
 from .inputs import _stem
@@ -76,7 +77,7 @@ def _write_folder(res: Analysis, folder: Path, rid: str, batch: dict[str, Any]) 
         info_path = tmp / f"{stem}-Info.json"
         info = json.loads(info_path.read_text())
         info["batch"] = batch
-        info_path.write_text(json.dumps(info, indent=2) + "\n")
+        write_private_text(info_path, json.dumps(info, indent=2) + "\n")
         swap_in(tmp, folder)
     finally:
         if tmp.exists():
