@@ -28,7 +28,6 @@ import io
 import itertools
 import os
 import re
-import stat
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._textfile import TextFileKind, read_text_file
 from .errors import ConfigError, DataQualityWarning
 from .io._common import clip
 
@@ -266,37 +266,17 @@ def _rows(text: str, path: str) -> Iterable[tuple[int, list[str]]]:
         yield start, [c.strip() for c in row]
 
 
-_MAX_MARKERS_BYTES = 16 << 20  # ~200,000 markers; a bigger file is not a markers file
+_MARKERS_FILE = TextFileKind(
+    noun="markers file", max_bytes=16 << 20,  # ~200,000 markers; a bigger file is not a markers file
+    size_note="a markers file is one short line per period", check_hint="Check that this is the markers file (start,end,label)",
+    missing_hint="Check the path, or create it with impactlab mark", give_hint="Give the markers CSV file",
+    binary_what="a markers CSV", utf8_hint="Save the file as CSV UTF-8",
+)
 
 
 def _read_text(p: str) -> str:
     """The markers file's text: a regular file of at most 16 MB, UTF-8 (a leading BOM dropped)."""
-    try:
-        st = os.stat(p)
-        if not stat.S_ISREG(st.st_mode):
-            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a pipe or device?)"
-            raise ConfigError(f"this is {kind}, not a markers file", path=p, hint="Give the markers CSV file")
-        if st.st_size > _MAX_MARKERS_BYTES:
-            raise ConfigError(f"the file is {st.st_size / 2**20:.0f} MB; a markers file is one short line per period",
-                              path=p, hint="Check that this is the markers file (start,end,label)")
-        with open(p, "rb") as fh:
-            raw = fh.read(_MAX_MARKERS_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError("markers file not found", path=p, hint="Check the path, or create it with impactlab mark") from None
-    except PermissionError:
-        raise ConfigError("permission denied (the file or a folder above it cannot be read)", path=p,
-                          hint="Check the permissions") from None
-    except OSError as err:
-        raise ConfigError(f"cannot read the markers file ({err.strerror or type(err).__name__})", path=p) from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        binary = b"\0" in raw[:4096]
-        raise ConfigError(f"not UTF-8 text (byte 0x{raw[err.start]:02x})"
-                          + ("; this looks like a binary file, not a markers CSV" if binary else ""), path=p, line=line,
-                          hint="Check that this is the markers file (start,end,label)" if binary else
-                          "Save the file as CSV UTF-8") from None
+    return read_text_file(p, _MARKERS_FILE)
 
 
 def read_markers(path: str | os.PathLike[str], *, source: str | None = None) -> Markers:

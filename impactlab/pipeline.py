@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._private import open_private, write_private_text
 from ._version import __version__
 from .config import AnalysisConfig, DetectionConfig
 from .daily import daily_load, grouped_band_codes, weekly_summary
@@ -142,7 +143,7 @@ class Analysis:
 
     def write(self, out_dir: str | Path, stem: str | None = None) -> list[Path]:
         """Write ``<stem>-Impacts.csv``, ``-Sessions.csv``, ``-Daily.csv``, ``-PlanCheck.csv`` (with a
-        plan) and ``-Info.json`` into ``out_dir``; return the paths."""
+        plan) and ``-Info.json`` into ``out_dir``, readable by their owner only (0600); return the paths."""
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -159,11 +160,10 @@ class Analysis:
             tables["PlanCheck"] = self.plan_check
         for name, df in tables.items():
             p = out / f"{stem}-{name}.csv"
-            _csv_frame(df).to_csv(p, index=False)
+            with open_private(p) as fh:  # 0600, like the reports made from them
+                _csv_frame(df).to_csv(fh, index=False)
             files.append(p)
-        p = out / f"{stem}-Info.json"
-        p.write_text(json.dumps(self.info(), indent=2) + "\n")
-        files.append(p)
+        files.append(write_private_text(out / f"{stem}-Info.json", json.dumps(self.info(), indent=2) + "\n"))
         return files
 
 
@@ -289,7 +289,8 @@ class _Engine:
         self.rows_in += len(data)
         if not np.isfinite(xyz).all():
             k0 = int(np.flatnonzero(~np.isfinite(xyz).all(axis=1))[0])
-            raise DataError(f"row {rows0 + k0} ({data.index[k0]}) holds a non-finite value ({xyz[k0].tolist()})",
+            raise DataError(f"sample {rows0 + k0 + 1} (counted from 1; {data.index[k0]}) holds a non-finite value "
+                            f"({xyz[k0].tolist()})",
                             path=self.meta.source, hint="Remove or repair the row and run again")
         bound = self.impossible_g
         a = np.abs(xyz)
@@ -393,7 +394,7 @@ class _Engine:
             also = (f" (the file declares ±{self.file_range_g:g} g)"
                     if given is not None and self.file_range_g is not None else "")
             self.warn(f"{src}: {self.over} sample(s) exceed {who}{also}, up to {self.max_abs:g} g, the first at "
-                      f"row {self.over_row}; check the range setting")
+                      f"sample {(self.over_row or 0) + 1} (counted from 1, header lines not counted); check the range setting")
         if not self.range_known:
             found = [r for r in _RANGES if self.plateau[r] >= 2 and self.max_abs <= r * _OVER]
             if found:
@@ -484,7 +485,8 @@ class _Engine:
         if self.impossible:
             self.warn(
                 f"{src}: {self.impossible} sample(s) beyond ±{self.impossible_g:g} g (up to {self.impossible_max:g} g, "
-                f"the first at row {self.impossible_row}) cannot be accelerations of a worn sensor "
+                f"the first at sample {(self.impossible_row or 0) + 1}, counted from 1 without header lines) cannot be "
+                f"accelerations of a worn sensor "
                 f"({'twice its range' if self.range_known else 'no wearable sensor reads beyond 200 g'}); their values "
                 "were dropped (runs of 1-2 samples bridged by linear interpolation, longer runs left as gaps), so "
                 "they are never counted as impacts"

@@ -520,7 +520,7 @@ def test_one_clock_in_every_collated_table(tmp_path: Path, capsys: pytest.Captur
     assert gap["warning"].startswith("6 gap(s) in the samples") and gap["count"] == 1
     assert str(gap["first_occurrence"]) == "2019-09-17 18:55:44.990000" and gap["utc_offset"] == "-04:00"
     zone = w[(w["recording_id"] == "tas.csv.gz") & w["warning"].str.contains("without a zone")]
-    assert len(zone) == 1 and not zone["warning"].iloc[0].startswith(str(d))
+    assert len(zone) == 1 and not zone["warning"].iloc[0].startswith(str(d)) and zone["count"].iloc[0] == 1
 
     # the subject's zone makes the two readings of one recording agree
     subjects = tmp_path / "subjects.csv"
@@ -558,3 +558,16 @@ def test_summary_adherence_counts_not_scheduled(files: list[Path], tmp_path: Pat
     assert "not scheduled" in dic.loc["plan_not_scheduled", "description"]
     assert dic.loc["plan_adherence", "description"].startswith("Adherence: met / (met + not met)")
     assert list(dic.index).index("plan_adherence") == list(dic.index).index("plan_met") + 4
+
+
+def test_warnings_table_counts_a_file_note_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The reader's 'no zone in the file' note is warned when the file is opened and again when the
+    analysis starts; the collated Warnings table says it once (count 1), like every other warning."""
+    out = tmp_path / "out"
+    assert main(["-q", "batch", str(ROOT / "sample_data" / "actigraph-hip-5min.csv"), "-o", str(out),
+                 "--scheduler", "sync", "--table-format", "csv"]) == 0
+    w = pd.read_csv(out / "collated" / "Warnings.csv")
+    assert w["warning"].str.contains("device-local without a zone").sum() == 1
+    assert w["count"].tolist() == [1] * len(w) and len(w) == 2  # the zone note and 'no day has 10 h of wear'
+    info = json.loads((out / "actigraph-hip-5min" / "actigraph-hip-5min-Info.json").read_text())
+    assert [x["count"] for x in info["batch"]["warnings"]] == [1, 1]

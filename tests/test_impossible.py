@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from impactlab.cli.main import main
 
 from impactlab import analyze
 from impactlab.errors import ImpactlabError
@@ -50,7 +51,7 @@ def test_minus_1000_and_1e30_never_impacts(tmp_path: Path) -> None:
     assert res.band_totals()["high"] == clean.band_totals()["high"]
     assert res.band_totals() == clean.band_totals()
     w = [m for m in res.qc["warnings"] if "cannot be accelerations" in m]
-    assert w and "36 sample(s)" in w[0] and "first at row 300" in w[0] and "never counted as impacts" in w[0]
+    assert w and "36 sample(s)" in w[0] and "first at sample 301, counted from 1" in w[0] and "never counted as impacts" in w[0]
     assert float(res.impacts["peak_g"].max()) == pytest.approx(float(clean.impacts["peak_g"].max()), abs=0.05)
 
 
@@ -68,3 +69,14 @@ def test_long_run_is_a_gap(tmp_path: Path) -> None:
     assert res.qc["impossible_samples"] == 50
     assert res.qc["gaps"] == 1 and res.qc["gap_list"][0]["row"] == 3000
     assert float(res.impacts["peak_g"].max()) < 5.0
+
+
+def test_impossible_sample_number_is_the_users(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`impactlab analyze` names the first impossible sample by its number counted from 1, header
+    lines not counted: in this CSV (one header line) it is on the file line one further."""
+    p = _minute(tmp_path, {1234: 1e30, 2000: 1e30})
+    assert main(["analyze", str(p), "--vertical-axis", "-y", "--format", "json"]) == 0
+    err = capsys.readouterr().err
+    assert "2 sample(s) beyond" in err and "the first at sample 1235, counted from 1 without header lines" in err
+    lines = p.read_text().splitlines()
+    assert lines[0] == "time,x,y,z" and float(lines[1235].split(",")[2]) == 1e30  # file line 1236

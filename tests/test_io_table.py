@@ -161,5 +161,67 @@ class TestParquet:
         frame = pd.DataFrame(rec.data.to_numpy(), index=pd.DatetimeIndex(idx, name="time"), columns=rec.data.columns)
         pq.write_table(pa.Table.from_pandas(frame.tz_convert("UTC"), preserve_index=True), tmp_path / "b.parquet",
                        row_group_size=1500)
-        with pytest.raises(DataError, match=r"row 1500: .*repeats the previous row's time"):
+        with pytest.raises(DataError, match=r"row 1501: .*repeats the previous row's time"):
             list(open_recording(tmp_path / "b.parquet").chunks())
+
+
+# -- times that decode to before 2000 (relative seconds, a unit taken for another) ----------------
+def _epoch_csv(path: Path, t0: float, scale: float = 1.0, header: str | None = "time,x,y,z") -> Path:
+    """60 s at 50 Hz of a still sensor (y up), times ``t0 + k/50`` s written in units of ``1/scale`` s."""
+    rng = np.random.default_rng(7)
+    t = (t0 + np.arange(3000) / 50) * scale
+    xyz = rng.normal(0, 0.01, (3000, 3)) + np.array([0.0, 1.0, 0.0])
+    rows = [f"{ti:.3f},{a:.4f},{b:.4f},{c:.4f}" for ti, (a, b, c) in zip(t, xyz, strict=True)]
+    path.write_text("\n".join(([header] if header else []) + rows) + "\n")
+    return path
+
+
+def test_relative_seconds_warned_through_analyze_and_convert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Seconds since the start (1e5 s = 1970-01-02) are read as epoch seconds, as their magnitude says,
+    but the user is told the dates are not real, with the file, the column and what to write instead."""
+    from impactlab.cli.main import main
+
+    p = _epoch_csv(tmp_path / "rel.csv", 100_000.0, header="epoch,x,y,z")
+    assert main(["analyze", str(p), "--format", "json"]) == 0
+    err = capsys.readouterr().err
+    assert (f"warning: {p}: the first time in column 'epoch' ('100000.000', read as seconds since 1970) is "
+            "1970-01-02T03:46:40+00:00, before 2000") in err
+    assert "write them as ISO 8601 with an offset" in err and "seconds since 1970 of the real clock" in err
+    out = tmp_path / "rel.parquet"
+    assert main(["convert", str(p), "--output", str(out)]) == 0
+    assert "1970-01-02T03:46:40+00:00, before 2000" in capsys.readouterr().err  # convert says it too
+    assert main(["analyze", str(out), "--format", "json"]) == 0  # and the Parquet file keeps saying it
+    assert f"warning: {out}: the first time in column 'time' (Parquet timestamp[ns, tz=UTC]) is 1970-01-02" in \
+        capsys.readouterr().err
+    # headerless: the column is named by its position
+    bare = _epoch_csv(tmp_path / "bare.csv", 3600.0, header=None)
+    src = open_recording(bare)
+    assert any("first time in column 1 ('3600.000', read as seconds since 1970) is 1970-01-01T01:00:00+00:00" in n
+               for n in src.notes)
+
+
+@pytest.mark.parametrize(("t0", "scale", "unit"), [(1_772_438_400.0, 1.0, "seconds"), (1_772_438_400.0, 1e3, "milliseconds"),
+                                                  (946_684_800.0, 1.0, "seconds")])
+def test_real_epoch_times_not_warned(tmp_path: Path, t0: float, scale: float, unit: str) -> None:
+    """2026-03-02 in s or ms, and 2000-01-01 itself: read in the unit their size says, no early-time note."""
+    src = open_recording(_epoch_csv(tmp_path / "e.csv", t0, scale))
+    assert src.meta.timezone == "UTC" and not any("before 2000" in n for n in src.notes)
+    assert src.read().data.index[0] == pd.Timestamp(int(t0), unit="s", tz="UTC")
+    assert (unit == "seconds") != any("read as milliseconds" in n for n in src.notes)
+
+
+def test_parquet_milliseconds_stored_as_nanoseconds_warned(tmp_path: Path) -> None:
+    """A logger's epoch milliseconds made a timestamp with pd.to_datetime but without unit='ms' are
+    nanoseconds: 2026-03-02 becomes 1970-01-01T00:29:32; the note names the file, the column and the fix."""
+    t_ms = 1_772_438_400_000 + np.arange(3000) * 20  # 50 Hz
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"time": pd.to_datetime(t_ms, utc=True), "x": rng.normal(0, 0.01, 3000),
+                       "y": 1 + rng.normal(0, 0.01, 3000), "z": rng.normal(0, 0.01, 3000)})
+    p = tmp_path / "ms.parquet"
+    df.to_parquet(p)
+    src = open_recording(p)
+    assert str(src.read().data.index[0]) == "1970-01-01 00:29:32.438400+00:00"
+    note = next(n for n in src.notes if "before 2000" in n)
+    assert note.startswith(f"{p}: the first time in column 'time' (Parquet timestamp[ns, tz=UTC]) is "
+                           "1970-01-01T00:29:32.438400+00:00, before 2000")
+    assert "pd.to_datetime(df['time'], unit='s', utc=True)" in note

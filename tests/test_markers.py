@@ -159,7 +159,7 @@ def test_parser_accepts_exactly_the_valid_files(tmp_path_factory: pytest.TempPat
     ("raw", "line", "match"),
     [
         (b"# vest log\n\nstart;end;label\n", 3, r"the first line that is not a comment should be the header .*got 'start;end;label'"),
-        (b"start,end,label\n2026-03-03T10:00Z,2026-03-03T10:40Z,v\xe9st\n", 2, r"not UTF-8 text \(byte 0xe9\)"),
+        (b"start,end,label\n2026-03-03T10:00Z,2026-03-03T10:40Z,v\xe9st\n", 2, r"not UTF-8 text \(byte 0xe9 at column 38\)"),
         (b"\x00\x01PK\x03\x04" + bytes(range(256)), 2, "binary file, not a markers CSV"),  # a newline at byte 16
         (b"start,end,label\n" + b"2026-03-03T10:00Z,2026-03-03T10:40Z," + b"x" * 200_000 + b"\n", 2, "not a CSV line"),
         (b"start,end,label\n0001-03-03T10:00,2026-03-03T10:40,vest\n", 2, "in the year 1, before or long after"),
@@ -246,3 +246,17 @@ def test_mark_creates_the_file_owner_only(tmp_path: Path) -> None:
     assert m.line == 2 and f.read_text() == HEADER + "2026-03-03T10:00:00+00:00,2026-03-03T10:40:00+00:00,vest\n"
     if os.name == "posix":
         assert f.stat().st_mode & 0o777 == 0o600
+
+
+def test_mark_names_a_utf16_markers_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A markers file saved as UTF-16 (Excel's "Unicode Text") is named as such by the reader it shares
+    with plan files (impactlab._textfile), instead of 'not UTF-8 text (byte 0xff ...)'."""
+    f = tmp_path / "m.csv"
+    f.write_bytes("start,end,label\n2026-03-03T10:00Z,2026-03-03T10:40Z,vest\n".encode("utf-16"))
+    before = f.read_bytes()
+    assert main(["mark", "walk", "--start", "2026-03-04T09:00:00+00:00", "--end", "2026-03-04T09:30:00+00:00",
+                 "--file", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert f"{f}:line 1: the file is UTF-16 text; a markers file must be UTF-8" in err
+    assert "Save it again choosing the encoding UTF-8" in err
+    assert f.read_bytes() == before

@@ -60,14 +60,14 @@ def test_range_option_contradicted_by_data() -> None:
     raw = pd.read_csv(JUMPS, header=None).iloc[:, 1:4].to_numpy()
     over = (np.abs(raw) > 8 * 1.001).any(axis=1)
     assert f"{int(over.sum())} sample(s)" in w[0]
-    assert f"row {int(np.argmax(over))}" in w[0]
+    assert f"the first at sample {int(np.argmax(over)) + 1} (counted from 1" in w[0]  # = its line: no header
 
 
 def test_file_declared_range_contradicted_names_both() -> None:
     rec = open_recording(JUMPS).read()
     declared = Recording(rec.data, rec.meta.replace(range_g=8.0))
     res = _run(declared)
-    assert any("exceed the file's declared range ±8 g" in m and "first at row" in m for m in res.qc["warnings"])
+    assert any("exceed the file's declared range ±8 g" in m and "first at sample" in m for m in res.qc["warnings"])
     res2 = _run(declared, 4.0)
     assert any("--range-g 4" in m and "±8 g" in m for m in res2.qc["warnings"])
 
@@ -118,7 +118,7 @@ def test_cwa_declaring_a_smaller_range_than_its_data_warns_and_clips(tmp_path: P
     assert (res.qc["range_g"], res.qc["range_source"]) == (4.0, "file")
     assert res.qc["clipped_samples"] == clipped > 0
     msg = [m for m in res.qc["warnings"] if "exceed the file's declared range ±4 g" in m]
-    assert msg and f"{int(over.sum())} sample(s)" in msg[0] and f"row {int(np.argmax(over))}" in msg[0]
+    assert msg and f"{int(over.sum())} sample(s)" in msg[0] and f"sample {int(np.argmax(over)) + 1} (counted from 1" in msg[0]
     given = _run(open_recording(path, tz="UTC"), range_g=8.0)
     assert (given.qc["range_g"], given.qc["range_source"]) == (8.0, "option")
     assert any("--range-g 8 overrides the file's declared range ±4 g" in m for m in given.qc["warnings"])

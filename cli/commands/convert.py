@@ -8,11 +8,12 @@ import os
 import queue
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from impactlab.errors import DataError, ReadError
+from impactlab.errors import DataError, DataQualityWarning, ReadError
 
 from .._common import progress_bar
 from ..options import add_calibrate_option, add_output_file_option, add_reading_options, open_source, refuse_method_options
@@ -149,6 +150,8 @@ def write_parquet_source(
 
 def run(args: argparse.Namespace) -> int:
     src = open_source(args.file, args)
+    for note in src.notes:  # what analyze would say about the file (zone assumed, time unit, times before 2000)
+        warnings.warn(note, DataQualityWarning, stacklevel=1)
     with progress_bar(src.n_rows_hint, f"converting {Path(args.file).name}", quiet=args.quiet) as update:
         n = write_parquet_source(src, args.output, row_group_rows=args.row_group_rows, progress=update)
     if not args.quiet:

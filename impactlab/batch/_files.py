@@ -14,6 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from .._private import write_private_text
+
 #: Name of the collated tables' folder inside OUT (reserved: no recording may be called so).
 COLLATED = "collated"
 MANIFEST = "manifest.json"
@@ -40,7 +42,7 @@ def swap_in(tmp: Path, final: Path) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+    """Write ``text`` to ``path`` (0600) through a temporary file in the same folder and a rename."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(text)
+    write_private_text(tmp, text)
     os.replace(tmp, path)

@@ -91,8 +91,10 @@ def with_clock(df: pd.DataFrame, tz: str | None, *, zoned: Sequence[str] = (), d
 
 
 def _iso(s: pd.Series) -> pd.Series:
-    text = s.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.removesuffix(".000000")
-    return text.astype("string")
+    """Naive times as ``YYYY-MM-DDTHH:MM:SS[.ffffff]``: microseconds on every row when any row has them,
+    so one column has one format."""
+    whole = bool((s.dropna().dt.microsecond == 0).all())
+    return s.dt.strftime("%Y-%m-%dT%H:%M:%S" if whole else "%Y-%m-%dT%H:%M:%S.%f").astype("string")
 
 
 def format_times(df: pd.DataFrame) -> pd.DataFrame:

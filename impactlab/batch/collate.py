@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._private import open_private
 from ..errors import ConfigError, ReadError
 from ..report.adherence import ADHERENCE_COLUMNS, adherence_columns
 from ..schema import BANDS, DAILY, PLAN_CHECK, SESSION_KINDS, SESSIONS, empty
@@ -331,7 +332,8 @@ def _write_impacts(src: Path, dest: Path, rid: str, subject: str | None, tz: str
     df = with_clock(df, tz, zoned=CLOCK["Impacts"][0])
     part = dest / f"recording_id={urllib.parse.quote(rid, safe='')}"
     part.mkdir(parents=True)
-    df.to_parquet(part / "part-0.parquet", index=False)
+    with open_private(part / "part-0.parquet", binary=True) as fh:
+        df.to_parquet(fh, index=False)
 
 
 def collate(out: str | os.PathLike[str], *, table_format: TableFormat = "parquet") -> dict[str, Path]:
@@ -417,14 +419,18 @@ def collate(out: str | os.PathLike[str], *, table_format: TableFormat = "parquet
         for name, df in tables.items():
             p = tmp / f"{name}.{table_format}"
             if typed:
-                df.to_parquet(p, index=False)
+                with open_private(p, binary=True) as bfh:
+                    df.to_parquet(bfh, index=False)
             else:
-                format_times(df).to_csv(p, index=False)
+                with open_private(p) as fh:
+                    format_times(df).to_csv(fh, index=False)
             paths[name] = final / p.name
         paths["Impacts"] = final / "Impacts"
-        _dictionary_frame().to_csv(tmp / "Summary-Dictionary.csv", index=False)
+        with open_private(tmp / "Summary-Dictionary.csv") as fh:  # every file of OUT is 0600: one rule
+            _dictionary_frame().to_csv(fh, index=False)
         paths["Summary-Dictionary"] = final / "Summary-Dictionary.csv"
-        dictionary().to_csv(tmp / "Dictionary.csv", index=False)
+        with open_private(tmp / "Dictionary.csv") as fh:
+            dictionary().to_csv(fh, index=False)
         paths["Dictionary"] = final / "Dictionary.csv"
         swap_in(tmp, final)
     finally:

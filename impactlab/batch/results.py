@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._private import open_private
 from .._version import __version__
 from ._files import COLLATED, ERRORS, MANIFEST, atomic_write_text, read_info
 from .options import BatchOptions
@@ -166,5 +167,6 @@ class _Manifest:
 
 def _write_errors(out: Path, records: Iterable[Mapping[str, Any]]) -> None:
     tmp = out / f".{ERRORS}.{uuid.uuid4().hex[:8]}"
-    _errors_frame(records).to_csv(tmp, index=False)
+    with open_private(tmp) as fh:
+        _errors_frame(records).to_csv(fh, index=False)
     os.replace(tmp, out / ERRORS)

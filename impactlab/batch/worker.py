@@ -18,12 +18,13 @@ import time
 import traceback
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .._private import write_private_text
 from ..errors import ImpactlabError, ImpactlabWarning, ReadError
 from ._files import read_info, swap_in
 from .inputs import _stem
@@ -40,9 +41,10 @@ __all__ = ["analyze_file"]
 _ONE_AT_A_TIME = threading.Lock()
 
 
-def _run_analysis(path: str, options: BatchOptions, subject: Subject) -> Analysis:
+def _run_analysis(path: str, options: BatchOptions, subject: Subject) -> tuple[Analysis, list[str]]:
     """Analyse one file with the batch's options, exactly as ``impactlab analyze`` would, with the
-    subject's zone, body mass and placement where the subjects file gives them."""
+    subject's zone, body mass and placement where the subjects file gives them; also return the
+    reader's notes (warned once by the reader and again by the analysis)."""
     from ..calibrate import calibrate_source
     from ..io import open_recording
     from ..markers import read_markers
@@ -55,8 +57,9 @@ def _run_analysis(path: str, options: BatchOptions, subject: Subject) -> Analysi
     if options.option("calibrate"):
         src = calibrate_source(src)
     mass = subject.body_mass_kg if subject.body_mass_kg is not None else options.option("body_mass")
-    return analyze(src, config=options.config_for(placement=subject.placement), plan=load_plan(plan) if plan else None,
-                   markers=read_markers(markers) if markers else None, body_mass_kg=mass)
+    res = analyze(src, config=options.config_for(placement=subject.placement), plan=load_plan(plan) if plan else None,
+                  markers=read_markers(markers) if markers else None, body_mass_kg=mass)
+    return res, list(src.notes)
 
 
 def leaf(recording_id: str) -> str:
@@ -74,20 +77,25 @@ def _write_folder(res: Analysis, folder: Path, rid: str, batch: dict[str, Any]) 
         info_path = tmp / f"{stem}-Info.json"
         info = json.loads(info_path.read_text())
         info["batch"] = batch
-        info_path.write_text(json.dumps(info, indent=2) + "\n")
+        write_private_text(info_path, json.dumps(info, indent=2) + "\n")
         swap_in(tmp, folder)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _counted(caught: list[warnings.WarningMessage]) -> list[dict[str, Any]]:
-    """impactlab's warnings raised while analysing, each once with how many times, in order of first occurrence."""
+def _counted(caught: list[warnings.WarningMessage], notes: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """impactlab's warnings raised while analysing, each once with how many times, in order of first occurrence.
+
+    A reader's note about the whole file (``notes``: no zone in the file, calibration, units) is
+    warned when the file is opened and again when the analysis starts; it counts once.
+    """
     counts: dict[str, int] = {}
     for w in caught:
         if issubclass(w.category, ImpactlabWarning):
             counts[str(w.message)] = counts.get(str(w.message), 0) + 1
-    return [{"warning": k, "count": n} for k, n in counts.items()]
+    once = set(notes)
+    return [{"warning": k, "count": 1 if k in once else n} for k, n in counts.items()]
 
 
 def _remove_folder(folder: Path) -> None:
@@ -173,12 +181,12 @@ def _analyze_file(path: str, options: BatchOptions, recording_id: str | None,
             rec["analysed"] = True
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                res = _run_analysis(path, options, who)
+                res, notes = _run_analysis(path, options, who)
             sid = who.subject_id if who.subject_id is not None else res.meta.subject_id
             batch = {"recording_id": rid, "subject_id": sid, "input_path": path, "input_sha256": digest,
                      "input_bytes": nbytes, "settings_sha256": settings,
                      "options": json.loads(json.dumps(options.analysis, default=str))}
-            batch["warnings"] = _counted(caught)
+            batch["warnings"] = _counted(caught, notes)
             if subject is not None and subject != Subject():
                 batch["subject"] = {k: v for k, v in dataclasses.asdict(subject).items() if v is not None}
             _write_folder(res, folder, rid, batch)

@@ -1,8 +1,10 @@
 """Plain tables: CSV (``time,x,y,z``) and Parquet, read with pyarrow in chunks.
 
 CSV times may be ISO-8601 with an offset (``2026-03-02T08:00:00.010+00:00``), ISO-8601 without one
-(device-local; give ``tz``) or epoch seconds (UTC). A header line is optional; without one the
-columns are taken as ``time, x, y, z``. Values are in g unless ``units="ms2"``.
+(device-local; give ``tz``) or epoch seconds (UTC; ms, µs and ns are told apart by magnitude). A
+header line is optional; without one the columns are taken as ``time, x, y, z``. Values are in g
+unless ``units="ms2"``. A first time before 2000 (seconds from the start read as since 1970, a clock
+never set, a Parquet column of numbers in the wrong unit) is a note naming the file and column.
 
 Parquet files written by :func:`write_parquet` carry the metadata (``impactlab.meta`` key in the
 schema metadata); other Parquet files need a ``time`` column (timestamp) and ``x, y, z``.
@@ -81,6 +83,42 @@ def epoch_unit(t0: float, path: str, line: int) -> tuple[str, int]:
             return name, mult
     raise ReadError(f"the first time {clip(t0)} is too large for a time since 1970 in s, ms, µs or ns",
                     path=path, line=line, hint="Give times as ISO 8601 or as seconds since 1970 (UTC)")
+
+
+#: First time (ns since 1970, UTC) a recording can plausibly have: 2000-01-01. Raw-data wearables
+#: came later; an earlier time is a clock that was never set or a number read in the wrong unit.
+PLAUSIBLE_FROM_NS = 946_684_800 * 1_000_000_000
+
+
+def early_time_note(t0_ns: int, path: str, column: str, how: str, fix: str) -> str | None:
+    """A note when the first time ``t0_ns`` is before 2000, else None.
+
+    Parameters
+    ----------
+    t0_ns : int
+        The recording's first time, ns since 1970 (UTC, or device-local as if UTC).
+    path, column : str
+        For the message: the file and the time column.
+    how : str
+        How the time was read (``"3600, read as seconds since 1970"``).
+    fix : str
+        What to do about it.
+    """
+    import pandas as pd
+
+    if t0_ns >= PLAUSIBLE_FROM_NS:
+        return None
+    when = pd.Timestamp(int(t0_ns), tz="UTC").isoformat()
+    return (f"{path}: the first time in column {column} ({how}) is {when}, before 2000, when no wearable recorded "
+            f"raw data: the days, weekdays and plan dates of this analysis are not the real ones. {fix}")
+
+
+_EPOCH_FIX = ("If the times count from the start of the recording, or are in a larger unit than their size suggests, "
+              "write them as ISO 8601 with an offset (2026-03-02T08:00:00+00:00) or as seconds since 1970 of the real "
+              "clock (add the start's epoch seconds); impactlab tells s, ms, µs and ns apart by magnitude")
+_PARQUET_FIX = ("Write the file again with the real times, e.g. df['time'] = pd.to_datetime(df['time'], unit='s', "
+                "utc=True) when the column held epoch seconds (a number taken as nanoseconds gives 1970)")
+_CLOCK_FIX = "Check the device's clock (set it before recording) or the time column"
 
 
 def rate_from_times(t_ns: np.ndarray, path: str, *, unit: str, first: int) -> float:
@@ -223,6 +261,11 @@ def open_csv(
             t_probe = _localize(t_probe, zone, path, skip + 1)
         fs = rate_from_times(t_probe, path, unit="line", first=skip + 1)
     xyz_probe = check_units(probe[1], units, path, skip + 1)
+    column = f"'{names[tcol]}'" if has_header else "1"
+    how = f"{clip(t0)}, read as {unit_name} since 1970" if kind == "epoch" else clip(t0)
+    early = early_time_note(int(probe[0][0]), path, column, how, _EPOCH_FIX if kind == "epoch" else _CLOCK_FIX)
+    if early:
+        notes.append(early)
     vaxis, note = resolve_vertical_axis(vertical_axis, xyz_probe, default=None)
     if note:
         notes.append(f"{path}: {note}")
@@ -398,6 +441,8 @@ def resolve_vertical_axis(spec: str | None, xyz: np.ndarray, *, default: str | N
 def _time_ns(col: pa.ChunkedArray, naive: bool, path: str, row: int) -> np.ndarray:
     """Int64 ns since 1970 of a timestamp column in any unit (s, ms, µs, ns), naive or zoned.
 
+    ``row`` is the number (from 1) of the column's first row, for messages.
+
     Naive times stay wall-clock (as if UTC); zoned ones become UTC. Casting to the ``ns`` unit
     first is what makes ms and µs columns (pandas' ``to_parquet`` of local times) read right.
     """
@@ -489,12 +534,15 @@ def open_parquet(
     if n_rows == 0:
         raise ReadError("the file has no samples", path=path)
     first = pf.read_row_group(0, columns=["time", "x", "y", "z"])
-    t_first = _time_ns(first.column("time"), naive, path, 0)
+    t_first = _time_ns(first.column("time"), naive, path, 1)
+    early = early_time_note(int(t_first[0]), path, "'time'", f"Parquet {tt}", _PARQUET_FIX)
+    if early:
+        notes.append(early)
     xyz_first = np.column_stack([first.column(a).to_numpy(zero_copy_only=False).astype(np.float64) for a in "xyz"])
     fs = sample_rate_hz or stored.get("sample_rate_hz")
     if not fs:
         ok = np.isfinite(xyz_first[:20000]).all(axis=1)
-        fs = rate_from_times(t_first[:20000][ok], path, unit="row", first=0)
+        fs = rate_from_times(t_first[:20000][ok], path, unit="row", first=1)
     check_units(xyz_first[:100000], units, path, 1)
     vaxis, note = resolve_vertical_axis(vertical_axis or stored.get("vertical_axis"), xyz_first, default=None)
     if note:
@@ -506,7 +554,7 @@ def open_parquet(
     )
 
     def chunks() -> Iterator[Recording]:
-        row = 0
+        row = 1  # the row group's first row, counted from 1 (as every message names rows)
         last: int | None = None
         for i in range(pf.num_row_groups):
             tab = pf.read_row_group(i, columns=cols)
@@ -521,7 +569,7 @@ def open_parquet(
                     hint="Gaps must be missing rows, not NaN",
                 )
             if units != "g":
-                xyz = check_units(xyz, units, path, row + 1)
+                xyz = check_units(xyz, units, path, row)
             extra = {}
             if "wear" in tab.column_names:
                 extra["wear"] = tab.column("wear").to_numpy(zero_copy_only=False).astype(bool)

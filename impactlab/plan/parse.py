@@ -11,7 +11,6 @@ import difflib
 import math
 import os
 import re
-import stat
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -20,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._textfile import TextFileKind, read_text_file
 from ..errors import ConfigError
 from ..io._common import clip
 from ..schema import BANDS, SESSION_KINDS
@@ -345,42 +345,17 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
     return parse_plan(_read_text(p), path=p)
 
 
-_MAX_PLAN_BYTES = 1 << 20  # a plan is a few hundred bytes; a bigger file is not a plan
+_PLAN_FILE = TextFileKind(
+    noun="plan file", max_bytes=1 << 20,  # a plan is a few hundred bytes; a bigger file is not a plan
+    size_note="a plan is a few hundred bytes of TOML", check_hint="Check that this is the plan file (see sample_data/plan.toml)",
+    missing_hint="Check the path (see sample_data/plan.toml)", give_hint="Give the plan's .toml file",
+    binary_what="a plan", utf8_hint="Save the plan as UTF-8 (e.g. Save As, encoding UTF-8)",
+)
 
 
 def _read_text(p: str) -> str:
     """The plan file's text: a regular file of at most 1 MB, UTF-8 (a leading BOM dropped)."""
-    try:
-        st = os.stat(p)
-        if stat.S_ISDIR(st.st_mode):
-            raise ConfigError("this is a folder, not a plan file", path=p, hint="Give the plan's .toml file")
-        if not stat.S_ISREG(st.st_mode):
-            raise ConfigError("this is not a regular file (a pipe or device?)", path=p, hint="Give the plan's .toml file")
-        if st.st_size > _MAX_PLAN_BYTES:
-            raise ConfigError(f"the file is {st.st_size / 2**20:.1f} MB; a plan is a few hundred bytes of TOML", path=p,
-                              hint="Check that this is the plan file (see sample_data/plan.toml)")
-        with open(p, "rb") as fh:
-            raw = fh.read(_MAX_PLAN_BYTES + 1)
-    except FileNotFoundError:
-        raise ConfigError("plan file not found", path=p, hint="Check the path (see sample_data/plan.toml)") from None
-    except PermissionError:
-        raise ConfigError("permission denied (the file or a folder above it cannot be read)", path=p,
-                          hint="Check the permissions") from None
-    except OSError as err:
-        raise ConfigError(f"cannot read the plan ({err.strerror or err})", path=p) from None
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise ConfigError("the file is UTF-16 text; a plan must be UTF-8", path=p, line=1,
-                          hint="Save it again choosing the encoding UTF-8")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
-        binary = b"\0" in raw[:4096]
-        raise ConfigError(f"not UTF-8 text (byte 0x{raw[err.start]:02x} at column {col})"
-                          + ("; this looks like a binary file, not a plan" if binary else ""), path=p, line=line,
-                          hint="Check that this is the plan file (see sample_data/plan.toml)" if binary else
-                          "Save the plan as UTF-8 (e.g. Save As, encoding UTF-8)") from None
+    return read_text_file(p, _PLAN_FILE)
 
 
 def _line_of(text: str, dotted: str) -> int | None:
