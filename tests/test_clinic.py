@@ -50,17 +50,18 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     assert by[("2026-03-04", "jumps")]["status"] == "no data"  # scheduled, but 0.25 h wear
     assert by[("2026-03-05", "jumps")]["status"] == "not scheduled"
     assert all(r["met"] is None for r in rep["plan_check"] if r["status"] not in ("met", "not met"))
-    want = {"met": 3, "not_met": 1, "no_data": 2, "not_scheduled": 2, "checked": 4, "rate": 0.75}
+    # Fri-Sun have no recording: a row each too (high impacts: no data; jumps: not scheduled), as in the grid
+    want = {"met": 3, "not_met": 1, "no_data": 5, "not_scheduled": 5, "checked": 4, "rate": 0.75}
     assert rep["adherence"] == want
     # the grid: days without a recording say so, or "not scheduled" on a weekday the target skips
     assert rep["grid"]["jumps"] == ["not met", "not scheduled", "no data"] + ["not scheduled"] * 4
     assert rep["grid"]["high_impacts"] == ["met", "met", "no data", "met", "no data", "no data", "no data"]
-    assert rep["trend"][-1]["targets_not_scheduled"] == 2 and rep["trend"][-1]["adherence"] == 0.75
+    assert rep["trend"][-1]["targets_not_scheduled"] == 5 and rep["trend"][-1]["adherence"] == 0.75
     hist = _json(capsys, ["history", "--client", "c1", "--format", "json", *s])["weeks"][-1]
     assert (hist["targets_met"], hist["targets_checked"], hist["targets_no_data"], hist["targets_not_scheduled"],
-            hist["adherence"]) == (3, 4, 2, 2, 0.75)
+            hist["adherence"]) == (3, 4, 5, 5, 0.75)
     case = _json(capsys, ["report", "--all", "--week", "2026-W10", "--format", "json", *s])["clients"][0]
-    assert case["adherence"]["rate"] == 0.75 and case["adherence"]["not_scheduled"] == 2
+    assert case["adherence"]["rate"] == 0.75 and case["adherence"]["not_scheduled"] == 5
     # today (Thu): the jumps are not asked for, so only the impacts are judged
     capsys.readouterr()
     assert main(["today", "--client", "c1", *s]) == 0
@@ -72,7 +73,8 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     page = tmp_path / "w.html"
     assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", *s]) == 0
     html = page.read_text()
-    assert "3 of 4 checks met (75 % adherence); 5 without data and 5 not scheduled are not counted." in html
+    assert ("3 of 4 checks met (75 % adherence); not counted: 5 without data (days too short to judge or without "
+            "any recording (3 day(s))) and 5 not scheduled.") in html
     assert '<td class="no-data">no recording</td>' in html and '<td class="not-scheduled">not scheduled</td>' in html
 
 
@@ -100,7 +102,8 @@ def test_progression_plan_checks_each_day_against_its_phase(tmp_path: Path, caps
     jumps = [r for r in rep["plan_check"] if r["target"] == "jumps"]
     assert [(r["date"], r["required"], r["achieved"], r["status"]) for r in jumps] == [
         ("2026-03-02", 2.0, 3.0, "met"), ("2026-03-03", 2.0, 3.0, "met"),
-        ("2026-03-04", 50.0, 3.0, "not met"), ("2026-03-05", 50.0, 3.0, "not met")]
+        ("2026-03-04", 50.0, 3.0, "not met"), ("2026-03-05", 50.0, 3.0, "not met"),
+        *((f"2026-03-0{d}", 50.0, None, "no data") for d in (6, 7, 8))]  # no recording: the phase's target
     week = [r for r in rep["plan_check"] if r["period"] == "week"]
     assert [(r["target"], r["required"], r["status"]) for r in week] == [("vest_walk", 30.0, "not met")]
     # the plan's JSON says when each phase starts and what it asks
@@ -257,7 +260,8 @@ def test_report_plan_section_states_the_version_in_force_at_the_weeks_end(tmp_pa
     rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
     jumps = [(r["date"], r["required"], r["status"]) for r in rep["plan_check"] if r["target"] == "jumps"]
     assert jumps == [("2026-03-02", 50.0, "not met"), ("2026-03-03", 50.0, "not met"),
-                     ("2026-03-04", 3.0, "met"), ("2026-03-05", 3.0, "met")]
+                     ("2026-03-04", 3.0, "met"), ("2026-03-05", 3.0, "met"),
+                     ("2026-03-06", 3.0, "no data"), ("2026-03-07", 3.0, "no data"), ("2026-03-08", 3.0, "no data")]
     assert rep["plan"]["name"] == "B"
     assert [(t["target"], t["required"]) for t in rep["plan"]["targets"]] == [("jumps", 3.0), ("high_impacts", 1.0)]
     # a target only the new version has: recorded days before it are "not in that day's plan", not "no recording"
