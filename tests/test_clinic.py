@@ -73,8 +73,8 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     page = tmp_path / "w.html"
     assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", *s]) == 0
     html = page.read_text()
-    assert ("3 of 4 checks met (75 % adherence); not counted: 5 without data (days too short to judge or without "
-            "any recording (3 day(s))) and 5 not scheduled.") in html
+    assert ("3 of 4 checks met (75 % adherence); not counted: 5 without data (days too short to judge, or 3 "
+            "day(s) with no recording) and 5 not scheduled.") in html
     assert '<td class="no-data">no recording</td>' in html and '<td class="not-scheduled">not scheduled</td>' in html
 
 
@@ -331,8 +331,8 @@ def test_one_adherence_in_every_output_for_a_week_with_gaps_and_a_plan_change(
     page = tmp_path / "w.html"
     assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", *s]) == 0
     html = page.read_text()
-    assert ("4 of 7 checks met (57 % adherence); not counted: 9 without data (days too short to judge or without "
-            "any recording (2 day(s))) and 5 not scheduled.") in html
+    assert ("4 of 7 checks met (57 % adherence); not counted: 9 without data (days too short to judge, or 2 "
+            "day(s) with no recording) and 5 not scheduled.") in html
     assert "<td>4 of 7</td>" in html  # the 8-week table
     assert "<strong>The plan changed on Wed 04 Mar 2026</strong>: days before it were checked against the " \
            "previous version, &ldquo;A&rdquo;; from Wed 04 Mar on, against &ldquo;B&rdquo;" in html

@@ -108,7 +108,7 @@ def _adherence_text(rep: WeeklyReport) -> str:
     a = adherence(rep.plan_check)
     rate = f"{100 * a['rate']:.0f} % adherence" if a["rate"] is not None else "no target could be judged"
     missing = rep.days_without_recording
-    why = "days too short to judge" + (f" or without any recording ({missing} day(s))" if missing else "")
+    why = "days too short to judge" + (f", or {missing} day(s) with no recording" if missing else "")
     return (f"{a['met']} of {a['checked']} checks met ({rate}); not counted: {a['no_data']} without data "
             f"({why}) and {a['not_scheduled']} not scheduled.")
 
