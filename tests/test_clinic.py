@@ -338,3 +338,22 @@ def test_one_adherence_in_every_output_for_a_week_with_gaps_and_a_plan_change(
            "previous version, &ldquo;A&rdquo;; from Wed 04 Mar on, against &ldquo;B&rdquo;" in html
     assert "Until Tue 03 Mar the plan asked for:" in html and html.count('class="plan-change"') == 1
     assert html.count(' plan-change">') == 3  # the Wednesday cell of each target's row
+
+
+def test_a_target_the_new_version_drops_is_not_scheduled_on_every_later_day(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A asks for jumps and high impacts, B (from Wed) for jumps only: Wed-Sun high impacts are 'not in
+    that day's plan', recorded or not, and the grid's counts are the JSON's."""
+    store = _week(tmp_path, PLAN_A, ["2026-03-02", "2026-03-03", "2026-03-04"])
+    b = tmp_path / "b.toml"
+    b.write_text('schema = 1\nname = "B"\n[targets.jumps]\nper_day = 3\n')
+    s = ["--store", str(store)]
+    assert main(["-q", "plan", "set", str(b), "--client", "c1", "--from", "2026-03-04", *s]) == 0
+    rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
+    high = [(r["date"][-2:], r["status"], r["detail"]) for r in rep["plan_check"] if r["target"] == "high_impacts"]
+    assert high == [("02", "met", ""), ("03", "met", "")] + [
+        (f"0{d}", "not scheduled", "not in that day's plan") for d in range(4, 9)]
+    cells = [c for row in rep["grid"].values() for c in row]
+    a = rep["adherence"]
+    assert [cells.count(k) for k in ("met", "not met", "no data", "not scheduled")] == [
+        a["met"], a["not_met"], a["no_data"], a["not_scheduled"]] == [3, 2, 4, 5]

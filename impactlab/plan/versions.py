@@ -55,8 +55,8 @@ def complete_checks(checks: pd.DataFrame, recorded: Sequence[dt.date], versions:
     Only ISO weeks with a recorded day get rows, from ``first`` to ``last`` and not after ``today``.
     A day without any recording is checked against the version (and phase) in force that day as a
     day too short to judge: ``no data`` (``detail`` "no recording", ``achieved`` NaN) where the
-    target is scheduled, ``not scheduled`` where not. A recorded day whose version lacks a target
-    another version of the week has gets ``not scheduled`` ("not in that day's plan").
+    target is scheduled, ``not scheduled`` where not. A day whose version lacks a target another
+    version of the week has gets ``not scheduled`` ("not in that day's plan").
 
     Parameters
     ----------
@@ -94,14 +94,14 @@ def complete_checks(checks: pd.DataFrame, recorded: Sequence[dt.date], versions:
         extra.append(rows)
     have_rows = pd.concat([checks, *extra], ignore_index=True) if extra else checks
     daily_rows = have_rows[have_rows["period"] == "day"]
-    if len(daily_rows):  # a target of one version, on a recorded day of the week whose version lacks it
+    if len(daily_rows):  # a target of one version, on a day of the week whose version lacks it
         d = pd.to_datetime(daily_rows["date"])
         monday = (d - pd.to_timedelta(d.dt.day_of_week, unit="D")).dt.date
         by_week: dict[dt.date, set[str]] = {}
         for m, t in zip(monday, daily_rows["target"].astype(str), strict=True):
             by_week.setdefault(m, set()).add(t)
         seen = set(zip(d.dt.date, daily_rows["target"].astype(str), strict=True))
-        lack = [(day, t) for day in sorted(have) if first <= day <= last
+        lack = [(day, t) for day in days if first <= day <= min(last, today)
                 for t in sorted(by_week.get(day - dt.timedelta(days=day.weekday()), ())) if (day, t) not in seen]
         if lack:
             unit = {str(t): str(u) for t, u in zip(daily_rows["target"], daily_rows["unit"], strict=True)}
