@@ -357,3 +357,28 @@ def test_a_target_the_new_version_drops_is_not_scheduled_on_every_later_day(
     a = rep["adherence"]
     assert [cells.count(k) for k in ("met", "not met", "no data", "not scheduled")] == [
         a["met"], a["not_met"], a["no_data"], a["not_scheduled"]] == [3, 2, 4, 5]
+
+
+@pytest.mark.browser
+def test_plan_change_is_on_the_pdfs_first_page(tmp_path: Path) -> None:
+    """The printed report says the plan changed, on page 1 beside the plan, with the page header."""
+    import os
+    import re
+
+    from impactlab.report.browser import find_chromium, print_pdf
+
+    from .pdftext import page_texts
+
+    if find_chromium() is None and not os.environ.get("CI"):
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    store = _week(tmp_path, PLAN_A, ["2026-03-02", "2026-03-04"])
+    b = tmp_path / "b.toml"
+    b.write_text(PLAN_B)
+    s = ["--store", str(store), "-q"]
+    assert main(["plan", "set", str(b), "--client", "c1", "--from", "2026-03-04", *s]) == 0
+    page = tmp_path / "w.html"
+    assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), *s]) == 0
+    first = re.sub(r"\s+", "", page_texts(print_pdf(page, tmp_path / "w.pdf").read_bytes())[0])
+    assert "c1(c1),ISOweek2026-W10" in first and "page1of" in first
+    assert "TheplanchangedonWed04Mar2026:daysbeforeitwerecheckedagainstthepreviousversion,“A”" in first, first[:400]
+    assert "UntilTue03Martheplanaskedfor:4jumps" in first

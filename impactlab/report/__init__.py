@@ -136,7 +136,7 @@ class WeeklyReport:
 
     @property
     def days_without_recording(self) -> int:
-        """Days of the week with no recording at all (their grid cells say so; they hold no check)."""
+        """Days of the week with no recording at all (their checks are ``no data``, "no recording", or ``not scheduled``)."""
         recorded = {pd.Timestamp(d).date() for d in self.daily["date"]}
         return sum(d not in recorded for d in self.days)
 
@@ -186,7 +186,9 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
         The week's tables (:meth:`impactlab.store.Store.week_tables`, :meth:`WeekTables.from_analysis`
         or :meth:`WeekTables.from_batch_folder`).
     plan : Plan or None
-        The plan in force (its targets' settings are listed; None without a plan).
+        The plan in force at the week's end (its targets' settings are listed; None without a plan).
+        Check rows missing for a day of the week (tables from an analysis or a batch folder) are
+        completed against it (:func:`impactlab.plan.versions.complete_checks`); the store's are complete.
 
     Returns
     -------
