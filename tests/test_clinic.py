@@ -50,17 +50,18 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     assert by[("2026-03-04", "jumps")]["status"] == "no data"  # scheduled, but 0.25 h wear
     assert by[("2026-03-05", "jumps")]["status"] == "not scheduled"
     assert all(r["met"] is None for r in rep["plan_check"] if r["status"] not in ("met", "not met"))
-    want = {"met": 3, "not_met": 1, "no_data": 2, "not_scheduled": 2, "checked": 4, "rate": 0.75}
+    # Fri-Sun have no recording: a row each too (high impacts: no data; jumps: not scheduled), as in the grid
+    want = {"met": 3, "not_met": 1, "no_data": 5, "not_scheduled": 5, "checked": 4, "rate": 0.75}
     assert rep["adherence"] == want
     # the grid: days without a recording say so, or "not scheduled" on a weekday the target skips
     assert rep["grid"]["jumps"] == ["not met", "not scheduled", "no data"] + ["not scheduled"] * 4
     assert rep["grid"]["high_impacts"] == ["met", "met", "no data", "met", "no data", "no data", "no data"]
-    assert rep["trend"][-1]["targets_not_scheduled"] == 2 and rep["trend"][-1]["adherence"] == 0.75
+    assert rep["trend"][-1]["targets_not_scheduled"] == 5 and rep["trend"][-1]["adherence"] == 0.75
     hist = _json(capsys, ["history", "--client", "c1", "--format", "json", *s])["weeks"][-1]
     assert (hist["targets_met"], hist["targets_checked"], hist["targets_no_data"], hist["targets_not_scheduled"],
-            hist["adherence"]) == (3, 4, 2, 2, 0.75)
+            hist["adherence"]) == (3, 4, 5, 5, 0.75)
     case = _json(capsys, ["report", "--all", "--week", "2026-W10", "--format", "json", *s])["clients"][0]
-    assert case["adherence"]["rate"] == 0.75 and case["adherence"]["not_scheduled"] == 2
+    assert case["adherence"]["rate"] == 0.75 and case["adherence"]["not_scheduled"] == 5
     # today (Thu): the jumps are not asked for, so only the impacts are judged
     capsys.readouterr()
     assert main(["today", "--client", "c1", *s]) == 0
@@ -72,7 +73,8 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     page = tmp_path / "w.html"
     assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", *s]) == 0
     html = page.read_text()
-    assert "3 of 4 checks met (75 % adherence); 5 without data and 5 not scheduled are not counted." in html
+    assert ("3 of 4 checks met (75 % adherence); not counted: 5 without data (days too short to judge, or 3 "
+            "day(s) with no recording) and 5 not scheduled.") in html
     assert '<td class="no-data">no recording</td>' in html and '<td class="not-scheduled">not scheduled</td>' in html
 
 
@@ -100,7 +102,8 @@ def test_progression_plan_checks_each_day_against_its_phase(tmp_path: Path, caps
     jumps = [r for r in rep["plan_check"] if r["target"] == "jumps"]
     assert [(r["date"], r["required"], r["achieved"], r["status"]) for r in jumps] == [
         ("2026-03-02", 2.0, 3.0, "met"), ("2026-03-03", 2.0, 3.0, "met"),
-        ("2026-03-04", 50.0, 3.0, "not met"), ("2026-03-05", 50.0, 3.0, "not met")]
+        ("2026-03-04", 50.0, 3.0, "not met"), ("2026-03-05", 50.0, 3.0, "not met"),
+        *((f"2026-03-0{d}", 50.0, None, "no data") for d in (6, 7, 8))]  # no recording: the phase's target
     week = [r for r in rep["plan_check"] if r["period"] == "week"]
     assert [(r["target"], r["required"], r["status"]) for r in week] == [("vest_walk", 30.0, "not met")]
     # the plan's JSON says when each phase starts and what it asks
@@ -257,9 +260,125 @@ def test_report_plan_section_states_the_version_in_force_at_the_weeks_end(tmp_pa
     rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
     jumps = [(r["date"], r["required"], r["status"]) for r in rep["plan_check"] if r["target"] == "jumps"]
     assert jumps == [("2026-03-02", 50.0, "not met"), ("2026-03-03", 50.0, "not met"),
-                     ("2026-03-04", 3.0, "met"), ("2026-03-05", 3.0, "met")]
+                     ("2026-03-04", 3.0, "met"), ("2026-03-05", 3.0, "met"),
+                     ("2026-03-06", 3.0, "no data"), ("2026-03-07", 3.0, "no data"), ("2026-03-08", 3.0, "no data")]
     assert rep["plan"]["name"] == "B"
     assert [(t["target"], t["required"]) for t in rep["plan"]["targets"]] == [("jumps", 3.0), ("high_impacts", 1.0)]
     # a target only the new version has: recorded days before it are "not in that day's plan", not "no recording"
     assert rep["grid"]["high_impacts"][:4] == ["not scheduled", "not scheduled", "met", "met"]
     assert rep["grid"]["high_impacts"][4:] == ["no data"] * 3
+
+
+PLAN_A = 'schema = 1\nname = "A"\n[targets.jumps]\nper_day = 4\ndays = ["mon", "tue", "thu"]\n[targets.high_impacts]\nper_day = 2\n'
+PLAN_B = ('schema = 1\nname = "B"\n[targets.jumps]\nper_day = 3\ndays = ["wed", "fri"]\n[targets.high_impacts]\n'
+          'per_day = 3\n[targets.brisk_walk]\nminutes_per_day = 10\n')
+
+
+def test_one_adherence_in_every_output_for_a_week_with_gaps_and_a_plan_change(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """W10: Mon, Wed, Sat valid; Tue, Thu too short; Fri, Sun not recorded; plan B from Wednesday adds
+    brisk walking and moves the jumps to Wed/Fri. Grid sentence, 8-week table, trend, history JSON,
+    report JSON and caseload JSON give the same counts; the report, history and caseload say when."""
+    import re
+
+    store, a, b = tmp_path / "s.sqlite", tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(PLAN_A)
+    b.write_text(PLAN_B)
+    with Store(store) as st:  # each simulated day: 3 jumps, 2 of them high; 15 min brisk walk (5 min short days)
+        for k, day in enumerate(["2026-02-25", "2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-07"]):
+            st.import_recording("c1", _rec(seed=70 + k, start=f"{day} 09:00", duration_s=900.0 if k in (2, 4) else 2400.0),
+                                config=SHORT_DAY, plan=load_plan_file(a) if k == 0 else None)
+    s = ["--store", str(store)]
+    assert main(["-q", "plan", "set", str(b), "--client", "c1", "--from", "2026-03-04", *s]) == 0
+    rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
+    rows = {(r["date"][-2:], r["target"]): (r["required"], r["status"]) for r in rep["plan_check"]}
+    # Mon-Tue against A (4 jumps Mon/Tue/Thu, 2 high impacts, no brisk walk), Wed-Sun against B
+    assert rows[("02", "jumps")] == (4.0, "not met") and rows[("02", "high_impacts")] == (2.0, "met")
+    assert rows[("02", "brisk_walk")] == (None, "not scheduled") and rows[("03", "jumps")] == (4.0, "no data")
+    assert rows[("04", "jumps")] == (3.0, "met") and rows[("04", "high_impacts")] == (3.0, "not met")
+    assert rows[("05", "jumps")] == (None, "not scheduled") and rows[("06", "jumps")] == (3.0, "no data")
+    assert rows[("07", "brisk_walk")] == (10.0, "met") and rows[("08", "jumps")] == (None, "not scheduled")
+    assert len(rows) == 21 and all(r["met"] is None for r in rep["plan_check"] if r["status"] not in ("met", "not met"))
+    assert all(r["met"] is (r["status"] == "met") for r in rep["plan_check"] if r["status"] in ("met", "not met"))
+    want = {"met": 4, "not_met": 3, "no_data": 9, "not_scheduled": 5, "checked": 7, "rate": 0.5714}
+    assert rep["adherence"] == want
+    cells = [c for row in rep["grid"].values() for c in row]
+    assert [cells.count(k) for k in ("met", "not met", "no data", "not scheduled")] == [4, 3, 9, 5]
+    t = rep["trend"][-1]
+    assert (t["targets_met"], t["targets_checked"], t["targets_no_data"], t["targets_not_scheduled"], t["adherence"]) == (
+        4, 7, 9, 5, 0.5714)
+    assert rep["plan"]["changes"] == [{"from": "2026-03-04", "name": "B", "previous": "A", "previous_sentences": [
+        "4 jumps (landing after a flight phase) a day, on Monday, Tuesday and Thursday.",
+        "2 impacts in band high or above every day."]}]
+    assert all(isinstance(rep["weekly"][k], int) for k in ("low", "medium", "high"))
+    hist = _json(capsys, ["history", "--client", "c1", "--format", "json", *s])["weeks"]
+    h = hist[-1]
+    assert (h["targets_met"], h["targets_checked"], h["targets_no_data"], h["targets_not_scheduled"], h["adherence"]) == (
+        4, 7, 9, 5, 0.5714)
+    assert h["plan"] == "B" and h["plan_changes"] == [{"from": "2026-03-04", "name": "B", "previous": "A"}]
+    assert not hist[0]["plan_changed"] and all(isinstance(w[k], int) for w in hist for k in ("low", "medium", "high"))
+    case = _json(capsys, ["report", "--all", "--week", "2026-W10", "--format", "json", *s])["clients"][0]
+    assert case["adherence"] == {"rate": 0.5714, "met": 4, "checked": 7, "no_data": 9, "not_scheduled": 5,
+                                 "rate_week_before": 1.0}
+    assert "plan changed this week (Wed 04 Mar)" in case["flags"]
+    capsys.readouterr()
+    assert main(["history", "--client", "c1", *s]) == 0
+    out = capsys.readouterr().out
+    assert "4 of 7 (57 %)" in out and "new from Wed 04" in out and not re.search(r"\d\.\d", out), out
+    assert main(["report", "--client", "c1", "--week", "2026-W10", *s]) == 0
+    assert "The plan changed on Wed 04 Mar: checked from then on against 'B', the days before against 'A'." in (
+        " ".join(capsys.readouterr().out.split()))
+    page = tmp_path / "w.html"
+    assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", *s]) == 0
+    html = page.read_text()
+    assert ("4 of 7 checks met (57 % adherence); not counted: 9 without data (days too short to judge, or 2 "
+            "day(s) with no recording) and 5 not scheduled.") in html
+    assert "<td>4 of 7</td>" in html  # the 8-week table
+    assert "<strong>The plan changed on Wed 04 Mar 2026</strong>: days before it were checked against the " \
+           "previous version, &ldquo;A&rdquo;; from Wed 04 Mar on, against &ldquo;B&rdquo;" in html
+    assert "Until Tue 03 Mar the plan asked for:" in html and html.count('class="plan-change"') == 1
+    assert html.count(' plan-change">') == 3  # the Wednesday cell of each target's row
+
+
+def test_a_target_the_new_version_drops_is_not_scheduled_on_every_later_day(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A asks for jumps and high impacts, B (from Wed) for jumps only: Wed-Sun high impacts are 'not in
+    that day's plan', recorded or not, and the grid's counts are the JSON's."""
+    store = _week(tmp_path, PLAN_A, ["2026-03-02", "2026-03-03", "2026-03-04"])
+    b = tmp_path / "b.toml"
+    b.write_text('schema = 1\nname = "B"\n[targets.jumps]\nper_day = 3\n')
+    s = ["--store", str(store)]
+    assert main(["-q", "plan", "set", str(b), "--client", "c1", "--from", "2026-03-04", *s]) == 0
+    rep = _json(capsys, ["report", "--client", "c1", "--week", "2026-W10", "--format", "json", *s])
+    high = [(r["date"][-2:], r["status"], r["detail"]) for r in rep["plan_check"] if r["target"] == "high_impacts"]
+    assert high == [("02", "met", ""), ("03", "met", "")] + [
+        (f"0{d}", "not scheduled", "not in that day's plan") for d in range(4, 9)]
+    cells = [c for row in rep["grid"].values() for c in row]
+    a = rep["adherence"]
+    assert [cells.count(k) for k in ("met", "not met", "no data", "not scheduled")] == [
+        a["met"], a["not_met"], a["no_data"], a["not_scheduled"]] == [3, 2, 4, 5]
+
+
+@pytest.mark.browser
+def test_plan_change_is_on_the_pdfs_first_page(tmp_path: Path) -> None:
+    """The printed report says the plan changed, on page 1 beside the plan, with the page header."""
+    import os
+    import re
+
+    from impactlab.report.browser import find_chromium, print_pdf
+
+    from .pdftext import page_texts
+
+    if find_chromium() is None and not os.environ.get("CI"):
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    store = _week(tmp_path, PLAN_A, ["2026-03-02", "2026-03-04"])
+    b = tmp_path / "b.toml"
+    b.write_text(PLAN_B)
+    s = ["--store", str(store), "-q"]
+    assert main(["plan", "set", str(b), "--client", "c1", "--from", "2026-03-04", *s]) == 0
+    page = tmp_path / "w.html"
+    assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), *s]) == 0
+    first = re.sub(r"\s+", "", page_texts(print_pdf(page, tmp_path / "w.pdf").read_bytes())[0])
+    assert "c1(c1),ISOweek2026-W10" in first and "page1of" in first
+    assert "TheplanchangedonWed04Mar2026:daysbeforeitwerecheckedagainstthepreviousversion,“A”" in first, first[:400]
+    assert "UntilTue03Martheplanaskedfor:4jumps" in first

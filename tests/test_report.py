@@ -98,8 +98,9 @@ def test_weekly_numbers_against_golden(week: dict[str, Any], request: pytest.Fix
     # walk's band, one impact per jump in its band
     assert [(d["n_low"], d["n_medium"], d["n_high"]) for d in got["days"]] == [
         (900 * 112 // 60, 0, 6), (0, 1800 * 104 // 60 + 1, 1), (500 * 100 // 60, 0, 1), (600 * 116 // 60, 0, 5)]
-    assert got["weekly"] == {"valid_days": 3, "low": round((1680 + 0 + 1160) / 3 * 7, 1),
-                             "medium": round(3121 / 3 * 7, 1), "high": round((6 + 1 + 5) / 3 * 7, 1)}
+    # whole counts (mean per valid day x 7, rounded half up)
+    assert got["weekly"] == {"valid_days": 3, "low": 6627, "medium": 7282, "high": 28}
+    assert (1680 + 0 + 1160) / 3 * 7 == pytest.approx(6626.67, abs=0.01) and 3121 / 3 * 7 == pytest.approx(7282.33, abs=0.01)
 
 
 def test_weekly_rows_equal_each_analysis(week: dict[str, Any]) -> None:
@@ -248,8 +249,12 @@ def test_unseen_recording_report_agrees_with_analyze(tmp_path: Path, capsys: pyt
     got = json.loads(capsys.readouterr().out)
     assert got["days"] and [{k: d[k] for k in got["days"][0]} for d in ref["days"]] == got["days"]
     assert ref["days"][0]["n_high"] > 1000  # a run: mostly high impacts
-    verdicts = {(r["date"], r["target"]): (r["status"], r["met"]) for r in got["plan_check"]}
+    verdicts = {(r["date"], r["target"]): (r["status"], r["met"]) for r in got["plan_check"]
+                if r["detail"] != "no recording"}
     assert verdicts == {(r["date"], r["target"]): (r["status"], r["met"]) for r in ref["plan_check"]}
+    # the week's other days have a row each too: no recording, so no data, met null
+    others = [r for r in got["plan_check"] if r["detail"] == "no recording"]
+    assert len(others) == 6 and all(r["status"] == "no data" and r["met"] is None for r in others)
     assert verdicts, "with a plan there must be verdicts to compare"
     assert got["grid"]["high_impacts"][3] == next(s for (d, t), (s, _) in verdicts.items() if d == "1970-01-01")
 

@@ -289,9 +289,12 @@ def test_new_plan_rechecks_every_stored_week(tmp_path: Path) -> None:
         st.import_recording("c01", _rec(seed=1, start="2026-02-23 09:00"), config=cfg)  # W09, no plan yet
         assert st.counts()["plan_checks"] == 0
         st.import_recording("c01", _rec(seed=2, start="2026-03-02 09:00"), config=cfg, plan=load_plan_file(plan))
-        checks = st.plan_checks("c01")
+        everything = st.plan_checks("c01")
+        assert st.counts()["plan_checks"] == 2  # stored: the two recorded days; the week's other days are
+        checks = everything[everything["detail"] != "no recording"]  # completed on reading, as no data
         assert [d.strftime("%Y-%m-%d") for d in checks["date"]] == ["2026-02-23", "2026-03-02"]
         assert checks["status"].tolist() == ["met", "met"]  # 2 high jumps each day (2.2 g, 1.8 g)
+        assert len(everything) == 14 and set(everything["status"]) == {"met", "no data"}
         assert "per_day = 2" in (st.client("c01").plan_toml or "")
 
 
@@ -398,6 +401,7 @@ def test_plan_set_from_wednesday_checks_monday_tuesday_against_the_old_plan(tmp_
             st.import_recording("c1", _rec(seed=40 + k, start=f"{day} 09:00"), config=cfg,
                                 plan=load_plan_file(old) if k == 0 else None)
         before = st.plan_checks("c1")
+        before = before[before["detail"] != "no recording"]
         assert list(before["status"]) == ["met"] * 4
     bad = tmp_path / "bad.toml"
     bad.write_text("schema = 1\n[targets.jumps]\nper_dya = 5\n")
@@ -405,6 +409,8 @@ def test_plan_set_from_wednesday_checks_monday_tuesday_against_the_old_plan(tmp_
     assert main(["-q", "plan", "set", str(new), "--client", "c1", "--from", "2026-03-04", "--store", str(store)]) == 0
     with Store(store) as st:
         chk = st.plan_checks("c1")
+        assert chk[chk["detail"] == "no recording"]["required"].tolist() == [50.0] * 3  # Fri-Sun: the new plan's
+        chk = chk[chk["detail"] != "no recording"]
         assert [d.strftime("%a") for d in chk["date"]] == ["Mon", "Tue", "Wed", "Thu"]
         assert list(chk["required"]) == [2.0, 2.0, 50.0, 50.0]
         assert list(chk["status"]) == ["met", "met", "not met", "not met"]

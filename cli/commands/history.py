@@ -14,6 +14,7 @@ from ..options import add_format_option
 from .clients import add_store_option
 
 if TYPE_CHECKING:  # the store loads pandas: imported when the command runs
+    from impactlab.plan import Plan
     from impactlab.store import Store
 
 HELP = "a client's weeks: impacts per week, targets met, trend"
@@ -42,8 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[str, object]]:
     """Per ISO week (oldest first): days, valid days, impacts per week, targets met, trend."""
-    from impactlab.daily import weekly_summary
-    from impactlab.report import adherence, iso_week, parse_week
+    from impactlab.report import adherence, iso_week, parse_week, weekly_counts
 
     info = st.client(client_id)
     if until:
@@ -66,7 +66,7 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
         if dd.empty:
             continue
         a = adherence(checks[(checks["date"] >= s) & (checks["date"] < e)])
-        w = weekly_summary(dd)
+        w = weekly_counts(dd)
         trend = None
         if w["high"] is not None and prev is not None:
             h0, h1 = float(prev), float(w["high"])
@@ -81,12 +81,16 @@ def weeks_of(st: Store, client_id: str, n: int, until: str | None) -> list[dict[
     return rows
 
 
-def _plan_in_week(versions: Sequence[tuple[str, object]], monday: dt.date) -> dict[str, object]:
-    """Name of the plan in force at the week's end and whether a new version started in the week."""
-    sunday = (monday + dt.timedelta(days=6)).isoformat()
-    in_force = [p for v, p in versions if v <= sunday]
-    changed = any(monday.isoformat() <= v <= sunday for v, _ in versions)
-    return {"plan": getattr(in_force[-1], "name", None) if in_force else None, "plan_changed": changed}
+def _plan_in_week(versions: Sequence[tuple[str, Plan]], monday: dt.date) -> dict[str, object]:
+    """Name of the plan in force at the week's end and the days a new version started in the week."""
+    from impactlab.plan.versions import plan_changes, plan_in_force
+
+    sunday = monday + dt.timedelta(days=6)
+    plan = plan_in_force(versions, sunday)
+    changes = plan_changes(versions, monday, sunday)
+    return {"plan": plan.name if plan is not None else None, "plan_changed": bool(changes),
+            "plan_changes": [{"from": c["from"].isoformat(), "name": c["name"], "previous": c["previous"]}
+                             for c in changes]}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -112,10 +116,11 @@ def run(args: argparse.Namespace) -> int:
     arrows = {"up": "up", "down": "down", "same": "same", None: ""}
     for r in rows:
         t.add_row(str(r["week"]), str(r["days_recorded"]), str(r["valid_days"]),
-                  *("-" if r[b] is None else f"{r[b]:g}" for b in ("low", "medium", "high")),
+                  *("-" if r[b] is None else str(r[b]) for b in ("low", "medium", "high")),
                   f"{r['targets_met']} of {r['targets_checked']} ({100 * r['adherence']:.0f} %)"  # type: ignore[operator]
                   if r["targets_checked"] else "-",
                   arrows[r["trend"]],  # type: ignore[index]
-                  escape(str(r["plan"] or "")) + (" (changed)" if r["plan_changed"] else ""))
+                  escape(str(r["plan"] or "")) + "".join(
+                      f" (new from {dt.date.fromisoformat(c['from']):%a %d %b})" for c in r["plan_changes"]))  # type: ignore[attr-defined]
     con.print(t)
     return 0

@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         if not len(tables.daily) and not args.allow_empty:
             raise ImpactlabError(f"client {args.client!r} has no data in week {tables.week}", key="week",
                                  hint="Pick a week with data (see 'impactlab history'), or pass --allow-empty")
-        try:
-            plan = st.client_plan(args.client)
+        try:  # the version in force at the week's end (a later 'plan set' does not rewrite past weeks' text)
+            plan = st.plan_on(args.client, tables.monday + dt.timedelta(days=6))
         except ImpactlabError:  # a stored plan that no longer parses still leaves its checks readable
             plan = None
         rep = weekly_report(tables, plan)
@@ -104,6 +104,10 @@ def print_week(rep: object) -> None:
     con = stdout_console()
     con.print(f"[bold]{escape(r.client_name or r.client_id)}[/bold], week {r.week} "  # type: ignore[attr-defined]
               f"({r.days[0]:%d %b} to {r.days[-1]:%d %b})")  # type: ignore[attr-defined]
+    for c in r.plan_changes:  # type: ignore[attr-defined]
+        before = f"the days before against '{escape(c['previous'])}'" if c["previous"] else "no plan before"
+        con.print(f"The plan changed on {c['from']:%a %d %b}: checked from then on against '{escape(c['name'])}', "
+                  f"{before}.")
     if r.grid:  # type: ignore[attr-defined]
         t = make_table("Targets")
         t.add_column("target")
@@ -149,7 +153,7 @@ def _run_all(args: argparse.Namespace) -> int:
             for r in rows:
                 tables = st.week_tables(r.client_id, week)
                 try:
-                    plan = st.client_plan(r.client_id)
+                    plan = st.plan_on(r.client_id, tables.monday + dt.timedelta(days=6))
                 except ImpactlabError:
                     plan = None
                 reports.append((r.report_file, render_weekly_html(weekly_report(tables, plan))))

@@ -23,18 +23,18 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..daily import weekly_summary
 from ..plan import DAY_NAMES, Plan
+from ..plan.versions import FROM_START, complete_checks
 from ..schema import DAILY, PLAN_CHECK
 from .adherence import adherence
 from .plan_text import plan_sentences
-from .tables import WeekTables, iso_week, parse_week
+from .tables import WeekTables, iso_week, parse_week, weekly_counts
 
 if TYPE_CHECKING:
     from ..store import ImportResult, Store
 
 __all__ = ["DailySummary", "adherence", "GridCell", "WeekTables", "WeeklyReport", "daily_summary", "iso_week", "parse_week",
-           "weekly_report"]
+           "weekly_counts", "weekly_report"]
 
 STATUS = ("met", "not met", "no data", "not scheduled")
 
@@ -86,6 +86,10 @@ class WeeklyReport:
     plan_text : list of dict
         The plan in words (:func:`~impactlab.report.plan_text.plan_sentences`): ``from``, ``name``,
         ``sentences`` for its first targets and each phase of a progression.
+    plan_changes : list of dict
+        Plan versions that start in the week (``impactlab plan set --from``): ``from`` (date), ``name``,
+        ``previous`` (name of the version before, None when there was none) and ``previous_sentences``
+        (what the version before asked on its last day; empty without one).
     grid : dict
         ``{target: [GridCell × 7]}`` for daily targets and ``{target: [GridCell]}`` for weekly ones.
     sessions : pandas.DataFrame
@@ -123,11 +127,18 @@ class WeeklyReport:
     timezone: str
     recordings: list[dict[str, Any]] = field(default_factory=list)
     plan_text: list[dict[str, Any]] = field(default_factory=list)
+    plan_changes: list[dict[str, Any]] = field(default_factory=list)
 
     def day_row(self, day: dt.date) -> dict[str, Any] | None:
         """The DAILY row of ``day`` as a dict, or None when nothing was recorded that day."""
         hit = self.daily[self.daily["date"].dt.date == day]
         return None if hit.empty else hit.iloc[0].to_dict()
+
+    @property
+    def days_without_recording(self) -> int:
+        """Days of the week with no recording at all (their checks are ``no data``, "no recording", or ``not scheduled``)."""
+        recorded = {pd.Timestamp(d).date() for d in self.daily["date"]}
+        return sum(d not in recorded for d in self.days)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The week's rows with the keys of ``analyze --format json`` (``days``, ``plan_check``)."""
@@ -144,12 +155,15 @@ class WeeklyReport:
             "timezone": self.timezone,
             "plan": {"name": self.plan_name, "targets": _jsonable(self.plan_targets),
                      "phases": [{"name": t["name"], "from": t["from"].isoformat() if t["from"] else None,
-                                 "sentences": list(t["sentences"])} for t in self.plan_text]},
+                                 "sentences": list(t["sentences"])} for t in self.plan_text],
+                     "changes": [{"from": c["from"].isoformat(), "name": c["name"], "previous": c["previous"],
+                                  "previous_sentences": list(c["previous_sentences"])} for c in self.plan_changes]},
             "days": days,
             "plan_check": plan_check,
             "grid": {t: [c.status for c in cells] for t, cells in self.grid.items()},
             "adherence": dict(adherence(self.plan_check)),
-            "weekly": weekly_summary(self.daily),
+            "days_without_recording": self.days_without_recording,
+            "weekly": weekly_counts(self.daily),
             "sessions": [{k: _jsonable(v) for k, v in r.items()} for r in self.sessions.to_dict("records")],
             "flags": list(self.flags),
             "trend": _jsonable(self.trend),
@@ -172,7 +186,9 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
         The week's tables (:meth:`impactlab.store.Store.week_tables`, :meth:`WeekTables.from_analysis`
         or :meth:`WeekTables.from_batch_folder`).
     plan : Plan or None
-        The plan in force (its targets' settings are listed; None without a plan).
+        The plan in force at the week's end (its targets' settings are listed; None without a plan).
+        Check rows missing for a day of the week (tables from an analysis or a batch folder) are
+        completed against it (:func:`impactlab.plan.versions.complete_checks`); the store's are complete.
 
     Returns
     -------
@@ -182,13 +198,21 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
     monday = tables.monday
     days = [monday + dt.timedelta(days=i) for i in range(7)]
     tz = tables.timezone
-    daily, checks = tables.daily, tables.plan_check
+    daily = tables.daily
+    # one check per day and target (days without a recording included) whatever the tables came from:
+    # the store's rows are complete already; an analysis or a batch folder's are completed with the plan
+    versions = [(FROM_START, plan)] if plan is not None else []
+    today = dt.date.today()
+    checks = complete_checks(tables.plan_check, _dates(daily), versions, monday, days[-1], today)
     plan_name, targets = _plan_summary(plan, checks)
     grid = _grid(checks, days, targets)
     wear = _wear_by_day(tables.wear_blocks, tz, days)
     flags = _flags(tables.recordings, daily) + _hints(daily, tables.sessions, plan, tables.body_mass_kg)
     hist_d = tables.history_daily if tables.history_daily is not None else daily
-    hist_c = tables.history_plan_check if tables.history_plan_check is not None else checks
+    hist_c = checks
+    if tables.history_plan_check is not None:
+        hist_c = complete_checks(tables.history_plan_check, _dates(hist_d), versions,
+                                 monday - dt.timedelta(weeks=7), days[-1], today)
     trend = _trend(hist_d, hist_c, monday)
     method = _method(tables.recordings)
     loading = _loading_method(daily, tables.body_mass_kg)
@@ -199,7 +223,22 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
         week=tables.week, monday=monday, days=days, daily=daily, plan_check=checks, plan_name=plan_name,
         plan_targets=targets, grid=grid, sessions=tables.sessions, wear=wear, flags=flags, trend=trend, method=method,
         timezone=tz, recordings=tables.recordings, plan_text=plan_sentences(plan) if plan is not None else [],
+        plan_changes=[_change(c) for c in tables.plan_changes],
     )
+
+
+def _change(c: dict[str, Any]) -> dict[str, Any]:
+    """A plan change for the report: the version before said as it stood on its last day."""
+    prev = c.get("previous_plan")
+    said: list[str] = []
+    if prev is not None:
+        flat = prev.in_force(c["from"] - dt.timedelta(days=1))
+        said = [s for seg in plan_sentences(flat) for s in seg["sentences"]]
+    return {"from": c["from"], "name": c["name"], "previous": c["previous"], "previous_sentences": said}
+
+
+def _dates(daily: pd.DataFrame) -> list[dt.date]:
+    return [pd.Timestamp(d).date() for d in daily["date"]]
 
 
 def _plan_summary(plan: Plan | None, checks: pd.DataFrame) -> tuple[str | None, list[dict[str, Any]]]:
@@ -211,7 +250,10 @@ def _plan_summary(plan: Plan | None, checks: pd.DataFrame) -> tuple[str | None, 
     # in force then; rows of a skipped weekday state nothing), in the order the targets first appear
     stated = checks[checks["required"].notna()] if len(checks) else checks
     last = {str(r["target"]): r for r in stated.to_dict("records")}
-    for r in checks.drop_duplicates("target").to_dict("records"):
+    order = {t: i for i, t in enumerate(spec)}  # the plan's own order, then targets only earlier days had
+    firsts = checks.drop_duplicates("target").to_dict("records")
+    firsts.sort(key=lambda r: order.get(str(r["target"]), len(order)))
+    for r in firsts:
         t = str(r["target"])
         seen.add(t)
         r = last.get(t, r)
@@ -249,10 +291,13 @@ def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any
 
 
 def _cell(r: dict[str, Any] | None, scheduled: bool = True) -> GridCell:
-    if r is None:  # no recording that day: no check row was stored
+    if r is None:  # no recording that day and no check row (tables without the store's completed rows)
         return GridCell("no data", note="no recording") if scheduled else GridCell("not scheduled")
-    return GridCell(str(r["status"]), _plain(r["required"]), _plain(r["achieved"]), _plain(r["unit"]),
-                    bool(r["partial"]))
+    detail = r.get("detail")
+    note = str(detail) if isinstance(detail, str) and detail in ("no recording", "not in that day's plan") else None
+    achieved = _plain(r["achieved"])
+    return GridCell(str(r["status"]), _plain(r["required"]), None if achieved != achieved else achieved,
+                    _plain(r["unit"]), bool(r["partial"]), note=note)
 
 
 def _wear_by_day(rows: list[tuple[int, float]], tz: str, days: list[dt.date]) -> list[list[tuple[float, float]]]:
@@ -327,7 +372,7 @@ def _trend(daily: pd.DataFrame, checks: pd.DataFrame, monday: dt.date) -> list[d
         e = s + pd.Timedelta(days=7)
         dd = daily[(daily["date"] >= s) & (daily["date"] < e)]
         cc = checks[(checks["date"] >= s) & (checks["date"] < e)]
-        w = weekly_summary(dd)
+        w = weekly_counts(dd)
         a = adherence(cc)
         out.append({"week": iso_week(m), "days_recorded": len(dd), "valid_days": w["valid_days"], "low": w["low"],
                     "medium": w["medium"], "high": w["high"], "targets_met": a["met"],

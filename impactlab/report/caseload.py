@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..plan.versions import plan_changes
 from .adherence import adherence
 from .tables import iso_week, parse_week
 
@@ -66,8 +67,9 @@ def caseload(store: Store, week: str, *, today: dt.date | None = None) -> list[C
         versions = store.plan_history(cid)
         if not versions and not info.plan_toml:
             flags.append("no plan")
-        if any(monday.isoformat() <= v <= sunday.isoformat() for v, _ in versions):
-            flags.append("plan changed this week")
+        changes = plan_changes(versions, monday, sunday)
+        if changes:
+            flags.append("plan changed this week (" + ", ".join(f"{c['from']:%a %d %b}" for c in changes) + ")")
         if info.last_date:
             gap = (min(today, sunday) - dt.date.fromisoformat(info.last_date)).days
             if gap > 0:

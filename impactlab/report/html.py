@@ -7,6 +7,7 @@ runs no script, so it opens the same from an e-mail attachment, a USB stick or a
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,9 @@ import markupsafe
 import pandas as pd
 
 from .._version import __version__
-from ..daily import weekly_summary
 from . import DailySummary, WeeklyReport, _fmt
 from .adherence import adherence
+from .tables import weekly_counts
 
 __all__ = ["render_daily_html", "render_weekly_html", "write_html"]
 
@@ -93,22 +94,23 @@ def render_weekly_html(rep: WeeklyReport) -> str:
             "wear_h": f"{float(q.get('wear_h', 0.0)):.1f}", "gaps": int(q.get("gaps", 0))})
     return _env().get_template("weekly.html.j2").render(
         rep=rep, figures=figure_data(rep), sessions=sessions, recordings=recordings, loading=rep.method.get("loading"),
-        weekly=weekly_summary(rep.daily), trend_text=_trend_text(rep.trend),
-        adherence=_adherence_text(rep),
+        weekly=weekly_counts(rep.daily), trend_text=_trend_text(rep.trend),
+        adherence=_adherence_text(rep), change_days={c["from"] for c in rep.plan_changes},
+        one_day=dt.timedelta(days=1),
         page_header=markupsafe.Markup(_css_string(f"{rep.client_name or rep.client_id} ({rep.client_id}), "
                                                   f"ISO week {rep.week}")),
     )
 
 
 def _adherence_text(rep: WeeklyReport) -> str:
-    """The grid's summary line: met ÷ (met + not met), with no-data and unscheduled cells beside it."""
+    """The grid's summary line: :func:`~impactlab.report.adherence.adherence` of the week's checks (the
+    numbers of ``history``, the JSON and the caseload; one check per grid cell)."""
     a = adherence(rep.plan_check)
-    cells = [c for row in rep.grid.values() for c in row]
-    no_data = sum(c.status == "no data" for c in cells)  # days too short to judge and days without a recording
-    unscheduled = sum(c.status == "not scheduled" for c in cells)
     rate = f"{100 * a['rate']:.0f} % adherence" if a["rate"] is not None else "no target could be judged"
-    return (f"{a['met']} of {a['checked']} checks met ({rate}); {no_data} without data and "
-            f"{unscheduled} not scheduled are not counted.")
+    missing = rep.days_without_recording
+    why = "days too short to judge" + (f", or {missing} day(s) with no recording" if missing else "")
+    return (f"{a['met']} of {a['checked']} checks met ({rate}); not counted: {a['no_data']} without data "
+            f"({why}) and {a['not_scheduled']} not scheduled.")
 
 
 def render_daily_html(summary: DailySummary) -> str:

@@ -35,7 +35,7 @@ def describe_targets(targets: Targets) -> list[tuple[str, str, str]]:
     for name, t in targets.items():
         what = _WHAT.get(name, name.replace("_", " ")).format(min_band=getattr(t, "min_band", ""))
         if name == "jumps":
-            req = f"{t.per_day} {what}" + (f" in at least {t.min_sets} sets" if t.min_sets else "")
+            req = f"{t.per_day} {what}" + (f" in at least {t.min_sets} set{'' if t.min_sets == 1 else 's'}" if t.min_sets else "")
             rows.append((name, req, f"per day, {_days(t.days)}"))
         elif name == "high_impacts":
             rows.append((name, f"{t.per_day} {what}", f"per day, {_days(t.days)}"))

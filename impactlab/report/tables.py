@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ImpactlabError, StoreError
@@ -25,7 +26,7 @@ from ..schema import DAILY, PLAN_CHECK, SESSIONS, coerce, empty
 if TYPE_CHECKING:
     from ..pipeline import Analysis
 
-__all__ = ["WeekTables", "iso_week", "parse_week"]
+__all__ = ["WeekTables", "iso_week", "parse_week", "weekly_counts"]
 
 _WEEK_RE = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
@@ -47,6 +48,31 @@ def parse_week(week: str) -> dt.date:
     except ValueError:
         raise StoreError(f"week {week!r} does not exist", key="week",
                          hint="ISO weeks run from W01 to W52 or W53") from None
+
+
+def weekly_counts(daily: pd.DataFrame) -> dict[str, int | None]:
+    """Impacts per week as whole counts: the mean per valid day × 7 (as :func:`impactlab.daily.weekly_summary`)
+    rounded half up, for the report, ``history`` and their JSON.
+
+    Returns
+    -------
+    dict
+        ``valid_days`` and ``low``, ``medium``, ``high`` impacts per week (int; None without valid days).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"valid": [True, True, False], "n_low": [5259, 5260, 1], "n_medium": [1, 2, 0],
+    ...                   "n_high": [0, 0, 9]})
+    >>> weekly_counts(d)
+    {'valid_days': 2, 'low': 36817, 'medium': 11, 'high': 0}
+    """
+    valid = daily[daily["valid"].astype(bool)] if len(daily) else daily
+    n = len(valid)
+    out: dict[str, int | None] = {"valid_days": n}
+    for band in ("low", "medium", "high"):
+        out[band] = int(np.floor(float(valid[f"n_{band}"].mean()) * 7 + 0.5)) if n else None
+    return out
 
 
 def iso_week(d: dt.date) -> str:
@@ -77,6 +103,9 @@ class WeekTables:
         Worn 15-min blocks in the week as (start, UTC ns; wear, s).
     history_daily, history_plan_check : pandas.DataFrame
         DAILY and PLAN_CHECK rows of the 8 weeks ending with this one (for the trend).
+    plan_changes : list of dict
+        Plan versions starting in the week (:func:`impactlab.store.plans.plan_changes`): ``from``
+        (date), ``name``, ``previous`` (the replaced version's name, None when there was none).
     """
 
     client_id: str
@@ -92,6 +121,7 @@ class WeekTables:
     history_plan_check: pd.DataFrame | None = None
     client_note: str | None = None
     body_mass_kg: float | None = None
+    plan_changes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def monday(self) -> dt.date:

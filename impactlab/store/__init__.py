@@ -68,9 +68,10 @@ from ..config import AnalysisConfig, DetectionConfig
 from ..errors import StoreError
 from ..io._common import RecordingSource, clip
 from ..plan import Plan, load_plan, parse_plan
+from ..plan.versions import complete_checks, plan_changes, plan_in_force
 from ..recording import Recording
 from ..schema import DAILY, PLAN_CHECK, coerce, empty
-from . import devices, journal
+from . import devices, journal, plans
 from .db import MIGRATIONS, SCHEMA_VERSION, clean_temp_files, connect, default_store_path, migrate, now, transaction
 from .ingest import add_blocks, add_impacts, add_sessions
 from .raw import RawWriter, chunks_of, file_sha256, jsonable
@@ -483,37 +484,17 @@ class Store:
             Unknown client, a plan without its text, or a malformed date.
         """
         info = self.client(client_id)
-        if not plan.source_text:
-            raise StoreError("the plan has no source text to store", key="plan",
-                             hint="Load it from its file with impactlab.plan.load_plan")
-        today = today or dt.date.today()
-        try:
-            start = dt.date.fromisoformat(valid_from) if valid_from else today
-        except ValueError:
-            raise StoreError(f"--from {valid_from!r} is not a date", key="from",
-                             hint="Write it as YYYY-MM-DD, e.g. --from 2026-03-04") from None
-        note = None
-        if info.first_date and start < dt.date.fromisoformat(info.first_date):
-            note = f"the plan is in force from {start}, before the client's first data ({info.first_date})"
-        elif start > today:
-            note = f"the plan is in force from {start}, a date in the future"
-        with transaction(self.db, self.path) as db:
-            db.execute("INSERT OR REPLACE INTO plan_versions VALUES (?, ?, ?, ?, ?, ?)",
-                       (client_id, start.isoformat(), plan.source_text, plan.path, note, now()))
-            db.execute("UPDATE clients SET plan_toml = ?, plan_path = ? WHERE client_id = ?",
-                       (plan.source_text, plan.path, client_id))
-            span = db.execute("SELECT min(start_ns), max(end_ns) FROM recordings WHERE client_id = ?",
-                              (client_id,)).fetchone()
-            if span[0] is not None:
-                rec = db.execute("SELECT settings_json FROM recordings WHERE client_id = ? ORDER BY start_ns DESC "
-                                 "LIMIT 1", (client_id,)).fetchone()
-                cfg = _config_from_settings(json.loads(rec[0]))
-                rebuild_weeks(db, client_id, int(span[0]), int(span[1]), info.timezone or "UTC", cfg, plan)
-        return note
+        return plans.set_plan(self.db, self.path, client_id, info.first_date, info.timezone, plan, valid_from,
+                              today or dt.date.today())
 
     def plan_history(self, client_id: str) -> list[tuple[str, Plan]]:
         """The client's plan versions as (first day ``YYYY-MM-DD`` or ``0000-01-01`` for "from the start", plan)."""
         return plan_versions(self.db, client_id)
+
+    def plan_on(self, client_id: str, day: dt.date) -> Plan | None:
+        """The plan version in force on ``day`` (the stored plan for a client without versions; None without)."""
+        versions = self.plan_history(client_id)
+        return plan_in_force(versions, day) if versions else self.client_plan(client_id)
 
     def body_mass_kg(self, client_id: str) -> float | None:
         """The client's stored body mass in kg (None when not stored, or no such client)."""
@@ -542,21 +523,36 @@ class Store:
             df["load_basis"] = df["load_basis"].astype(object)
         return coerce(df, DAILY)
 
-    def plan_checks(self, client_id: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
-        """Stored plan checks (PLAN_CHECK schema) with ``start`` ≤ date ≤ ``end``."""
+    def plan_checks(self, client_id: str, start: str | None = None, end: str | None = None, *,
+                    today: dt.date | None = None) -> pd.DataFrame:
+        """Plan checks (PLAN_CHECK schema, plus ``detail``) with ``start`` ≤ date ≤ ``end``.
+
+        The stored rows of the recorded days, and a row for each day target on each other day of a
+        week with data, up to ``today`` (default the system date; :func:`~impactlab.plan.versions.complete_checks`):
+        ``no data`` ("no recording") or ``not scheduled``, so that every output counts them alike.
+        """
         cols = ["date", *_PLAN_COLS]
+        lo, hi = start or "0000", end or "9999"
         rows = self.db.execute(
             f"SELECT {', '.join(cols)} FROM plan_checks WHERE client_id = ? AND date >= ? AND date <= ? "
-            "ORDER BY date, period, target",
-            (client_id, start or "0000", end or "9999")).fetchall()
-        if not rows:
-            return empty(PLAN_CHECK)
-        df = pd.DataFrame(rows, columns=cols)
-        df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
-        df["met"] = pd.array([bool(m) if m is not None and st in ("met", "not met") else None
-                              for m, st in zip(df["met"], df["status"], strict=True)], dtype="boolean")
-        df["partial"] = df["partial"].astype(bool)
-        return coerce(df, PLAN_CHECK)
+            "ORDER BY date, period, target", (client_id, lo, hi)).fetchall()
+        if rows:
+            df = pd.DataFrame(rows, columns=cols)
+            df["date"] = pd.to_datetime(df["date"]).astype("datetime64[ns]")
+            df["met"] = pd.array([bool(m) if m is not None and st in ("met", "not met") else None
+                                  for m, st in zip(df["met"], df["status"], strict=True)], dtype="boolean")
+            df["partial"] = df["partial"].astype(bool)
+            df = coerce(df, PLAN_CHECK)
+        else:
+            df = empty(PLAN_CHECK).assign(detail=pd.Series([], dtype=object))
+        recorded = [dt.date.fromisoformat(str(d)) for d, in self.db.execute(
+            "SELECT date FROM daily_loads WHERE client_id = ? AND date >= ? AND date <= ?", (client_id, lo, hi))]
+        if not recorded:
+            return df
+        first = dt.date.fromisoformat(start) if start else min(recorded)
+        last = dt.date.fromisoformat(end) if end else max(recorded) + dt.timedelta(days=6)
+        return complete_checks(df, recorded, self.plan_history(client_id), first, last,
+                                     today or dt.date.today())
 
     def sessions(self, client_id: str, start_ns: int, end_ns: int) -> pd.DataFrame:
         """Stored sessions starting in [start_ns, end_ns) (SESSIONS schema, client's zone)."""
@@ -609,7 +605,8 @@ class Store:
             plan_check=self.plan_checks(client_id, monday.isoformat(), sunday),
             sessions=self.sessions(client_id, lo, hi), recordings=self.recordings(client_id, lo, hi),
             wear_blocks=self.wear_blocks(client_id, lo, hi),
-            history_daily=self.daily(client_id, first, sunday), history_plan_check=self.plan_checks(client_id, first, sunday))
+            history_daily=self.daily(client_id, first, sunday), history_plan_check=self.plan_checks(client_id, first, sunday),
+            plan_changes=plan_changes(self.plan_history(client_id), monday, monday + dt.timedelta(days=6)))
 
     def counts(self) -> dict[str, int]:
         """Rows per table (for checks that a re-import changed nothing)."""
@@ -663,18 +660,6 @@ def _check_client_id(client_id: str) -> None:
     if not ok:
         raise StoreError(f"client id {clip(client_id)} is not a short identifier", key="client",
                          hint="Use letters, digits, '-', '_' or '.', at most 64 characters (e.g. c01)")
-
-
-def _config_from_settings(settings: dict[str, Any]) -> DetectionConfig:
-    """The DetectionConfig a recording was analysed with (from its stored settings)."""
-    from ..config import WearConfig
-
-    fields = {f for f in DetectionConfig.__dataclass_fields__}
-    kw: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in settings.items()
-                          if k in fields and k != "wear"}
-    wear = settings.get("wear") or {}
-    wfields = {f for f in WearConfig.__dataclass_fields__}
-    return DetectionConfig(**kw, wear=WearConfig(**{k: v for k, v in wear.items() if k in wfields}))
 
 
 def _dates(first_ns: int | None, last_ns: int | None, tz: str) -> list[str]:

@@ -24,6 +24,7 @@ from ..config import DetectionConfig
 from ..daily import daily_load
 from ..loading import DSS_EXPONENT, add_loading, loading_indices, plan_vest_schedule, vest_mass_by_day
 from ..plan import Plan, check_segments
+from ..plan.versions import FROM_START
 from ..schema import ACTIVITIES, DAILY, SESSION_KINDS, SESSIONS, coerce, empty
 
 __all__ = ["DAILY_COLS", "FROM_START", "LOADING_COLS", "check_versions", "daily_from_facts", "num", "plan_versions",
@@ -34,8 +35,6 @@ DAILY_COLS = list(DAILY)
 LOADING_COLS = ["dss", "oi", "peak_grf_bw_max", "load_basis"]
 
 
-#: ``valid_from`` of a plan version in force from the start (a plan given at import)
-FROM_START = "0000-01-01"
 
 
 def plan_versions(db: sqlite3.Connection, client_id: str) -> list[tuple[str, Plan]]:
