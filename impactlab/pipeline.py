@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._prefetch import prefetch
 from ._tables_json import _csv_frame
 from ._tables_json import _jsonable as _jsonable  # re-exported: report and store import these from here
 from ._tables_json import days_json as days_json
@@ -616,7 +615,7 @@ def analyze(
         meta = recording.meta
         notes = list(recording.notes)
         source_extra = dict(recording.extra)
-        chunks = prefetch(recording.chunks())  # the next chunk is read while this one is analysed
+        chunks = recording.chunks()
         total = int(recording.n_rows_hint or 0)
     else:
         it = iter(recording)
@@ -633,16 +632,11 @@ def analyze(
         chunks = _chain()
     engine = _Engine(meta, settings, notes, plan=plan, markers=markers, body_mass_kg=body_mass_kg)
     done = 0
-    try:
-        for chunk in chunks:
-            engine.update(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-    finally:  # an error in a stage stops the reader thread now, not when the traceback is freed
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()
+    for chunk in chunks:
+        engine.update(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)
     if isinstance(recording, RecordingSource):
         engine.source_extra = dict(recording.extra)  # filled while reading (e.g. idle-sleep periods)
     res = engine.finish()
