@@ -41,12 +41,12 @@ def parse_week(week: str) -> dt.date:
     """
     m = _WEEK_RE.match(str(week).strip())
     if not m:
-        raise StoreError(f"week {week!r} is not an ISO week", key="week",
-                         hint="Write it as YYYY-Www, e.g. --week 2026-W10")
+        raise StoreError(f"{week!r} is not an ISO week", key="week",
+                         hint="Write it as YYYY-Www, e.g. 2026-W10")
     try:
         return dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
-        raise StoreError(f"week {week!r} does not exist", key="week",
+        raise StoreError(f"{week!r} is not an ISO week that exists", key="week",
                          hint="ISO weeks run from W01 to W52 or W53") from None
 
 
@@ -104,8 +104,8 @@ class WeekTables:
     history_daily, history_plan_check : pandas.DataFrame
         DAILY and PLAN_CHECK rows of the 8 weeks ending with this one (for the trend).
     plan_changes : list of dict
-        Plan versions starting in the week (:func:`impactlab.store.plans.plan_changes`): ``from``
-        (date), ``name``, ``previous`` (the replaced version's name, None when there was none).
+        Plan versions starting in the week that replace an earlier one
+        (:func:`impactlab.plan.versions.plan_changes`): ``from`` (date), ``name``, ``previous`` (the replaced version's name).
     """
 
     client_id: str
