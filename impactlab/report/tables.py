@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ImpactlabError, StoreError
@@ -51,8 +50,9 @@ def parse_week(week: str) -> dt.date:
 
 
 def weekly_counts(daily: pd.DataFrame) -> dict[str, int | None]:
-    """Impacts per week as whole counts: the mean per valid day × 7 (as :func:`impactlab.daily.weekly_summary`)
-    rounded half up, for the report, ``history`` and their JSON.
+    """Impacts per week as whole counts: the mean per valid day × 7 rounded half up
+    (:func:`impactlab.daily.per_week_count`, as :func:`impactlab.daily.weekly_summary`), for the report,
+    ``history`` and their JSON.
 
     Returns
     -------
@@ -67,11 +67,12 @@ def weekly_counts(daily: pd.DataFrame) -> dict[str, int | None]:
     >>> weekly_counts(d)
     {'valid_days': 2, 'low': 36817, 'medium': 11, 'high': 0}
     """
+    from ..daily import per_week_count
+
     valid = daily[daily["valid"].astype(bool)] if len(daily) else daily
-    n = len(valid)
-    out: dict[str, int | None] = {"valid_days": n}
+    out: dict[str, int | None] = {"valid_days": len(valid)}
     for band in ("low", "medium", "high"):
-        out[band] = int(np.floor(float(valid[f"n_{band}"].mean()) * 7 + 0.5)) if n else None
+        out[band] = per_week_count(valid[f"n_{band}"])
     return out
 
 

@@ -92,7 +92,8 @@ def _today(timezone: str | None) -> dt.date:
     """The current date in the client's time zone (the machine's when it has none)."""
     if timezone:
         try:
-            return pd.Timestamp.now(tz=timezone).date()
+            now: dt.date = pd.Timestamp.now(tz=timezone).date()
+            return now
         except (KeyError, ValueError):  # pragma: no cover - a zone the system no longer knows
             pass
     return dt.date.today()
