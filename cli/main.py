@@ -10,7 +10,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from impactlab._version import __version__
 from impactlab.errors import ImpactlabError, ImpactlabWarning
@@ -44,6 +44,11 @@ class _Parser(argparse.ArgumentParser):
 
     commands: dict[str, argparse.ArgumentParser] = {}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no prefix matching: 'history --week' must never silently mean '--weeks', nor a prefix another flag
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         import difflib
         import re
@@ -74,7 +79,7 @@ def _deepest(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.A
 
 
 def _unknown_flag(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
-    """The first option in ``argv`` that ``parser`` does not know (exactly or as a unique prefix)."""
+    """The first option in ``argv`` that ``parser`` does not know (spelled in full: no prefixes)."""
     import re
 
     known = _flags(parser, hidden=True)
@@ -85,8 +90,6 @@ def _unknown_flag(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str |
             continue
         flag = a.split("=")[0]
         if flag in known:
-            continue
-        if flag.startswith("--") and sum(k.startswith(flag) for k in known) == 1:
             continue
         if not flag.startswith("--") and len(flag) > 2 and flag[:2] in known:  # -j2
             continue

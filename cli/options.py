@@ -43,6 +43,9 @@ __all__ = [
     "add_client_name_option",
     "add_client_option",
     "add_format_option",
+    "add_week_option",
+    "date_value",
+    "week_value",
     "add_output_file_option",
     "add_out_dir_option",
     "add_sensor_choice",
@@ -83,6 +86,9 @@ VOCABULARY: tuple[Flag, ...] = (
     Flag("--table-format parquet|csv", "the format of the table files batch and collate write",
          "batch/collate --format"),
     Flag("--store PATH", "the client store (SQLite file); read-only commands refuse one that does not exist", ""),
+    Flag("--week YYYY-Www", "an ISO week, e.g. 2026-W10 (report: the week shown; history: the last week shown)",
+         "history --until"),
+    Flag("--from YYYY-MM-DD", "the first day something is in force (plan set, device assign)", ""),
 )
 
 
@@ -160,6 +166,40 @@ def add_output_file_option(p: Group, *, metavar: str = "FILE", help: str, requir
         p.set_defaults(required_flags=[("output", f"--output {metavar}")])
     if old:
         p.add_argument(*old, dest="output", metavar=metavar, action=DeprecatedFlag, new=f"--output {metavar}",
+                       command=command)
+
+
+def week_value(text: str) -> str:
+    """An ISO week flag value (``2026-W10``), checked as it is parsed: a bad one is a usage error (exit 2)."""
+    from impactlab.errors import ImpactlabError
+    from impactlab.report.tables import parse_week
+
+    try:
+        parse_week(text)
+    except ImpactlabError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO week: write YYYY-Www, e.g. 2026-W10 "
+                                         "(weeks run from W01 to W52 or W53)") from None
+    return text.strip()
+
+
+def date_value(text: str) -> str:
+    """A day flag value (``2026-03-02``), checked as it is parsed: a bad one is a usage error (exit 2)."""
+    import datetime as dt
+    import re
+
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2026-03-02") from None
+
+
+def add_week_option(p: Group, *, help: str, old: str | None = None, command: str = "") -> None:
+    """``--week YYYY-Www`` (dest ``week``); ``old`` is a deprecated spelling that still works."""
+    p.add_argument("--week", metavar="YYYY-Www", type=week_value, help=help)
+    if old:
+        p.add_argument(old, dest="week", type=week_value, action=DeprecatedFlag, new="--week YYYY-Www",
                        command=command)
 
 

@@ -202,14 +202,16 @@ def print_answer(ans: Any, console: Console | None = None) -> None:
     for r in ans.rows:
         name = escape(str(r["target"]).replace("_", " "))
         if r["status"] == "not scheduled":
-            lines.append(f"{name}: {_amount(r['achieved'], r['unit'])} done, {_MARK['not scheduled']} today")
+            when = "today" if ans.day == ans.today else "that day"
+            lines.append(f"{name}: {_amount(r['achieved'], r['unit'])} done, {_MARK['not scheduled']} {when}")
         else:
             lines.append(f"{name}: {_amount(r['achieved'], r['unit'])} of {_amount(r['required'], r['unit'])}: "
                          f"{_MARK.get(r['status'], r['status'])}")
     w = ans.week
     if w.get("checked"):
-        lines.append(f"This week so far: {w['met']} of {w['checked']} targets met ({100 * w['rate']:.0f} %)")
-    (console or stdout_console()).print(make_panel("\n".join(lines), title=escape(ans.client_name or ans.client_id)))
+        lines.append(f"{ans.week_label()}: {w['met']} of {w['checked']} targets met ({100 * w['rate']:.0f} %)")
+    title = escape(ans.client_name or ans.client_id) + (f": {ans.day_label()}" if ans.day is not None else "")
+    (console or stdout_console()).print(make_panel("\n".join(lines), title=title))
 
 
 def today_json(ans: Any) -> dict[str, Any]:

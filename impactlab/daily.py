@@ -8,7 +8,7 @@ import pandas as pd
 from .config import DetectionConfig
 from .schema import DAILY, SESSION_KINDS, coerce, empty
 
-__all__ = ["daily_load", "grouped_band_codes", "weekly_summary"]
+__all__ = ["daily_load", "grouped_band_codes", "per_week_count", "weekly_summary"]
 
 
 def grouped_band_codes(impacts: pd.DataFrame, config: DetectionConfig) -> np.ndarray:
@@ -106,17 +106,46 @@ def daily_load(
     return coerce(out, DAILY)
 
 
+def per_week_count(per_day: pd.Series) -> int | None:
+    """A weekly count (impacts, jumps) from the counts of the valid days: their mean × 7 as a whole number.
+
+    The one rounding of every weekly count impactlab prints (``analyze``, its JSON and ``-Info.json``,
+    the weekly report, ``history``): half up, so 6626.5 is 6627 (Python's ``round`` would give 6626).
+
+    Parameters
+    ----------
+    per_day : pandas.Series
+        The count on each valid day (events/day).
+
+    Returns
+    -------
+    int or None
+        Events per week; None without a valid day.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> per_week_count(pd.Series([946, 947]))  # mean 946.5 x 7 = 6625.5
+    6626
+    >>> per_week_count(pd.Series([], dtype=int)) is None
+    True
+    """
+    if not len(per_day):
+        return None
+    return int(np.floor(float(per_day.astype(float).mean()) * 7 + 0.5))
+
+
 def weekly_summary(daily: pd.DataFrame) -> dict[str, object]:
     """Weekly figures: mean per valid day × 7, with the number of valid days (docs/method.md).
 
     Returns
     -------
     dict
-        ``valid_days`` and ``low``, ``medium``, ``high`` per week (None without valid days).
+        ``valid_days`` and ``low``, ``medium``, ``high`` impacts per week as whole numbers
+        (:func:`per_week_count`; None without valid days).
     """
-    valid = daily[daily["valid"]]
-    n = len(valid)
-    res: dict[str, object] = {"valid_days": n}
+    valid = daily[daily["valid"].astype(bool)] if len(daily) else daily
+    res: dict[str, object] = {"valid_days": len(valid)}
     for band in ("low", "medium", "high"):
-        res[band] = round(float(valid[f"n_{band}"].mean() * 7), 1) if n else None
+        res[band] = per_week_count(valid[f"n_{band}"])
     return res

@@ -67,8 +67,9 @@ def test_not_scheduled_is_its_own_status_everywhere(tmp_path: Path, capsys: pyte
     assert main(["today", "--client", "c1", *s]) == 0
     out = capsys.readouterr().out
     assert "1 of 1 targets met on Thu 05 Mar." in out
-    assert "jumps: 3 done, not scheduled today" in out and "high impacts: 2 of 2: met" in out
-    assert "This week so far: 3 of 4 targets met (75 %)" in out
+    # Thu 05 Mar is long past: "that day" and the week by its Monday, not "today" and "this week so far"
+    assert "jumps: 3 done, not scheduled that day" in out and "high impacts: 2 of 2: met" in out
+    assert "Week of Mon 02 Mar (2026-W10): 3 of 4 targets met (75 %)" in out
     # the report's sentence under the grid
     page = tmp_path / "w.html"
     assert main(["report", "--client", "c1", "--week", "2026-W10", "--html", str(page), "-q", *s]) == 0
@@ -185,8 +186,9 @@ def test_device_assign_from_a_date_attributes_data_by_day(tmp_path: Path, capsys
     # without --from the sensor moves from the day after its last stored data
     assert main(["device", "assign", "S1", "--client", "c1", "--store", str(store)]) == 0
     assert "c2 -> c1 from 2026-03-06" in capsys.readouterr().err
-    assert main(["device", "assign", "S1", "--client", "c2", "--from", "2026-13-01", "--store", str(store)]) == 1
-    assert "not a date" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # a bad flag value is a usage error (docs/cli.md)
+        main(["device", "assign", "S1", "--client", "c2", "--from", "2026-13-01", "--store", str(store)])
+    assert exc.value.code == 2 and "argument --from: '2026-13-01' is not a date" in capsys.readouterr().err
 
 
 @pytest.mark.browser

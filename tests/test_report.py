@@ -164,8 +164,9 @@ def test_report_cli_json_and_html(week: dict[str, Any], tmp_path: Path, capsys: 
     out = tmp_path / "r.html"
     assert main(["report", "--client", "c01", "--store", store, "--html", str(out)]) == 0  # default: last week
     assert "2026-W10" in out.read_text()
-    assert main(["report", "--client", "c01", "--week", "2026-W99", "--store", store]) == 1
-    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # a week that does not exist is a bad flag value: usage error
+        main(["report", "--client", "c01", "--week", "2026-W99", "--store", store])
+    assert exc.value.code == 2 and "argument --week: '2026-W99' is not an ISO week" in capsys.readouterr().err
     assert main(["report", "--client", "nobody", "--store", store]) == 1
     assert "no client 'nobody'" in capsys.readouterr().err
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..options import date_value
 from .clients import add_store_option
 
 HELP = "manage sensors: give one to another client"
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("sensor", help="sensor id as stored (serial, or BLE device id)")
     a.add_argument("--client", metavar="ID", required=True, help="the new client")
-    a.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD",
+    a.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD", type=date_value,
                    help="first day (local) the new client wears it (default: the day after its last stored data)")
     add_store_option(a)
     a.set_defaults(func=run_assign)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._common import make_table, stdout_console
-from ..options import add_format_option
+from ..options import add_format_option, add_week_option
 from .clients import add_store_option
 
 if TYPE_CHECKING:  # the store loads pandas: imported when the command runs
@@ -23,6 +23,7 @@ examples:
   impactlab import sample_data/sim-day.parquet --client c01 --store clinic.sqlite
   impactlab history --client c01 --store clinic.sqlite
   impactlab history --client c01 --weeks 26 --format json --store clinic.sqlite
+  impactlab history --client c01 --week 2026-W10 --weeks 4 --store clinic.sqlite   # the 4 weeks up to W10
 
 Weekly figures are the mean per valid day (>= 10 h wear) x 7, shown with the number of valid days.
 The trend compares each week's high impacts with the week before (up / down / same within 5 %).
@@ -35,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--client", metavar="ID", required=True, help="client id")
     p.add_argument("--weeks", type=int, default=12, metavar="N", help="how many weeks up to the last (default 12)")
-    p.add_argument("--until", metavar="YYYY-Www", help="last week shown (default: the client's last week with data)")
+    add_week_option(p, help="last week shown, e.g. 2026-W10 (default: the client's last week with data)",
+                    old="--until", command="history")
     add_store_option(p, read_only=True)
     add_format_option(p)
     p.set_defaults(func=run)
@@ -99,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
     with Store(args.store) as st:
         info = st.client(args.client)
-        rows = weeks_of(st, args.client, args.weeks, args.until)
+        rows = weeks_of(st, args.client, args.weeks, args.week)
     if args.format == "json":
         json.dump({"client": {"id": info.client_id, "name": info.name}, "weeks": rows}, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -56,6 +56,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_store_option(g)
     g.add_argument("--html", metavar="OUT", help="write the daily summary as HTML")
     add_format_option(g)
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="also list each day's plan checks (met / not met / no data) above the answer")
     p.add_argument("--save-parquet", metavar="FILE", dest="save_parquet",
                    help="also save the recording as read to this Parquet file (without --client: only that)")
     p.add_argument("-o", "--out", dest="save_parquet", metavar="FILE", action=DeprecatedFlag,
@@ -154,13 +156,17 @@ def _import(args: argparse.Namespace) -> int:
     else:
         from ..render import print_answer
 
-        print_summary(summary, res)
+        print_summary(summary, res, verbose=args.verbose)
         print_answer(answer)
     return 0
 
 
-def print_summary(summary: Any, res: Any) -> None:
-    """The short terminal summary after an import (rich)."""
+def print_summary(summary: Any, res: Any, *, verbose: bool = False) -> None:
+    """The short terminal summary after an import or sync (rich): what was added and the days.
+
+    The client's answer panel (as ``today``) follows it; each day's plan checks are listed only when
+    ``verbose`` (``-v``).
+    """
     from rich.markup import escape
 
     con = stdout_console()
@@ -177,7 +183,7 @@ def print_summary(summary: Any, res: Any) -> None:
         t.add_row(f"{r.date:%a %d %b}", f"{r.wear_h:.1f}" + ("" if r.valid else " (short)"), str(r.n_low),
                   str(r.n_medium), str(r.n_high), str(r.n_jumps))
     con.print(t)
-    for r in summary.plan_check.to_dict("records"):
+    for r in summary.plan_check.to_dict("records") if verbose else ():
         mark = {"met": "[green]met[/green]", "not met": "[red]not met[/red]"}.get(str(r["status"]), "no data")
         when = "week of " if r["period"] == "week" else ""
         con.print(f"  {when}{r['date']:%a %d %b} {escape(str(r['target']).replace('_', ' '))}: {mark}")

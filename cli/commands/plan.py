@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .._common import make_table, stdout_console
-from ..options import add_format_option
+from ..options import add_format_option, date_value
 
 if TYPE_CHECKING:  # plans load pandas: imported when the command runs
     from impactlab.plan import Plan
@@ -54,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     st.add_argument("plan", help="plan file (TOML)")
     st.add_argument("--client", metavar="ID", required=True, help="client id")
-    st.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD", help="first day in force (default today)")
+    st.add_argument("--from", dest="valid_from", metavar="YYYY-MM-DD", type=date_value, help="first day in force (default today)")
     from .clients import add_store_option
 
     add_store_option(st)

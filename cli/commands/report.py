@@ -12,7 +12,7 @@ from pathlib import Path
 from impactlab.errors import ImpactlabError
 
 from .._common import make_table, stdout_console
-from ..options import add_format_option
+from ..options import add_format_option, add_week_option
 from .clients import add_store_option
 
 HELP = "weekly therapist report for one client: HTML, PDF or JSON"
@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     who.add_argument("--client", metavar="ID", help="client id")
     who.add_argument("--all", action="store_true", help="caseload overview: one row per client (needs --week); "
                      "with --html, each client's weekly report is written beside the page")
-    p.add_argument("--week", metavar="YYYY-Www", help="ISO week (default: the client's last week with data)")
+    add_week_option(p, help="ISO week, e.g. 2026-W10 (default: the client's last week with data)")
     p.add_argument("--html", metavar="OUT.html", help="write the report as one HTML file")
     p.add_argument("--pdf", metavar="OUT.pdf", help="also print it to PDF (needs Chromium)")
     add_store_option(p, read_only=True)
@@ -105,9 +105,8 @@ def print_week(rep: object) -> None:
     con.print(f"[bold]{escape(r.client_name or r.client_id)}[/bold], week {r.week} "  # type: ignore[attr-defined]
               f"({r.days[0]:%d %b} to {r.days[-1]:%d %b})")  # type: ignore[attr-defined]
     for c in r.plan_changes:  # type: ignore[attr-defined]
-        before = f"the days before against '{escape(c['previous'])}'" if c["previous"] else "no plan before"
         con.print(f"The plan changed on {c['from']:%a %d %b}: checked from then on against '{escape(c['name'])}', "
-                  f"{before}.")
+                  f"the days before against '{escape(c['previous'])}'.")
     if r.grid:  # type: ignore[attr-defined]
         t = make_table("Targets")
         t.add_column("target")

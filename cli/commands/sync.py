@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_client_name_option(g)
     add_store_option(g)
     add_format_option(g)
+    g.add_argument("-v", "--verbose", action="store_true",
+                   help="also list each day's plan checks (met / not met / no data) above the answer")
     g.add_argument("--raw-log", metavar="FILE", help="write every GATT write and notification as CSV "
                    "time,direction,uuid,hex (replay with analyze/convert --profile)")
     add_sensor_options(p)
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     if ir is not None and summary is not None:
         from .import_ import print_summary
 
-        print_summary(summary, ir)
+        print_summary(summary, ir, verbose=args.verbose)
         from ..render import print_answer_after_sync
 
         print_answer_after_sync(args.store, args.client)  # the client's answer for the last synced day

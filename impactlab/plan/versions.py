@@ -32,18 +32,18 @@ def plan_in_force(versions: Sequence[tuple[str, Plan]], day: dt.date) -> Plan | 
 
 
 def plan_changes(versions: Sequence[tuple[str, Plan]], first: dt.date, last: dt.date) -> list[dict[str, Any]]:
-    """The versions that start on a day from ``first`` to ``last`` (inclusive), oldest first.
+    """The versions that start on a day from ``first`` to ``last`` (inclusive) and replace an earlier one, oldest first.
 
     Each: ``from`` (date), ``name`` (the new version's), ``previous`` (the name of the version it
-    replaces, None when there was no plan before), ``plan`` and ``previous_plan`` (the versions).
-    A version in force "from the start" (a plan given at import) is no change.
+    replaces), ``plan`` and ``previous_plan`` (the versions). A client's first plan is no change
+    (there is nothing it replaces), nor is a version in force "from the start" (a plan given at import).
     """
     out = []
     for i, (v, p) in enumerate(versions):
-        if v == FROM_START or not first.isoformat() <= v <= last.isoformat():
+        if i == 0 or v == FROM_START or not first.isoformat() <= v <= last.isoformat():
             continue
-        prev = versions[i - 1][1] if i > 0 else None
-        out.append({"from": dt.date.fromisoformat(v), "name": p.name, "previous": prev.name if prev else None,
+        prev = versions[i - 1][1]
+        out.append({"from": dt.date.fromisoformat(v), "name": p.name, "previous": prev.name,
                     "plan": p, "previous_plan": prev})
     return out
 

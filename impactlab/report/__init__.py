@@ -88,7 +88,7 @@ class WeeklyReport:
         ``sentences`` for its first targets and each phase of a progression.
     plan_changes : list of dict
         Plan versions that start in the week (``impactlab plan set --from``): ``from`` (date), ``name``,
-        ``previous`` (name of the version before, None when there was none) and ``previous_sentences``
+        ``previous`` (name of the version before) and ``previous_sentences``
         (what the version before asked on its last day; empty without one).
     grid : dict
         ``{target: [GridCell × 7]}`` for daily targets and ``{target: [GridCell]}`` for weekly ones.

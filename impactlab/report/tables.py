@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import ImpactlabError, StoreError
@@ -41,18 +40,19 @@ def parse_week(week: str) -> dt.date:
     """
     m = _WEEK_RE.match(str(week).strip())
     if not m:
-        raise StoreError(f"week {week!r} is not an ISO week", key="week",
-                         hint="Write it as YYYY-Www, e.g. --week 2026-W10")
+        raise StoreError(f"{week!r} is not an ISO week", key="week",
+                         hint="Write it as YYYY-Www, e.g. 2026-W10")
     try:
         return dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
-        raise StoreError(f"week {week!r} does not exist", key="week",
+        raise StoreError(f"{week!r} is not an ISO week that exists", key="week",
                          hint="ISO weeks run from W01 to W52 or W53") from None
 
 
 def weekly_counts(daily: pd.DataFrame) -> dict[str, int | None]:
-    """Impacts per week as whole counts: the mean per valid day × 7 (as :func:`impactlab.daily.weekly_summary`)
-    rounded half up, for the report, ``history`` and their JSON.
+    """Impacts per week as whole counts: the mean per valid day × 7 rounded half up
+    (:func:`impactlab.daily.per_week_count`, as :func:`impactlab.daily.weekly_summary`), for the report,
+    ``history`` and their JSON.
 
     Returns
     -------
@@ -67,11 +67,12 @@ def weekly_counts(daily: pd.DataFrame) -> dict[str, int | None]:
     >>> weekly_counts(d)
     {'valid_days': 2, 'low': 36817, 'medium': 11, 'high': 0}
     """
+    from ..daily import per_week_count
+
     valid = daily[daily["valid"].astype(bool)] if len(daily) else daily
-    n = len(valid)
-    out: dict[str, int | None] = {"valid_days": n}
+    out: dict[str, int | None] = {"valid_days": len(valid)}
     for band in ("low", "medium", "high"):
-        out[band] = int(np.floor(float(valid[f"n_{band}"].mean()) * 7 + 0.5)) if n else None
+        out[band] = per_week_count(valid[f"n_{band}"])
     return out
 
 
@@ -104,8 +105,8 @@ class WeekTables:
     history_daily, history_plan_check : pandas.DataFrame
         DAILY and PLAN_CHECK rows of the 8 weeks ending with this one (for the trend).
     plan_changes : list of dict
-        Plan versions starting in the week (:func:`impactlab.store.plans.plan_changes`): ``from``
-        (date), ``name``, ``previous`` (the replaced version's name, None when there was none).
+        Plan versions starting in the week that replace an earlier one
+        (:func:`impactlab.plan.versions.plan_changes`): ``from`` (date), ``name``, ``previous`` (the replaced version's name).
     """
 
     client_id: str

@@ -23,13 +23,34 @@ _NOUN = {"high_impacts": "high impacts", **{k.target: k.noun for k in SESSION_KI
 
 @dataclass(frozen=True)
 class TodayAnswer:
-    """The last day with data (``day``), its target rows and the week so far (``week``: adherence)."""
+    """The last day with data (``day``), its target rows and the week so far (``week``: adherence).
+
+    ``today`` is the current date where the client lives: the labels say "today" and "this week so far"
+    only when ``day`` is today or in the current ISO week.
+    """
 
     client_id: str
     client_name: str | None
     day: dt.date | None
     rows: list[dict[str, Any]] = field(default_factory=list)
     week: dict[str, Any] = field(default_factory=dict)
+    today: dt.date = field(default_factory=dt.date.today)
+
+    def day_label(self) -> str:
+        """``Today, Wed 02 Dec`` or, for an earlier day, ``Last synced day, Mon 02 Mar``."""
+        if self.day is None:
+            return "No data yet"
+        return f"Today, {self.day:%a %d %b}" if self.day == self.today else f"Last synced day, {self.day:%a %d %b}"
+
+    def week_label(self) -> str:
+        """``This week so far`` in the current ISO week, else ``Week of Mon 02 Mar (2026-W10)``."""
+        if self.day is None:
+            return "No data yet"
+        monday = self.day - dt.timedelta(days=self.day.weekday())
+        if self.today.isocalendar()[:2] == self.day.isocalendar()[:2]:
+            return "This week so far"
+        y, w, _ = self.day.isocalendar()
+        return f"Week of {monday:%a %d %b} ({y}-W{w:02d})"
 
     def sentence(self) -> str:
         """One plain sentence, e.g. ``2 of 3 targets met today; 20 more jumps reach 50.``"""
@@ -56,7 +77,7 @@ def today_answer(store: Store, client_id: str) -> TodayAnswer:
     """The answer for the client's last day with data (and its ISO week so far)."""
     info = store.client(client_id)
     if not info.last_date:
-        return TodayAnswer(client_id, info.name, None)
+        return TodayAnswer(client_id, info.name, None, today=_today(info.timezone))
     day = dt.date.fromisoformat(info.last_date)
     monday = day - dt.timedelta(days=day.weekday())
     checks = store.plan_checks(client_id, day.isoformat(), day.isoformat())
@@ -64,7 +85,18 @@ def today_answer(store: Store, client_id: str) -> TodayAnswer:
     rows = [{"target": str(r["target"]), "required": _num(r["required"]), "achieved": _num(r["achieved"]),
              "unit": str(r["unit"]), "status": str(r["status"])} for r in checks.to_dict("records")]
     week = dict(adherence(store.plan_checks(client_id, monday.isoformat(), day.isoformat())))
-    return TodayAnswer(client_id, info.name, day, rows, week)
+    return TodayAnswer(client_id, info.name, day, rows, week, _today(info.timezone))
+
+
+def _today(timezone: str | None) -> dt.date:
+    """The current date in the client's time zone (the machine's when it has none)."""
+    if timezone:
+        try:
+            now: dt.date = pd.Timestamp.now(tz=timezone).date()
+            return now
+        except (KeyError, ValueError):  # pragma: no cover - a zone the system no longer knows
+            pass
+    return dt.date.today()
 
 
 def _num(v: Any) -> float | None:

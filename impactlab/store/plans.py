@@ -35,8 +35,8 @@ def set_plan(db: sqlite3.Connection, path: Path, client_id: str, first_date: str
     try:
         start = dt.date.fromisoformat(valid_from) if valid_from else today
     except ValueError:
-        raise StoreError(f"--from {valid_from!r} is not a date", key="from",
-                         hint="Write it as YYYY-MM-DD, e.g. --from 2026-03-04") from None
+        raise StoreError(f"{valid_from!r} is not a date", key="valid_from",
+                         hint="Write it as YYYY-MM-DD, e.g. 2026-03-04") from None
     note = None
     if first_date and start < dt.date.fromisoformat(first_date):
         note = f"the plan is in force from {start}, before the client's first data ({first_date})"
