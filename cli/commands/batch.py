@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import logging
+import os
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -56,8 +58,8 @@ analysis. Or --subject-pattern 'sub-(?P<subject>[^/]+)/' takes the id from each 
 exit status:
   0  every recording analysed or already up to date
   1  some recordings failed (listed above and in OUT/errors.csv); the others are done
-  2  usage or set-up error (bad option, nothing found, no worker, a worker that cannot see the
-     inputs or write OUT); nothing was analysed
+  2  usage or set-up error (bad option, a path that does not exist, nothing found, no worker, a
+     worker that cannot see the inputs or write OUT); nothing was analysed
   3  interrupted (Ctrl-C, or the Dask scheduler was lost): OUT/manifest.json says interrupted,
      finished folders are kept, and running the same command again completes the batch
 """
@@ -147,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
         return _error("--retries must be 0 or more")
     fmt = args.table_format
     quiet = args.quiet
+    absent = [s for s in args.paths if not glob.has_magic(s) and not os.path.exists(s)]
+    if absent:  # a typo is a usage error, before anything is written (not a failed recording)
+        return _error(f"no such file or folder: {', '.join(absent)}; nothing was analysed "
+                      "(check the path, or quote globs such as 'data/**/*.gt3x')")
     try:
         found = find_inputs(args.paths, include=args.include, exclude=args.exclude, out=args.out)
     except ImpactlabError as err:

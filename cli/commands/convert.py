@@ -68,7 +68,8 @@ def write_parquet_source(
     source : RecordingSource
         Opened recording; its chunks are written one row group (or more) at a time.
     path : str or os.PathLike
-        Output file; it appears only when complete (written beside it, then renamed).
+        Output file; it appears only when complete (written beside it, then renamed). Its folder
+        is created when missing.
     row_group_rows : int
         Largest row group (rows).
     compression_level : int
@@ -111,6 +112,7 @@ def write_parquet_source(
             table = pa.Table.from_pandas(chunk.data.tz_convert("UTC"), preserve_index=True)
             if writer is None:
                 schema = table.schema.with_metadata(md)
+                path.parent.mkdir(parents=True, exist_ok=True)  # as every command that writes: a missing folder is made
                 writer = pq.ParquetWriter(
                     tmp, schema, compression="zstd", compression_level=compression_level,
                     use_dictionary=["x", "y", "z"], column_encoding={"time": "DELTA_BINARY_PACKED"},
