@@ -29,6 +29,8 @@ from impactlab import presets
 from impactlab.config import PLACEMENTS, AnalysisConfig, DetectionConfig
 from impactlab.presets import PRESETS
 
+from ._common import doc_path
+
 if TYPE_CHECKING:  # the readers, markers and plans load numpy and pandas: imported when a command runs
     from impactlab.io import RecordingSource
     from impactlab.markers import Markers
@@ -266,12 +268,12 @@ def add_analysis_options(p: argparse.ArgumentParser) -> None:
     """``--markers``, ``--plan``, ``--calibrate``, ``--align-gravity`` and the loading group (body mass, vest, placement, vector)."""
     p.add_argument("--markers", metavar="FILE", help="labelled periods, a CSV start,end,label (vest, jumps, "
                    "vibration, walk), e.g. sample_data/markers-week.csv; write one with 'impactlab mark'")
-    p.add_argument("--plan", metavar="PLAN", help="exercise plan (TOML, see docs/cli.md) to check each day against, "
-                   "e.g. sample_data/plan.toml")
+    p.add_argument("--plan", metavar="PLAN", help=f"exercise plan (TOML, see {doc_path('docs/cli.md')}) to check each day "
+                   "against, e.g. sample_data/plan.toml")
     add_calibrate_option(p)
     p.add_argument("--align-gravity", action="store_true", dest="align_gravity",
                    help="count peaks along the gravity direction measured in the latest still second, not the "
-                   "vertical axis: for a sensor tilted on the belt (docs/method.md §7)")
+                   f"vertical axis: for a sensor tilted on the belt ({doc_path('docs/method.md')} §7)")
     g = p.add_argument_group("loading (GRF, loading rate, DSS, OI; Veras et al.)")
     g.add_argument("--body-mass", type=_mass_in("--body-mass", *BODY_MASS_RANGE_KG), metavar="KG", dest="body_mass",
                    help=f"body mass in kg ({BODY_MASS_RANGE_KG[0]:g}-{BODY_MASS_RANGE_KG[1]:g}): predicts GRF (N, BW) "

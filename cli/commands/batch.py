@@ -11,7 +11,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from .._common import _stderr_console
+from .._common import HelpFormatter, _stderr_console, doc_path
 from ..options import add_analysis_options, add_out_dir_option, add_reading_options, add_table_format_option
 
 if TYPE_CHECKING:  # Dask and pandas: imported when the command runs
@@ -24,7 +24,7 @@ examples:
   impactlab batch sample_data/ -o results/ --jobs 2 --exclude 'sim-week*'   # folders are walked recursively
   impactlab batch 'sample_data/*.csv' -o results/ --table-format csv
   impactlab batch sample_data/ -o results/ --scheduler tcp://10.0.0.5:8786      # needs a running Dask scheduler
-  impactlab batch sample_data/ -o results/ --scheduler-file ~/dask/scheduler.json  # needs a scheduler (SLURM: docs/batch.md)
+  impactlab batch sample_data/ -o results/ --scheduler-file ~/dask/scheduler.json  # needs a scheduler (SLURM: below)
   impactlab collate results/                                                    # rebuild results/collated/
 
 Inputs are files, folders (walked recursively) and quoted globs; every file is sniffed by content,
@@ -66,8 +66,9 @@ exit status:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("batch", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    guide = f"\nthe full guide (inputs, ids, every output, clusters and SLURM): {doc_path('docs/batch.md')}\n"
+    p = sub.add_parser("batch", help=HELP, description=HELP, epilog=EPILOG + guide,
+                       formatter_class=HelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="recording files, folders or quoted globs ('data/**/*.cwa')")
     add_out_dir_option(p, required=True, help="output folder: one folder per recording, collated/, errors.csv, manifest.json")
     add_reading_options(p)
