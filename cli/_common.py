@@ -8,6 +8,7 @@ width, every column on one line.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
@@ -79,3 +80,34 @@ def make_panel(body: str, title: str | None = None) -> Any:
     from rich.panel import Panel
 
     return Panel(body, title=title, box=box.ASCII if plain_output() else box.ROUNDED, expand=False)
+
+
+def doc_path(name: str) -> str:
+    """Where ``name`` (``docs/cli.md``, ``firmware_config/README.md``) is on this computer, for ``--help``.
+
+    The wheel installs ``docs/`` as ``impactlab/docs/`` and ``firmware_config/`` as
+    ``impactlab/firmware_config/``; a source checkout (or an editable install) has them beside
+    ``impactlab/``. The path is given relative to the working folder when it lies below it (in a
+    checkout's root: ``docs/cli.md`` as written), else absolute, so it can be opened as printed.
+    """
+    import impactlab
+
+    pkg = os.path.dirname(os.path.abspath(impactlab.__file__))
+    installed = os.path.join(pkg, name)
+    path = installed if os.path.exists(installed) else os.path.join(os.path.dirname(pkg), name)
+    rel = os.path.relpath(path)
+    return path if rel.startswith(os.pardir) else rel
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` as argparse writes it, but an option's help never breaks a word or path at a hyphen.
+
+    The option help names installed files (:func:`doc_path`, e.g. ``.../site-packages/...``): a
+    path is kept whole on one line so it can be copied as printed.
+    """
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import re
+        import textwrap
+
+        return textwrap.wrap(re.sub(r"\s+", " ", text).strip(), width, break_on_hyphens=False, break_long_words=False)

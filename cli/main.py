@@ -16,6 +16,7 @@ from impactlab._version import __version__
 from impactlab.errors import ImpactlabError, ImpactlabWarning
 
 from . import commands
+from ._common import doc_path
 from .commands import BY_NAME, COMMANDS
 from .options import deprecation_notes
 
@@ -29,6 +30,9 @@ def _epilog() -> str:
                 lines.append(f"    {c.name:<9} {c.help}")
                 lines.append(f"              e.g. {c.example}")
     lines.append("")
+    lines.append("Documentation, installed with impactlab: cli.md (every command, file and exit code), method.md "
+                 "(the method and its sources), batch.md (cohorts and clusters) in")
+    lines.append(f"  {doc_path('docs')}{os.sep}")
     lines.append("Exit codes: 0 ok, 1 impactlab error (message names the file, line or key), 2 usage, "
                  "70 internal error (a crash report is written to $XDG_STATE_HOME/impactlab), 130 interrupted.")
     return "\n".join(lines) + "\n"

@@ -22,12 +22,14 @@ library never sees an ``argparse.Namespace``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from impactlab import presets
 from impactlab.config import PLACEMENTS, AnalysisConfig, DetectionConfig
 from impactlab.presets import PRESETS
+
+from ._common import doc_path
 
 if TYPE_CHECKING:  # the readers, markers and plans load numpy and pandas: imported when a command runs
     from impactlab.io import RecordingSource
@@ -280,22 +282,46 @@ def add_calibrate_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -
                    help="auto-calibrate on still periods (sphere fit, van Hees et al. 2014); diagnostics go to -Info.json")
 
 
+#: plausible body mass (kg) for ``--body-mass``: a young child to the heaviest adults; outside it is a typo
+BODY_MASS_RANGE_KG = (10.0, 300.0)
+#: plausible weighted-vest mass (kg) for ``--vest-mass``: commercial vests weigh up to about 40 kg
+VEST_MASS_RANGE_KG = (0.0, 50.0)
+
+
+def _mass_in(flag: str, lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse ``type``: a number of kg in ``[lo, hi]``, else a usage error naming ``flag`` and the range."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number: {flag} takes {lo:g}-{hi:g} kg") from None
+        if not lo <= v <= hi:  # NaN and inf fail too
+            raise argparse.ArgumentTypeError(f"{text!r} is not a plausible mass: {flag} takes {lo:g}-{hi:g} kg")
+        return v
+
+    parse.__name__ = "kg"
+    return parse
+
+
 def add_analysis_options(p: argparse.ArgumentParser) -> None:
     """``--markers``, ``--plan``, ``--calibrate``, ``--align-gravity`` and the loading group (body mass, vest, placement, vector)."""
     p.add_argument("--markers", metavar="FILE", help="labelled periods, a CSV start,end,label (vest, jumps, "
                    "vibration, walk), e.g. sample_data/markers-week.csv; write one with 'impactlab mark'")
-    p.add_argument("--plan", metavar="PLAN", help="exercise plan (TOML, see docs/cli.md) to check each day against, "
-                   "e.g. sample_data/plan.toml")
+    p.add_argument("--plan", metavar="PLAN", help=f"exercise plan (TOML, see {doc_path('docs/cli.md')}) to check each day "
+                   "against, e.g. sample_data/plan.toml")
     add_calibrate_option(p)
     p.add_argument("--align-gravity", action="store_true", dest="align_gravity",
                    help="count peaks along the gravity direction measured in the latest still second, not the "
-                   "vertical axis: for a sensor tilted on the belt (docs/method.md §7)")
+                   f"vertical axis: for a sensor tilted on the belt ({doc_path('docs/method.md')} §7)")
     g = p.add_argument_group("loading (GRF, loading rate, DSS, OI; Veras et al.)")
-    g.add_argument("--body-mass", type=float, metavar="KG", dest="body_mass",
-                   help="body mass in kg: predicts GRF (N, BW) and loading rate (N/s) per impact "
-                   "(default: the client's from the store, else indices use peak g as a proxy)")
-    g.add_argument("--vest-mass", type=float, metavar="KG", dest="vest_mass",
-                   help="weighted-vest mass in kg, added to body mass in vest walks (extension)")
+    g.add_argument("--body-mass", type=_mass_in("--body-mass", *BODY_MASS_RANGE_KG), metavar="KG", dest="body_mass",
+                   help=f"body mass in kg ({BODY_MASS_RANGE_KG[0]:g}-{BODY_MASS_RANGE_KG[1]:g}): predicts GRF (N, BW) "
+                   "and loading rate (N/s) per impact (default: the client's from the store, else indices use "
+                   "peak g as a proxy)")
+    g.add_argument("--vest-mass", type=_mass_in("--vest-mass", *VEST_MASS_RANGE_KG), metavar="KG", dest="vest_mass",
+                   help=f"weighted-vest mass in kg ({VEST_MASS_RANGE_KG[0]:g}-{VEST_MASS_RANGE_KG[1]:g}), added to "
+                   "body mass in vest walks (extension)")
     g.add_argument("--placement", choices=PLACEMENTS, default="hip",
                    help="accelerometer placement for the GRF equations (default hip)")
     g.add_argument("--vector", choices=("vertical", "resultant"), default=None,

@@ -5,11 +5,13 @@ Presentation only: the numbers come from :class:`impactlab.pipeline.Analysis`.
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 
 from impactlab.pipeline import Analysis
 from impactlab.schema import SESSION_KINDS
@@ -44,8 +46,9 @@ def print_table(res: Analysis) -> None:
     con = stdout_console()
     q = res.qc
     m = res.meta
-    con.print(f"[bold]{m.source}[/bold]  {m.device}, {m.sample_rate_hz:g} Hz, vertical {m.vertical_axis}, "
-              f"{q['start']} to {q['end']} ({m.timezone})")
+    # two lines of their own: one line would wrap at 80 columns after "vertical -y," (an empty field)
+    con.print(f"[bold]{escape(str(m.source))}[/bold]  {m.device}, {m.sample_rate_hz:g} Hz, vertical {m.vertical_axis}")
+    con.print(f"{q['start']} to {q['end']} ({m.timezone})")
     show_sessions = bool(len(res.sessions))
     t = make_table("Impacts per day")
     for col in ("date", "day", "wear h", "valid", "low", "medium", "high"):
@@ -177,13 +180,26 @@ def print_loading(analysis: Analysis, console: Console) -> None:
         console.print(f"  {p}")
     imp = analysis.impacts
     if loading["body_mass_kg"] is not None and len(imp):
-        console.print(
-            f"  GRF per impact (Veras, {loading['placement']}, {loading['vector']}, {loading['body_mass_kg']:g} kg): "
+        print_indented(
+            console,
+            f"GRF per impact (Veras, {loading['placement']}, {loading['vector']}, {loading['body_mass_kg']:g} kg): "
             f"median {np.nanmedian(imp['grf_n']):.0f} N, max {np.nanmax(imp['grf_n']):.0f} N; "
-            f"outside calibration {loading['outside_calibration']}"
+            f"outside calibration {loading['outside_calibration']}",
         )
     for note in loading.get("notes", []):
-        console.print(f"  [dim]{note}[/dim]")
+        print_indented(console, note, style="dim")
+
+
+def print_indented(console: Console, text: str, *, indent: int = 2, style: str | None = None) -> None:
+    """``text`` (plain, no markup) indented by ``indent`` spaces, wrapped to the console's width.
+
+    Continuation lines hang two spaces deeper, so a wrapped note still reads as one item of its
+    list; no line ends in a space.
+    """
+    lines = textwrap.wrap(text, width=max(console.width, indent + 20), initial_indent=" " * indent,
+                          subsequent_indent=" " * (indent + 2), break_on_hyphens=False) or [""]
+    for line in lines:
+        console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 # ------------------------------------------------------------------------------ the client's answer
@@ -196,8 +212,6 @@ def _amount(v: Any, unit: str) -> str:
 def print_answer(ans: Any, console: Console | None = None) -> None:
     """The client's answer panel (:class:`impactlab.report.today.TodayAnswer`): one sentence, then each
     target of the day with done / needed and a verdict, then the week so far."""
-    from rich.markup import escape
-
     lines = [escape(ans.sentence())]
     for r in ans.rows:
         name = escape(str(r["target"]).replace("_", " "))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._common import progress_bar
+from .._common import HelpFormatter, doc_path, progress_bar
 from ..options import (
     add_analysis_options,
     add_format_option,
@@ -42,11 +42,11 @@ mean per valid day x 7.
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("file", help="recording file")
     add_reading_options(p)
     p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
-                   "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
+                   f"with this sensor profile, e.g. polar-verity-sense (see {doc_path('firmware_config/README.md')})")
     add_analysis_options(p)
     add_format_option(p)
     add_out_dir_option(p, help="also write <stem>-Impacts.csv, -Daily.csv, -Sessions.csv, -Info.json (and "

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import logging
+import os
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from .._common import _stderr_console
+from .._common import HelpFormatter, _stderr_console, doc_path
 from ..options import add_analysis_options, add_out_dir_option, add_reading_options, add_table_format_option
 
 if TYPE_CHECKING:  # Dask and pandas: imported when the command runs
@@ -22,7 +24,7 @@ examples:
   impactlab batch sample_data/ -o results/ --jobs 2 --exclude 'sim-week*'   # folders are walked recursively
   impactlab batch 'sample_data/*.csv' -o results/ --table-format csv
   impactlab batch sample_data/ -o results/ --scheduler tcp://10.0.0.5:8786      # needs a running Dask scheduler
-  impactlab batch sample_data/ -o results/ --scheduler-file ~/dask/scheduler.json  # needs a scheduler (SLURM: docs/batch.md)
+  impactlab batch sample_data/ -o results/ --scheduler-file ~/dask/scheduler.json  # needs a scheduler (SLURM: below)
   impactlab collate results/                                                    # rebuild results/collated/
 
 Inputs are files, folders (walked recursively) and quoted globs; every file is sniffed by content,
@@ -56,16 +58,17 @@ analysis. Or --subject-pattern 'sub-(?P<subject>[^/]+)/' takes the id from each 
 exit status:
   0  every recording analysed or already up to date
   1  some recordings failed (listed above and in OUT/errors.csv); the others are done
-  2  usage or set-up error (bad option, nothing found, no worker, a worker that cannot see the
-     inputs or write OUT); nothing was analysed
+  2  usage or set-up error (bad option, a path that does not exist, nothing found, no worker, a
+     worker that cannot see the inputs or write OUT); nothing was analysed
   3  interrupted (Ctrl-C, or the Dask scheduler was lost): OUT/manifest.json says interrupted,
      finished folders are kept, and running the same command again completes the batch
 """
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("batch", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    guide = f"\nthe full guide (inputs, ids, every output, clusters and SLURM): {doc_path('docs/batch.md')}\n"
+    p = sub.add_parser("batch", help=HELP, description=HELP, epilog=EPILOG + guide,
+                       formatter_class=HelpFormatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="recording files, folders or quoted globs ('data/**/*.cwa')")
     add_out_dir_option(p, required=True, help="output folder: one folder per recording, collated/, errors.csv, manifest.json")
     add_reading_options(p)
@@ -147,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
         return _error("--retries must be 0 or more")
     fmt = args.table_format
     quiet = args.quiet
+    absent = [s for s in args.paths if not glob.has_magic(s) and not os.path.exists(s)]
+    if absent:  # a typo is a usage error, before anything is written (not a failed recording)
+        return _error(f"no such file or folder: {', '.join(absent)}; nothing was analysed "
+                      "(check the path, or quote globs such as 'data/**/*.gt3x')")
     try:
         found = find_inputs(args.paths, include=args.include, exclude=args.exclude, out=args.out)
     except ImpactlabError as err:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from impactlab.errors import DataError, DataQualityWarning, ReadError
 
-from .._common import progress_bar
+from .._common import HelpFormatter, doc_path, progress_bar
 from ..options import add_calibrate_option, add_output_file_option, add_reading_options, open_source, refuse_method_options
 
 if TYPE_CHECKING:  # pyarrow and pandas: imported when the command runs
@@ -39,7 +39,7 @@ recordings larger than memory convert in bounded memory.
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("convert", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("file", help="recording file")
     add_output_file_option(p, metavar="OUT.parquet", help="Parquet file to write", required=True,
                            old=("-o", "--out"), command="convert")
@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_reading_options(p, method=False)
     refuse_method_options(p, "convert")
     p.add_argument("--profile", metavar="NAME", help="FILE is a raw BLE log (time,direction,uuid,hex) decoded "
-                   "with this sensor profile, e.g. polar-verity-sense (see firmware_config/README.md)")
+                   f"with this sensor profile, e.g. polar-verity-sense (see {doc_path('firmware_config/README.md')})")
     add_calibrate_option(p)
     p.set_defaults(func=run)
 
@@ -68,7 +68,8 @@ def write_parquet_source(
     source : RecordingSource
         Opened recording; its chunks are written one row group (or more) at a time.
     path : str or os.PathLike
-        Output file; it appears only when complete (written beside it, then renamed).
+        Output file; it appears only when complete (written beside it, then renamed). Its folder
+        is created when missing.
     row_group_rows : int
         Largest row group (rows).
     compression_level : int
@@ -111,6 +112,7 @@ def write_parquet_source(
             table = pa.Table.from_pandas(chunk.data.tz_convert("UTC"), preserve_index=True)
             if writer is None:
                 schema = table.schema.with_metadata(md)
+                path.parent.mkdir(parents=True, exist_ok=True)  # as every command that writes: a missing folder is made
                 writer = pq.ParquetWriter(
                     tmp, schema, compression="zstd", compression_level=compression_level,
                     use_dictionary=["x", "y", "z"], column_encoding={"time": "DELTA_BINARY_PACKED"},

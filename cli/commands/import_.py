@@ -15,7 +15,7 @@ from typing import Any
 
 from impactlab.errors import ImpactlabError
 
-from .._common import make_table, progress_bar, stdout_console
+from .._common import HelpFormatter, make_table, progress_bar, stdout_console
 from ..options import (
     DeprecatedFlag,
     add_analysis_options,
@@ -46,7 +46,7 @@ After the import, a short summary of the days it touched is printed (--html writ
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the subcommand."""
     p = sub.add_parser("import", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("file", help="recording file")
     g = p.add_argument_group("client store")
     add_client_option(g, required=False, help="client id (created when new), e.g. c01")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 
-from .._common import make_table, stdout_console
+from .._common import doc_path, make_table, stdout_console
 from ..options import add_format_option
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate
 
@@ -18,12 +19,12 @@ examples:
   impactlab scan --sensor IMPL --simulate sample_data/sim-day.parquet --format json
   impactlab scan --timeout 10 --all                          # needs a sensor in range
 
-Sensors are recognised by the service UUID (or name prefix) of the profiles in firmware_config/.
+Sensors are recognised by the service UUID (or name prefix) of the profiles in {FIRMWARE}.
 """ + "\n" + SIM_EPILOG
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("scan", help=HELP, description=HELP, epilog=EPILOG,
+    p = sub.add_parser("scan", help=HELP, description=HELP, epilog=EPILOG.replace("{FIRMWARE}", doc_path("firmware_config") + os.sep),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan time in s (default 5)")
     p.add_argument("--service", metavar="UUID", help="only devices advertising this service UUID")

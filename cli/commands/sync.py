@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 
-from .._common import progress_bar, stdout_console
+from .._common import HelpFormatter, progress_bar, stdout_console
 from ..options import add_client_name_option, add_client_option, add_format_option, analysis_config
 from ._ble import SIM_EPILOG, add_sensor_options, maybe_simulate, zone_and_axis
 from .clients import add_store_option
@@ -29,7 +29,7 @@ gap, never filled. Then the session is analysed as impactlab import would (same 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sync", help=HELP, description=HELP, epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       formatter_class=HelpFormatter)
     g = p.add_argument_group("client store")
     add_client_option(g, help="client id (created when new), e.g. c01")
     add_client_name_option(g)

@@ -332,6 +332,10 @@ def run_batch(
     out_p = Path(out)
     found = paths if isinstance(paths, Inputs) else find_inputs(paths, include=include, exclude=exclude, out=out_p)
     files = found.recordings
+    absent = [str(f) for f in files if found.formats.get(f) == "missing"]
+    if absent:
+        raise ConfigError(f"no such file or folder: {', '.join(absent)}; nothing was analysed", key="paths",
+                          hint="Check the path, or quote globs such as 'data/**/*.gt3x'")
     if not files:
         skipped = f" ({len(found.skipped)} files found, none a recording)" if found.skipped else ""
         raise ReadError(f"no recording matches the given paths{skipped}",
