@@ -1,4 +1,4 @@
-"""Defects a new-user walkthrough found (convert, batch paths, mass flags, analyze table, docs), each driven through the command line as the user typed it.
+"""Defects a new-user walkthrough found, each driven through the command line as the user typed it.
 
 convert into a folder that does not exist yet, batch given a path that does not exist, implausible
 --body-mass / --vest-mass, the analyze table's first line and wrapped notes, and the documents
