@@ -216,6 +216,11 @@ def _crash_report(err: BaseException, argv: Sequence[str] | None) -> str | None:
         return None
 
 
+#: optional dependencies (pyproject [project.optional-dependencies]) by the module a command imports
+_EXTRAS = {"jinja2": "report", "markupsafe": "report", "matplotlib": "report", "dask": "cluster",
+           "distributed": "cluster", "dbus_fast": "ble"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = _join_axis_values(list(sys.argv[1:] if argv is None else argv))
@@ -273,6 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as err:  # a bug, or an input a reader did not foresee: one line, report on disk
+        missing = (err.name or "") if isinstance(err, ModuleNotFoundError) else ""
+        needed = _EXTRAS.get(missing.split(".")[0])
+        if needed:  # an optional dependency this command needs is not installed
+            print(f"impactlab: error: this needs {missing}, which impactlab installs with its [{needed}] extra: "
+                  f'pip install "impactlab[{needed}]" (or "impactlab[all]")', file=sys.stderr)
+            return 1
         if args.debug:
             traceback.print_exc()
         if isinstance(err, OSError) and err.filename is not None:  # no such folder, no permission, disk full: the user's to fix

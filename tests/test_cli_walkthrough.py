@@ -166,3 +166,25 @@ def test_weekly_counts_are_whole_numbers_rounded_half_up(capsys: pytest.CaptureF
     assert res["weekly"] == {"valid_days": 1, "low": 7 * day["n_low"], "medium": 7 * day["n_medium"],
                              "high": 7 * day["n_high"]}
     assert all(type(res["weekly"][b]) is int for b in ("low", "medium", "high"))
+
+
+def test_without_the_report_extra_html_says_what_to_install_and_json_still_works(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain ``pip install impactlab`` (no [report]: no jinja2) crashed ``report --all`` with exit 70."""
+    import sys
+
+    store = _store(tmp_path, ["2026-03-02"])
+    for name in [m for m in sys.modules if m == "jinja2" or m.startswith(("jinja2.", "impactlab.report.html"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "jinja2", None)  # import jinja2 -> ModuleNotFoundError, as when not installed
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    s = ["--store", str(store), "--week", "2026-W10"]
+    rows = _json(capsys, ["report", "--all", *s, "--format", "json"])["clients"]
+    assert [r["client"]["id"] for r in rows] == ["c1"]
+    for argv in (["report", "--all", *s, "--html", str(tmp_path / "c.html")],
+                 ["report", "--client", "c1", *s, "--html", str(tmp_path / "w.html")]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err == ('impactlab: error: this needs jinja2, which impactlab installs with its [report] extra: '
+                       'pip install "impactlab[report]" (or "impactlab[all]")\n')
+    assert not (tmp_path / "state").exists() and not list(tmp_path.glob("*.html"))  # no crash report, nothing written

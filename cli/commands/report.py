@@ -135,8 +135,7 @@ def print_week(rep: object) -> None:
 def _run_all(args: argparse.Namespace) -> int:
     """``report --all --week W``: the caseload overview as HTML (with each client's report) or JSON."""
     from impactlab.report import iso_week, parse_week, weekly_report
-    from impactlab.report.caseload import caseload, render_caseload_html
-    from impactlab.report.html import render_weekly_html, write_html
+    from impactlab.report.caseload import caseload
     from impactlab.store import Store
 
     if not args.week:
@@ -148,7 +147,10 @@ def _run_all(args: argparse.Namespace) -> int:
         rows = caseload(st, args.week)
         week = iso_week(parse_week(args.week))
         reports = []
-        if args.html:
+        if args.html:  # HTML needs the [report] extra (jinja2); the JSON and the table do not
+            from impactlab.report.caseload import render_caseload_html
+            from impactlab.report.html import render_weekly_html, write_html
+
             for r in rows:
                 tables = st.week_tables(r.client_id, week)
                 try:
