@@ -395,7 +395,10 @@ def test_cli_body_mass_json_and_table(tmp_path: object, capsys: pytest.CaptureFi
     assert main(["-q", "analyze", path, "--body-mass", "70"]) == 0
     text = capsys.readouterr().out
     assert "DSS" in text and "OI" in text and "GRF in body weights" in text
-    assert main(["-q", "analyze", path, "--body-mass", "-3"]) == 1
+    with pytest.raises(SystemExit) as exc:  # an implausible mass is refused as the flags are read (usage error)
+        main(["-q", "analyze", path, "--body-mass", "-3"])
+    assert exc.value.code == 2
+    assert "argument --body-mass: '-3' is not a plausible mass: --body-mass takes 10-300 kg" in capsys.readouterr().err
 
 
 def test_model_follows_each_impacts_activity() -> None:
