@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._prefetch import prefetch
 from ._private import open_private, write_private_text
 from ._tables_json import _csv_frame
 from ._tables_json import _jsonable as _jsonable  # re-exported: report and store import these from here
@@ -230,6 +232,7 @@ class _Engine:
         self._gap_t1: list[np.ndarray] = []  # first sample time after it
         self._gap_v: list[np.ndarray] = []  # value (g) of the last sample before it
         self._last_xyz: np.ndarray | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="impactlab-stages")
 
     def update(self, chunk: Recording) -> None:
         data = chunk.data
@@ -277,28 +280,42 @@ class _Engine:
                 return
         idx = data.index
         t = (idx if idx.unit == "ns" else idx.as_unit("ns")).asi8
-        self.parts.append(self.detector.update(data))
         flags = ~data["wear"].to_numpy(dtype=bool) if "wear" in data.columns else None
-        self.wear.update(t, xyz, flags)
-        if self.first_row is None:
-            self.first_row = xyz[0].copy()
-        if not self.varies:  # elementwise compare + flat any: numpy's fast path, unlike axis=0 min/max
-            self.varies = bool((xyz != self.first_row).any())
-        v = signal_of_interest(data, self.meta.vertical_axis, "vertical")
-        w = self.win
-        k = v.size // w
-        if k:
-            vw = v[: k * w].reshape(k, w)
-            still = vw.std(axis=1) < 0.05
-            self.still_t.append(t[: k * w : w][still])
-            self.still_v.append(vw.mean(axis=1)[still])
-            self.still_g.append(xyz[: k * w].reshape(k, w, 3)[still].mean(axis=1))
-        self._note_gaps(t, xyz)
-        self._note_range(t, xyz, absxyz)
-        self.sessions.update(chunk)
+        # wear and the session features run on the other core while impacts are detected here; each
+        # stage keeps its own state and sees the chunks in order, so the results are those of one thread
+        side = self._pool.submit(self._side_stages, chunk, t, xyz, flags)
+        try:
+            self.parts.append(self.detector.update(data))
+            if self.first_row is None:
+                self.first_row = xyz[0].copy()
+            if not self.varies:  # elementwise compare + flat any: numpy's fast path, unlike axis=0 min/max
+                self.varies = bool((xyz != self.first_row).any())
+            v = signal_of_interest(data, self.meta.vertical_axis, "vertical")
+            w = self.win
+            k = v.size // w
+            if k:
+                vw = v[: k * w].reshape(k, w)
+                still = vw.std(axis=1) < 0.05
+                self.still_t.append(t[: k * w : w][still])
+                self.still_v.append(vw.mean(axis=1)[still])
+                self.still_g.append(xyz[: k * w].reshape(k, w, 3)[still].mean(axis=1))
+            self._note_gaps(t, xyz)
+            self._note_range(t, xyz, absxyz)
+        finally:
+            err = side.exception()  # waits: the side stages finish this chunk before the next (bounded memory)
+        if err is not None:
+            raise err
         self.first_ns = int(t[0]) if self.first_ns is None else self.first_ns
         self.last_ns = int(t[-1])
         self.n += len(data)
+
+    def _side_stages(self, chunk: Recording, t: np.ndarray, xyz: np.ndarray, flags: np.ndarray | None) -> None:
+        self.wear.update(t, xyz, flags)
+        self.sessions.update(chunk)
+
+    def close(self) -> None:
+        """Stop the side-stage thread."""
+        self._pool.shutdown(wait=True)
 
     def _note_gaps(self, t: np.ndarray, xyz: np.ndarray) -> None:
         """Remember where samples stop and resume (with the last value) for declared still spans."""
@@ -617,7 +634,7 @@ def analyze(
         meta = recording.meta
         notes = list(recording.notes)
         source_extra = dict(recording.extra)
-        chunks = recording.chunks()
+        chunks = prefetch(recording.chunks())  # the next chunk is read while this one is analysed
         total = int(recording.n_rows_hint or 0)
     else:
         it = iter(recording)
@@ -634,14 +651,20 @@ def analyze(
         chunks = _chain()
     engine = _Engine(meta, settings, notes, plan=plan, markers=markers, body_mass_kg=body_mass_kg)
     done = 0
-    for chunk in chunks:
-        engine.update(chunk)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, total)
-    if isinstance(recording, RecordingSource):
-        engine.source_extra = dict(recording.extra)  # filled while reading (e.g. idle-sleep periods)
-    res = engine.finish()
+    try:
+        for chunk in chunks:
+            engine.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        if isinstance(recording, RecordingSource):
+            engine.source_extra = dict(recording.extra)  # filled while reading (e.g. idle-sleep periods)
+        res = engine.finish()
+    finally:  # an error in a stage stops the threads now, not when the traceback is freed
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+        engine.close()
     if source_extra:
         res.extra.update(source_extra)
     if plan is not None:
