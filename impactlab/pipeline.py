@@ -217,6 +217,9 @@ class _Engine:
         self.still_t: list[np.ndarray] = []
         self.still_v: list[np.ndarray] = []
         self.still_g: list[np.ndarray] = []  # mean (x, y, z) of each still 1 s window, g
+        # samples after the last whole window so far: (times ns, vertical g, (x, y, z) g)
+        self._still_tail: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            np.empty(0, np.int64), np.empty(0), np.empty((0, 3)))
         self.tilt_deg: float | None = None
         self.n = 0
         self.first_ns: int | None = None
@@ -290,15 +293,7 @@ class _Engine:
                 self.first_row = xyz[0].copy()
             if not self.varies:  # elementwise compare + flat any: numpy's fast path, unlike axis=0 min/max
                 self.varies = bool((xyz != self.first_row).any())
-            v = signal_of_interest(data, self.meta.vertical_axis, "vertical")
-            w = self.win
-            k = v.size // w
-            if k:
-                vw = v[: k * w].reshape(k, w)
-                still = vw.std(axis=1) < 0.05
-                self.still_t.append(t[: k * w : w][still])
-                self.still_v.append(vw.mean(axis=1)[still])
-                self.still_g.append(xyz[: k * w].reshape(k, w, 3)[still].mean(axis=1))
+            self._note_still(t, signal_of_interest(data, self.meta.vertical_axis, "vertical"), xyz)
             self._note_gaps(t, xyz)
             self._note_range(t, xyz, absxyz)
         finally:
@@ -532,6 +527,38 @@ class _Engine:
         return Analysis(meta=meta, config=cfg, impacts=impacts, sessions=sessions, daily=daily, qc=qc,
                         extra={"sessions": session_info, "loading": loading_info}, wear_blocks=blocks,
                         settings=self.settings)
+
+    def _note_still(self, t: np.ndarray, v: np.ndarray, xyz: np.ndarray) -> None:
+        """Keep the still 1 s windows (vertical SD < 0.05 g): their start time, vertical mean, mean (x, y, z).
+
+        Windows are counted from the first sample of the recording, not of each chunk: the samples
+        after a chunk's last whole window wait for the next chunk, so the windows, and the median
+        and tilt taken from them, do not depend on where the reader cut its chunks.
+        """
+        w = self.win
+        tail_t, tail_v, tail_x = self._still_tail
+        if tail_t.size:  # complete the window begun in the previous chunk
+            need = w - tail_t.size
+            if v.size < need:
+                self._still_tail = (np.concatenate([tail_t, t]), np.concatenate([tail_v, v]),
+                                    np.concatenate([tail_x, xyz]))
+                return
+            self._still_windows(np.concatenate([tail_t, t[:need]]), np.concatenate([tail_v, v[:need]]),
+                                np.concatenate([tail_x, xyz[:need]]), w)
+            t, v, xyz = t[need:], v[need:], xyz[need:]
+        k = v.size // w
+        self._still_windows(t[: k * w], v[: k * w], xyz[: k * w], w)
+        self._still_tail = (t[k * w:].copy(), v[k * w:].copy(), xyz[k * w:].copy())
+
+    def _still_windows(self, t: np.ndarray, v: np.ndarray, xyz: np.ndarray, w: int) -> None:
+        k = v.size // w
+        if not k:
+            return
+        vw = v.reshape(k, w)
+        still = vw.std(axis=1) < 0.05
+        self.still_t.append(t[::w][still])
+        self.still_v.append(vw.mean(axis=1)[still])
+        self.still_g.append(xyz.reshape(k, w, 3)[still].mean(axis=1))
 
     def _still_median(self, blocks: pd.DataFrame) -> float | None:
         if not self.still_t:
