@@ -32,6 +32,7 @@ from ._common import (
     raise_bad_line,
     read_lines,
 )
+from ._csvblocks import csv_pieces
 
 __all__ = ["is_actigraph_csv", "open_actigraph_csv"]
 
@@ -185,8 +186,14 @@ def open_actigraph_csv(
 
     def chunks() -> Iterator[Recording]:
         row = 0
+        include = use + ([temp_col] if temp_col else [])
         try:
-            for batch in _reader():
+            for batch in csv_pieces(
+                arrow_input(path), skip_rows=skip, column_names=all_names,
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=include, column_types={u: pa.float64() for u in include}
+                ),
+            ):
                 xyz = np.column_stack([batch.column(u).to_numpy(zero_copy_only=False) for u in use])
                 line = skip + 1 + row
                 bad = nonfinite_rows(xyz)

@@ -38,6 +38,7 @@ from ._common import (
     raise_bad_line,
     read_lines,
 )
+from ._csvblocks import csv_pieces
 
 __all__ = ["open_csv", "open_parquet", "write_parquet"]
 
@@ -48,7 +49,8 @@ _AXIS_NAMES = {
     "z": {"z", "acc_z", "accel_z", "z_g", "az", "accelerometer z", "accz"},
 }
 _OFFSET_RE = re.compile(r"(Z|[+-]\d\d:?\d\d)$")
-BLOCK_BYTES = 1 << 26
+PROBE_BYTES = 1 << 26
+"""Bytes of the first block, read once to find the rate, the units and the vertical axis."""
 
 
 def _first_lines(path: str, n: int = 3) -> list[str]:
@@ -241,20 +243,21 @@ def open_csv(
     for a in "xyz":
         kinds[cols[a]] = "float"
 
-    def _reader() -> pacsv.CSVStreamingReader:
-        return pacsv.open_csv(
-            arrow_input(path),
-            read_options=pacsv.ReadOptions(
-                block_size=BLOCK_BYTES, column_names=col_names, skip_rows=skip
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={use[0]: ttype, **{u: pa.float64() for u in use[1:]}},
-                include_columns=use,
-            ),
-        )
+    convert = pacsv.ConvertOptions(
+        column_types={use[0]: ttype, **{u: pa.float64() for u in use[1:]}},
+        include_columns=use,
+    )
+
+    def _first_block() -> pa.Table:  # the first 64 MiB only (rate, units, axis)
+        pieces = csv_pieces(arrow_input(path), skip_rows=skip, column_names=col_names, convert_options=convert,
+                            piece_bytes=PROBE_BYTES)
+        try:
+            return next(pieces)
+        finally:
+            pieces.close()
 
     fs = sample_rate_hz
-    probe = _probe(path, skip, col_names, kinds, use, ttype, kind, _reader, epoch_mult)
+    probe = _probe(path, skip, col_names, kinds, use, kind, _first_block, epoch_mult)
     if fs is None:
         t_probe = probe[0][:20000]
         if kind == "iso-naive":
@@ -275,7 +278,8 @@ def open_csv(
         line = skip + 1
         last: int | None = None
         try:
-            for batch in _reader():
+            for batch in csv_pieces(arrow_input(path), skip_rows=skip, column_names=col_names,
+                                    convert_options=convert):
                 t_ns, xyz = _batch_arrays(batch, use, kind, epoch_mult)
                 if kind == "iso-naive":
                     t_ns = _localize(t_ns, zone, path, line)
@@ -342,7 +346,7 @@ def _zone_from_offset(t0: str) -> str:
     return f"Etc/GMT{'-' if sign > 0 else '+'}{hh}"  # IANA Etc zones have the sign inverted
 
 
-def _batch_arrays(batch: pa.RecordBatch, use: list[str], kind: str, mult: int = 1_000_000_000
+def _batch_arrays(batch: pa.Table, use: list[str], kind: str, mult: int = 1_000_000_000
                   ) -> tuple[np.ndarray, np.ndarray]:
     tcol = batch.column(use[0])
     if kind == "epoch":
@@ -368,12 +372,11 @@ def _batch_arrays(batch: pa.RecordBatch, use: list[str], kind: str, mult: int = 
     return t_ns, xyz
 
 
-def _probe(path: str, skip: int, col_names: list[str], kinds: list[str], use: list[str], ttype: pa.DataType,
-           kind: str, reader_factory: Callable[[], pacsv.CSVStreamingReader], mult: int = 1_000_000_000
+def _probe(path: str, skip: int, col_names: list[str], kinds: list[str], use: list[str],
+           kind: str, first_block: Callable[[], pa.Table], mult: int = 1_000_000_000
            ) -> tuple[np.ndarray, np.ndarray]:
     try:
-        reader = reader_factory()
-        batch = reader.read_next_batch()
+        batch = first_block()
     except StopIteration:
         raise ReadError("the file has a header but no samples", path=path, hint="Export the recording again") from None
     except pa.ArrowInvalid as err:
