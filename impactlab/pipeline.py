@@ -244,14 +244,15 @@ class _Engine:
         xyz = data[["x", "y", "z"]].to_numpy()
         rows0 = self.rows_in
         self.rows_in += len(data)
-        if not np.isfinite(xyz).all():
+        a = np.abs(xyz)
+        a_max = float(a.max())  # NaN if any value is NaN, inf if any is infinite: one pass checks both
+        if not np.isfinite(a_max):
             k0 = int(np.flatnonzero(~np.isfinite(xyz).all(axis=1))[0])
             raise DataError(f"sample {rows0 + k0 + 1} (counted from 1; {data.index[k0]}) holds a non-finite value "
                             f"({xyz[k0].tolist()})",
                             path=self.meta.source, hint="Remove or repair the row and run again")
         bound = self.impossible_g
-        a = np.abs(xyz)
-        bad = (a > bound).any(axis=1) if float(a.max()) > bound else None
+        bad = (a > bound).any(axis=1) if a_max > bound else None
         absxyz = a if bad is None else None  # reused by _note_range while no row is dropped
         if bad is not None:
             bad_idx = np.flatnonzero(bad)
@@ -555,10 +556,16 @@ class _Engine:
         if not k:
             return
         vw = v.reshape(k, w)
-        still = vw.std(axis=1) < 0.05
+        # SD < 0.05 g from the window sums (float64; |v| <= a few g, so the cancellation error is
+        # ~1e-15 g^2 against the 2.5e-3 g^2 threshold); 4x faster than std's two passes
+        mean = vw.sum(axis=1) / w
+        still = np.einsum("ij,ij->i", vw, vw) / w - mean * mean < 0.05**2
         self.still_t.append(t[::w][still])
-        self.still_v.append(vw.mean(axis=1)[still])
-        self.still_g.append(xyz.reshape(k, w, 3)[still].mean(axis=1))
+        self.still_v.append(mean[still])
+        # the mean (x, y, z) of the still windows as one matrix product (BLAS): a mean over the
+        # middle axis of (k, w, 3) is a strided reduction, 10x slower
+        xs = xyz.reshape(k, w, 3)[still]
+        self.still_g.append(np.ones(w, xs.dtype) @ xs / w)
 
     def _still_median(self, blocks: pd.DataFrame) -> float | None:
         if not self.still_t:
