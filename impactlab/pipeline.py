@@ -37,7 +37,7 @@ from .plan import Plan, check_plan
 from .recording import Recording, RecordingMeta
 from .schema import IMPACTS, coerce
 from .sessions import SessionDetector
-from .signal import plan_rate, signal_of_interest
+from .signal import StillWindows, plan_rate, signal_of_interest
 from .wear import WearAccumulator, declared_still_periods
 
 __all__ = ["Analysis", "analyze"]
@@ -214,12 +214,7 @@ class _Engine:
                                        include_extrapolated=settings.loading.include_extrapolated,
                                        vest_schedule=schedule)
         self.parts: list[pd.DataFrame] = []
-        self.still_t: list[np.ndarray] = []
-        self.still_v: list[np.ndarray] = []
-        self.still_g: list[np.ndarray] = []  # mean (x, y, z) of each still 1 s window, g
-        # samples after the last whole window so far: (times ns, vertical g, (x, y, z) g)
-        self._still_tail: tuple[np.ndarray, np.ndarray, np.ndarray] = (
-            np.empty(0, np.int64), np.empty(0), np.empty((0, 3)))
+        self.still = StillWindows(max(2, int(round(meta.sample_rate_hz))))  # 1 s windows at rest
         self.tilt_deg: float | None = None
         self.n = 0
         self.first_ns: int | None = None
@@ -229,7 +224,6 @@ class _Engine:
         self.warnings: list[str] = list(notes)
         for note in notes:
             warnings.warn(note, DataQualityWarning, stacklevel=3)
-        self.win = max(2, int(round(meta.sample_rate_hz)))
         self.source_extra: dict[str, Any] = {}  # the reader's report, read at finish (declared still spans)
         self._gap_t0: list[np.ndarray] = []  # last sample time before each gap (UTC ns)
         self._gap_t1: list[np.ndarray] = []  # first sample time after it
@@ -294,7 +288,7 @@ class _Engine:
                 self.first_row = xyz[0].copy()
             if not self.varies:  # elementwise compare + flat any: numpy's fast path, unlike axis=0 min/max
                 self.varies = bool((xyz != self.first_row).any())
-            self._note_still(t, signal_of_interest(data, self.meta.vertical_axis, "vertical"), xyz)
+            self.still.update(t, signal_of_interest(data, self.meta.vertical_axis, "vertical"), xyz)
             self._note_gaps(t, xyz)
             self._note_range(t, xyz, absxyz)
         finally:
@@ -529,50 +523,8 @@ class _Engine:
                         extra={"sessions": session_info, "loading": loading_info}, wear_blocks=blocks,
                         settings=self.settings)
 
-    def _note_still(self, t: np.ndarray, v: np.ndarray, xyz: np.ndarray) -> None:
-        """Keep the still 1 s windows (vertical SD < 0.05 g): their start time, vertical mean, mean (x, y, z).
-
-        Windows are counted from the first sample of the recording, not of each chunk: the samples
-        after a chunk's last whole window wait for the next chunk, so the windows, and the median
-        and tilt taken from them, do not depend on where the reader cut its chunks.
-        """
-        w = self.win
-        tail_t, tail_v, tail_x = self._still_tail
-        if tail_t.size:  # complete the window begun in the previous chunk
-            need = w - tail_t.size
-            if v.size < need:
-                self._still_tail = (np.concatenate([tail_t, t]), np.concatenate([tail_v, v]),
-                                    np.concatenate([tail_x, xyz]))
-                return
-            self._still_windows(np.concatenate([tail_t, t[:need]]), np.concatenate([tail_v, v[:need]]),
-                                np.concatenate([tail_x, xyz[:need]]), w)
-            t, v, xyz = t[need:], v[need:], xyz[need:]
-        k = v.size // w
-        self._still_windows(t[: k * w], v[: k * w], xyz[: k * w], w)
-        self._still_tail = (t[k * w:].copy(), v[k * w:].copy(), xyz[k * w:].copy())
-
-    def _still_windows(self, t: np.ndarray, v: np.ndarray, xyz: np.ndarray, w: int) -> None:
-        k = v.size // w
-        if not k:
-            return
-        vw = v.reshape(k, w)
-        # SD < 0.05 g from the window sums (float64; |v| <= a few g, so the cancellation error is
-        # ~1e-15 g^2 against the 2.5e-3 g^2 threshold); 4x faster than std's two passes
-        mean = vw.sum(axis=1) / w
-        still = np.einsum("ij,ij->i", vw, vw) / w - mean * mean < 0.05**2
-        self.still_t.append(t[::w][still])
-        self.still_v.append(mean[still])
-        # the mean (x, y, z) of the still windows as one matrix product (BLAS): a mean over the
-        # middle axis of (k, w, 3) is a strided reduction, 10x slower
-        xs = xyz.reshape(k, w, 3)[still]
-        self.still_g.append(np.ones(w, xs.dtype) @ xs / w)
-
     def _still_median(self, blocks: pd.DataFrame) -> float | None:
-        if not self.still_t:
-            return None
-        t = np.concatenate(self.still_t)
-        v = np.concatenate(self.still_v)
-        gv = np.concatenate(self.still_g) if self.still_g else np.empty((0, 3))
+        t, v, gv = self.still.windows()
         if not t.size:
             return None
         if len(blocks):

@@ -341,3 +341,70 @@ class SegmentFilter:
         lo = a * up // down - out0
         hi = -(-b * up // down) - out0
         return np.asarray(y[lo:hi], dtype=np.float64)
+
+
+class StillWindows:
+    """The still 1 s windows of a recording, fed chunk by chunk: the gravity check and the tilt.
+
+    A window is still when the SD of the vertical signal over it is under ``still_sd_g``. For
+    each still window the start time, the vertical mean and the mean (x, y, z) are kept. Windows
+    are counted from the recording's first sample, not each chunk's: the samples after a chunk's
+    last whole window wait for the next chunk, so the windows (and the median and tilt taken from
+    them) do not depend on where the reader cut its chunks.
+
+    Parameters
+    ----------
+    win : int
+        Samples per window (the rate in Hz for 1 s windows).
+    still_sd_g : float, default 0.05
+        SD (g) under which a window is still.
+    """
+
+    def __init__(self, win: int, *, still_sd_g: float = 0.05) -> None:
+        self.win = int(win)
+        self.var_max = float(still_sd_g) ** 2
+        self._t: list[np.ndarray] = []
+        self._v: list[np.ndarray] = []
+        self._g: list[np.ndarray] = []
+        # samples after the last whole window so far: (times ns, vertical g, (x, y, z) g)
+        self._tail: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.empty(0, np.int64), np.empty(0),
+                                                                  np.empty((0, 3)))
+
+    def update(self, t: np.ndarray, v: np.ndarray, xyz: np.ndarray) -> None:
+        """Add samples: ``t`` int64 ns, ``v`` the vertical signal (g), ``xyz`` (N, 3) g."""
+        w = self.win
+        tail_t, tail_v, tail_x = self._tail
+        if tail_t.size:  # complete the window begun in the previous chunk
+            need = w - tail_t.size
+            if v.size < need:
+                self._tail = (np.concatenate([tail_t, t]), np.concatenate([tail_v, v]), np.concatenate([tail_x, xyz]))
+                return
+            self._add(np.concatenate([tail_t, t[:need]]), np.concatenate([tail_v, v[:need]]),
+                      np.concatenate([tail_x, xyz[:need]]))
+            t, v, xyz = t[need:], v[need:], xyz[need:]
+        k = v.size // w
+        self._add(t[: k * w], v[: k * w], xyz[: k * w])
+        self._tail = (t[k * w:].copy(), v[k * w:].copy(), xyz[k * w:].copy())
+
+    def windows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The still windows so far: start times (ns), vertical means (g), (x, y, z) means (g, (K, 3))."""
+        if not self._t:
+            return np.empty(0, np.int64), np.empty(0), np.empty((0, 3))
+        return np.concatenate(self._t), np.concatenate(self._v), np.concatenate(self._g)
+
+    def _add(self, t: np.ndarray, v: np.ndarray, xyz: np.ndarray) -> None:
+        w = self.win
+        k = v.size // w
+        if not k:
+            return
+        vw = v.reshape(k, w)
+        # the SD test from the window sums (float64; |v| is a few g, so the cancellation error is
+        # ~1e-15 g^2 against the 2.5e-3 g^2 threshold): 4x faster than std's two passes
+        mean = vw.sum(axis=1) / w
+        still = np.einsum("ij,ij->i", vw, vw) / w - mean * mean < self.var_max
+        self._t.append(t[::w][still])
+        self._v.append(mean[still])
+        # the mean (x, y, z) of the still windows as one matrix product (BLAS); a mean over the
+        # middle axis of (k, w, 3) is a strided reduction, 10x slower
+        xs = xyz.reshape(k, w, 3)[still]
+        self._g.append(np.ones(w, xs.dtype) @ xs / w)
