@@ -254,7 +254,7 @@ def check_units(xyz: np.ndarray, units: str, path: str, first_line: int) -> np.n
     if units != "g":
         raise DataError(f"unknown units {clip(units)}", hint="Use --units g or --units ms2")
     if xyz.size:
-        head = xyz[:200_000].astype(np.float64)
+        head = xyz[:200_000:10].astype(np.float64)  # every 10th of the first 200,000 rows: the same span, 10x cheaper
         mag = float(np.median(np.sqrt((head**2).sum(axis=1))))
         if 7.0 < mag < 12.5:
             raise DataError(
