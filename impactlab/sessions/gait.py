@@ -61,11 +61,13 @@ class _Windows(_PlateFeatures):
             b = min(a + batch, ids.size)
             i0 = starts[a]
             i1 = starts[b] if b < ids.size else t.size
-            self.feats.append(self._features(ids[a:b], t[i0:i1], v[i0:i1], wid[i0:i1]))
+            # the window row of each sample (wid is sorted: one run per window), without a search
+            row = np.repeat(np.arange(b - a), np.diff(np.r_[starts[a:b], i1]))
+            self.feats.append(self._features(ids[a:b], t[i0:i1], v[i0:i1], wid[i0:i1], row))
 
-    def _features(self, ids: np.ndarray, t: np.ndarray, v: np.ndarray, wid: np.ndarray) -> dict[str, np.ndarray]:
+    def _features(self, ids: np.ndarray, t: np.ndarray, v: np.ndarray, wid: np.ndarray,
+                  row: np.ndarray) -> dict[str, np.ndarray]:
         nw, n = ids.size, self.n
-        row = np.searchsorted(ids, wid)
         pos = np.clip(((t - wid * self.win_ns) * n) // self.win_ns, 0, n - 1)
         m = np.full((nw, n), np.nan)
         m[row, pos] = v
