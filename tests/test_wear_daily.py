@@ -78,3 +78,14 @@ def test_still_period_found_where_it_is(off_start: int, off_len: int) -> None:
     acc.update(t, xyz)
     blocks = acc.blocks()
     assert blocks["wear_s"].sum() / H == pytest.approx(12 - off_len, abs=1e-6)
+
+
+def test_minus_row_equals_broadcasting() -> None:
+    from impactlab.wear import _minus_row
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 1023, 1024, 5000):
+        x = rng.standard_normal((n, 3)).astype(np.float32)
+        row = x[0] if n else np.zeros(3, np.float32)
+        np.testing.assert_array_equal(_minus_row(x, row), x - row)
+        np.testing.assert_array_equal(_minus_row(np.asfortranarray(x), row), x - row)
