@@ -64,13 +64,14 @@ def _rise_starts(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """
     if idx.size == 0:
         return np.empty(0, np.int64)
-    pos = np.arange(x.size)
     step = np.diff(x)
-    changed = np.concatenate([[True], step != 0])  # x[j] != x[j-1]
-    left_edge = np.maximum.accumulate(np.where(changed, pos, 0))
-    not_up = np.concatenate([[True], step <= 0])  # x[j] <= x[j-1]: a rising run cannot start before j
-    run_start = np.maximum.accumulate(np.where(not_up, pos, 0))
-    start: np.ndarray = run_start[left_edge[idx]]
+    # the last j <= k with x[j] != x[j-1] (the left edge of a flat top at k), and the last j <= k
+    # with x[j] <= x[j-1] (a rising run cannot start before it); j = 0 counts as both. Looked up
+    # for the peaks only, in the sorted positions where each holds
+    changed = np.flatnonzero(step != 0) + 1
+    left_edge = np.r_[0, changed][np.searchsorted(changed, idx, side="right")]
+    not_up = np.flatnonzero(step <= 0) + 1
+    start: np.ndarray = np.r_[0, not_up][np.searchsorted(not_up, left_edge, side="right")]
     return start.astype(np.int64)
 
 

@@ -160,3 +160,22 @@ _CHUNK_REC = simulate_recording(
     duration_s=1800, fs=100, walks=[Walk(20, 600, 115, 0.9, 0.3), Walk(700, 900, 170, 1.6, 0.4)],
     jumps=[(1000 + 2.5 * i, 2.2 + 0.1 * i) for i in range(8)], gaps=[(1200, 1260)], seed=11,
 )
+
+
+def _rise_start_by_scan(x: np.ndarray, k: int) -> int:
+    """The rising curve's start by walking left from the peak (pracma::findpeaks' begin index)."""
+    j = k
+    while j > 0 and x[j - 1] == x[j]:  # to the left edge of a flat top
+        j -= 1
+    while j > 0 and x[j - 1] < x[j]:  # down the strictly rising run
+        j -= 1
+    return j
+
+
+@given(xs=st.lists(st.integers(0, 4), min_size=1, max_size=40), data=st.data())
+def test_rise_starts_match_a_walk_left_from_each_peak(xs: list[int], data: st.DataObject) -> None:
+    from impactlab.impacts import _rise_starts
+
+    x = np.array(xs, float)
+    idx = np.array(sorted(data.draw(st.lists(st.integers(0, len(xs) - 1), max_size=10))), np.int64)
+    assert _rise_starts(x, idx).tolist() == [_rise_start_by_scan(x, int(k)) for k in idx]
