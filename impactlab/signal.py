@@ -105,10 +105,31 @@ def lowpass(x: np.ndarray, fs: float, *, cutoff_hz: float = 20.0, order: int = 4
 
 
 def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfiltfilt(sos, x, padlen=3 * ntaps)`` (odd extension), with the initial
+    state of the sections computed once per filter rather than on every block (the same values)."""
     ntaps = 2 * len(sos) + 1
     ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
     padlen = min(3 * ntaps, x.size - 1)
-    return np.asarray(sps.sosfiltfilt(sos, x, padlen=padlen))
+    if padlen < 1:
+        return np.asarray(sps.sosfiltfilt(sos, x, padlen=padlen))
+    zi = _sos_zi(sos)
+    ext = np.concatenate([2 * x[:1] - x[padlen:0:-1], x, 2 * x[-1:] - x[-2 : -padlen - 2 : -1]])
+    y, _ = sps.sosfilt(sos, ext, zi=zi * ext[:1])
+    y, _ = sps.sosfilt(sos, y[::-1], zi=zi * y[-1:])
+    return np.asarray(y[::-1][padlen:-padlen])
+
+
+_ZI: dict[bytes, np.ndarray] = {}
+
+
+def _sos_zi(sos: np.ndarray) -> np.ndarray:
+    """``scipy.signal.sosfilt_zi(sos)``, kept per filter (a linear solve per section)."""
+    key = np.ascontiguousarray(sos, np.float64).tobytes()
+    zi = _ZI.get(key)
+    if zi is None:
+        zi = _ZI[key] = np.asarray(sps.sosfilt_zi(sos))
+        zi.setflags(write=False)
+    return zi
 
 
 def _filtfilt_zero_edges(sos: np.ndarray, x: np.ndarray, *, start: bool, end: bool) -> np.ndarray:
@@ -122,7 +143,7 @@ def _filtfilt_zero_edges(sos: np.ndarray, x: np.ndarray, *, start: bool, end: bo
     ntaps = 2 * len(sos) + 1
     ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))  # = order + 1
     padlen = min(3 * ntaps, x.size - 1)
-    zi = sps.sosfilt_zi(sos)
+    zi = _sos_zi(sos)
     left = np.empty(0) if start else 2 * x[0] - x[padlen:0:-1]
     right = np.zeros(2 * ntaps) if end else 2 * x[-1] - x[-2 : -padlen - 2 : -1]
     ext = np.concatenate([left, x, right])
