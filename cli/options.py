@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 from impactlab import presets
-from impactlab.config import PLACEMENTS, AnalysisConfig, DetectionConfig
+from impactlab.config import BODY_MASS_RANGE_KG, PLACEMENTS, VEST_MASS_RANGE_KG, AnalysisConfig, DetectionConfig
 from impactlab.presets import PRESETS
 
 from ._common import doc_path
@@ -282,12 +282,8 @@ def add_calibrate_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -
                    help="auto-calibrate on still periods (sphere fit, van Hees et al. 2014); diagnostics go to -Info.json")
 
 
-#: plausible body mass (kg) for ``--body-mass``: a young child to the heaviest adults; outside it is a typo
-BODY_MASS_RANGE_KG = (10.0, 300.0)
-#: plausible weighted-vest mass (kg) for ``--vest-mass``: commercial vests weigh up to about 40 kg
-VEST_MASS_RANGE_KG = (0.0, 50.0)
-
-
+# the ranges (BODY_MASS_RANGE_KG, VEST_MASS_RANGE_KG) live in impactlab.config: the same masses arriving
+# from files (a batch subjects CSV, a plan's vest_mass_kg) are checked against them too
 def _mass_in(flag: str, lo: float, hi: float) -> Callable[[str], float]:
     """An argparse ``type``: a number of kg in ``[lo, hi]``, else a usage error naming ``flag`` and the range."""
 

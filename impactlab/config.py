@@ -13,7 +13,15 @@ from typing import Any, Literal
 
 from .errors import ConfigError
 
-__all__ = ["AnalysisConfig", "DetectionConfig", "LoadingConfig", "SessionConfig", "WearConfig"]
+__all__ = [
+    "BODY_MASS_RANGE_KG",
+    "VEST_MASS_RANGE_KG",
+    "AnalysisConfig",
+    "DetectionConfig",
+    "LoadingConfig",
+    "SessionConfig",
+    "WearConfig",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +314,13 @@ class SessionConfig:
 DSS_EXPONENT = 4.0
 #: Placements the Veras et al. equations were calibrated for.
 PLACEMENTS = ("hip", "back", "ankle")
+#: Plausible body mass (kg, inclusive): a young child to the heaviest adults; outside it is a typo [P].
+#: A plausibility check, not the calibration range of the force equations. Checked for ``--body-mass``
+#: and the ``body_mass_kg`` column of a batch subjects CSV.
+BODY_MASS_RANGE_KG: tuple[float, float] = (10.0, 300.0)
+#: Plausible weighted-vest mass (kg, inclusive): commercial vests weigh up to about 40 kg [P].
+#: Checked for ``--vest-mass`` and a plan's ``vest_mass_kg``.
+VEST_MASS_RANGE_KG: tuple[float, float] = (0.0, 50.0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import pytest
 from impactlab.cli.main import main
 
 from impactlab import batch
+from impactlab.config import BODY_MASS_RANGE_KG
 from impactlab.errors import ConfigError, ImpactlabWarning
 from impactlab.io import write_parquet
 from impactlab.recording import Recording
@@ -363,6 +364,67 @@ def test_subjects_csv_feeds_the_analysis(tmp_path: Path, capsys: pytest.CaptureF
     bad.write_text("path,subject_id,body_mass_kg\nx.csv,S1,seventy\n")
     assert main(["batch", str(c), "-o", str(out2), "--subjects", str(bad)]) == 2
     assert "bad.csv, line 2: body_mass_kg 'seventy' is not a body mass in kg" in capsys.readouterr().err
+
+
+def _subjects(tmp_path: Path, mass: str) -> Path:
+    """A subjects CSV whose second row (line 4: a blank line 3 comes before it) has ``body_mass_kg`` ``mass``."""
+    f = tmp_path / "subjects.csv"
+    f.write_text(f"recording_id,subject_id,body_mass_kg\nr1,S1,70\n\nr2,S2,{mass}\n")
+    return f
+
+
+@pytest.mark.parametrize("mass", ["9.99", "0", "-70", "300.01", "7000", "nan", "NaN", "inf", "-inf", "1e400"])
+def test_subjects_body_mass_outside_the_range_names_file_line_and_range(tmp_path: Path, mass: str) -> None:
+    """A body mass in a subjects CSV is held to the ``--body-mass`` range: file, line as an editor counts
+    it (header = 1, blank lines counted), the value, the range and what to do."""
+    f = _subjects(tmp_path, mass)
+    with pytest.raises(ConfigError) as err:
+        batch.read_subjects(f)
+    text = str(err.value)
+    lo, hi = BODY_MASS_RANGE_KG
+    assert f"{f}, line 4: body_mass_kg '{mass}' is not a plausible body mass" in text
+    assert f"the allowed range is {lo:g}-{hi:g} kg" in text and "10-300 kg" in text
+    assert "leave it empty" in text and "\n" not in text
+
+
+def test_subjects_body_mass_not_a_number_names_the_range(tmp_path: Path) -> None:
+    f = _subjects(tmp_path, "70kg")
+    with pytest.raises(ConfigError, match=r"subjects.csv, line 4: body_mass_kg '70kg' is not a body mass in kg "
+                                          r"\(a number, 10-300\)\. Give a number such as 61\.5"):
+        batch.read_subjects(f)
+
+
+@pytest.mark.parametrize(("mass", "kg"), [("10", 10.0), ("300", 300.0), ("300.0", 300.0), (" 61.5 ", 61.5), ("", None)])
+def test_subjects_body_mass_boundaries_and_empty_accepted(tmp_path: Path, mass: str, kg: float | None) -> None:
+    """The range is inclusive, like ``--body-mass``; an empty cell still means no body mass."""
+    table = batch.read_subjects(_subjects(tmp_path, mass))
+    assert table.by_id["r2"].body_mass_kg == kg and table.by_id["r1"].body_mass_kg == 70.0
+
+
+def test_subjects_line_counts_quoted_line_breaks(tmp_path: Path) -> None:
+    """A cell with a line break inside quotes: the error names the line the row ends on, as an editor shows."""
+    f = tmp_path / "subjects.csv"
+    f.write_text('recording_id,subject_id,note,body_mass_kg\nr1,S1,"two\nlines",700\n')
+    with pytest.raises(ConfigError, match=r"subjects.csv, line 3: body_mass_kg '700'"):
+        batch.read_subjects(f)
+
+
+def test_cli_batch_refuses_a_subjects_body_mass_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``impactlab batch ... --subjects F`` as a user runs it: a set-up error (exit 2) on one line, before any
+    analysis, naming the file, line, value and range; the upper boundary is analysed with that mass."""
+    rec = ROOT / "sample_data" / "actigraph-hip-5min.csv"
+    bad = tmp_path / "subjects.csv"
+    bad.write_text("recording_id,subject_id,body_mass_kg\nactigraph-hip-5min,S1,700\n")
+    out = tmp_path / "out"
+    assert main(["batch", str(rec), "-o", str(out), "--scheduler", "sync", "--subjects", str(bad)]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    assert f"{bad}, line 2: body_mass_kg '700' is not a plausible body mass: the allowed range is 10-300 kg" in err[0]
+    assert not (out / "actigraph-hip-5min").exists()
+    bad.write_text("recording_id,subject_id,body_mass_kg\nactigraph-hip-5min,S1,300\n")
+    assert main(["-q", "batch", str(rec), "-o", str(out), "--scheduler", "sync", "--subjects", str(bad)]) == 0
+    info = json.loads((out / "actigraph-hip-5min" / "actigraph-hip-5min-Info.json").read_text())
+    assert info["batch"]["subject"]["body_mass_kg"] == 300.0 and info["loading"]["body_mass_kg"] == 300.0
 
 
 def test_options(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from impactlab.cli.main import main
 
 from impactlab import analyze
+from impactlab.config import VEST_MASS_RANGE_KG
 from impactlab.errors import ConfigError
 from impactlab.io import write_parquet
 from impactlab.plan import DAY_NAMES, JumpsTarget, MinutesTarget, Plan, Targets, check_plan, load_plan, parse_plan
@@ -114,7 +115,7 @@ def test_missing_plan_file(tmp_path: Path) -> None:
         ("[targets.vibration]\nminutes_per_week = 0.0\n", "targets.vibration.minutes_per_week", 3, "met by doing nothing"),
         ("[targets.jumps]\nper_day = 5\nmin_sets = 6\n", "targets.jumps.min_sets", 4, "6 sets a day cannot be met with 5"),
         ("[targets.vest_walk]\nminutes_per_week = 90\nvest_mass_kg = 250\n", "targets.vest_walk.vest_mass_kg", 4,
-         "at most 100"),
+         "250 is not a plausible vest mass: the allowed range is 0-50 kg"),
         ("[targets.vibration]\nminutes_per_day = 9\nfrequency_hz = 3000\n", "targets.vibration.frequency_hz", 4,
          "at most 500"),
         ("[targets.vibration]\nminutes_per_day = 9\namplitude_g = -1\n", "targets.vibration.amplitude_g", 4,
@@ -140,6 +141,49 @@ def test_physical_limits_and_types(tmp_path: Path, body: str, key: str, line: in
     assert pd.Series([err.value.key]).str.fullmatch(key).all(), err.value.key
     assert len(str(err.value)) < 400 and "\n" not in str(err.value) and "\u202e" not in str(err.value)
     assert str(err.value).startswith(f"{p}:" + (f"line {line}:" if line else ""))
+
+
+_VEST = "schema = 1\nstart = 2026-03-02\n[targets.vest_walk]\nminutes_per_week = 90\nvest_mass_kg = {}\n"
+_VEST_PHASE = "[[phases]]\nweek = 3\n[phases.targets.vest_walk]\nvest_mass_kg = {}\n"
+
+
+@pytest.mark.parametrize("value", ["-1", "-0.01", "50.01", "51", "250", "nan", "inf", "-inf", "1e400"])
+@pytest.mark.parametrize("where", ["targets", "phase"])
+def test_vest_mass_outside_the_range_names_file_line_and_range(tmp_path: Path, value: str, where: str) -> None:
+    """A plan's vest_mass_kg is held to the ``--vest-mass`` range (impactlab.config.VEST_MASS_RANGE_KG), in
+    [targets] and in a phase: file, line, dotted key, the value, the range and what to do."""
+    if where == "targets":
+        p, line, key = _plan(tmp_path, _VEST.format(value)), 5, "targets.vest_walk.vest_mass_kg"
+    else:
+        p, line, key = _plan(tmp_path, _VEST.format(3) + _VEST_PHASE.format(value)), 9, "phases[0].targets.vest_walk.vest_mass_kg"
+    lo, hi = VEST_MASS_RANGE_KG
+    with pytest.raises(ConfigError) as err:
+        load_plan(p)
+    assert (err.value.path, err.value.line, err.value.key) == (str(p), line, key)
+    shown = {"1e400": "inf", "-0.01": "-0.01", "50.01": "50.01"}.get(value, value)
+    assert str(err.value).startswith(f"{p}:line {line}:{key}: {shown} is not a plausible vest mass: "
+                                     f"the allowed range is {lo:g}-{hi:g} kg (as for --vest-mass). Give the vest's mass in kg")
+    assert "0-50 kg" in str(err.value)
+
+
+@pytest.mark.parametrize(("value", "kg"), [("0", 0.0), ("0.0", 0.0), ("50", 50.0), ("50.0", 50.0), ("12.5", 12.5)])
+def test_vest_mass_boundaries_accepted(tmp_path: Path, value: str, kg: float) -> None:
+    """Inclusive like ``--vest-mass`` (0 = no vest, e.g. a later phase without the vest)."""
+    assert load_plan(_plan(tmp_path, _VEST.format(value))).vest_mass_kg == kg
+    phased = load_plan(_plan(tmp_path, _VEST.format(3) + _VEST_PHASE.format(value)))
+    assert phased.vest_mass_kg == 3.0
+    vest = phased.phases[0].targets.vest_walk
+    assert vest is not None and vest.vest_mass_kg == kg
+
+
+def test_cli_plan_check_refuses_a_vest_mass_out_of_range(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``plan check`` and ``analyze --plan``, as a user runs them: exit 1, one line with file, line, key and range."""
+    p = _plan(tmp_path, _VEST.format(80))
+    for argv in (["plan", "check", str(p)], ["analyze", str(SAMPLE / "sim-day.parquet"), "--plan", str(p)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{p}:line 5:targets.vest_walk.vest_mass_kg: 80 is not a plausible vest mass" in err[0]
+        assert "the allowed range is 0-50 kg" in err[0]
 
 
 def test_limits_are_inclusive(tmp_path: Path) -> None:

@@ -11,14 +11,17 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from impactlab.config import BODY_MASS_RANGE_KG
+
 from .._common import HelpFormatter, _stderr_console, doc_path
 from ..options import add_analysis_options, add_out_dir_option, add_reading_options, add_table_format_option
 
 if TYPE_CHECKING:  # Dask and pandas: imported when the command runs
     from impactlab.batch import BatchProgress
 
+_LO, _HI = BODY_MASS_RANGE_KG
 HELP = "analyse many recordings in parallel (locally or on Dask) into tidy tables"
-EPILOG = """\
+EPILOG = f"""\
 examples:
   impactlab batch sample_data/sim-day.parquet sample_data/actigraph-hip-5min.csv -o results/ --tz Europe/London
   impactlab batch sample_data/ -o results/ --jobs 2 --exclude 'sim-week*'   # folders are walked recursively
@@ -51,9 +54,10 @@ dashboard, --scheduler ADDRESS or --scheduler-file FILE uses a running cluster (
 checked first: it must see the inputs and write the output folder where this computer reads it),
 and --scheduler sync runs in this process, one file after another (for debugging).
 
-subjects CSV (--subjects): columns subject_id and path (or recording_id); optional body_mass_kg,
-tz (the zone of files whose clock has none, e.g. CSV exports) and placement feed that recording's
-analysis. Or --subject-pattern 'sub-(?P<subject>[^/]+)/' takes the id from each path.
+subjects CSV (--subjects): columns subject_id and path (or recording_id); optional body_mass_kg
+({_LO:g}-{_HI:g} kg, as for --body-mass), tz (the zone of files whose clock has none, e.g. CSV
+exports) and placement feed that recording's analysis. Or --subject-pattern 'sub-(?P<subject>[^/]+)/'
+takes the id from each path.
 
 exit status:
   0  every recording analysed or already up to date

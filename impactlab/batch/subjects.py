@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -21,8 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from zoneinfo import available_timezones
 
-from ..config import PLACEMENTS
+from ..config import BODY_MASS_RANGE_KG, PLACEMENTS
 from ..errors import ConfigError
+from ..io._common import clip
 
 __all__ = ["Subject", "SubjectTable", "assign_subjects", "read_subjects"]
 
@@ -72,6 +72,43 @@ def _cell(row: Mapping[str, str], name: str) -> str | None:
     return v or None
 
 
+def _body_mass(cell: str | None, where: str) -> float | None:
+    """The ``body_mass_kg`` cell as kg (None when empty), within :data:`~impactlab.config.BODY_MASS_RANGE_KG`.
+
+    Parameters
+    ----------
+    cell : str or None
+        The stripped cell text (None: empty).
+    where : str
+        ``"FILE, line N"`` for the message.
+
+    Returns
+    -------
+    float or None
+        The body mass in kg; None for an empty cell (the recording is analysed without one, or with
+        ``--body-mass``).
+
+    Raises
+    ------
+    ConfigError
+        Not a number, not finite, or outside the plausible range (the same as ``--body-mass``).
+    """
+    if cell is None:
+        return None
+    lo, hi = BODY_MASS_RANGE_KG
+    try:
+        kg = float(cell)
+    except ValueError:
+        raise ConfigError(f"{where}: body_mass_kg {clip(cell)} is not a body mass in kg (a number, {lo:g}-{hi:g})",
+                          key="subjects", hint="Give a number such as 61.5, or leave the cell empty") from None
+    if not lo <= kg <= hi:  # NaN and inf fail too
+        raise ConfigError(f"{where}: body_mass_kg {clip(cell)} is not a plausible body mass: the allowed range is "
+                          f"{lo:g}-{hi:g} kg (as for --body-mass)", key="subjects",
+                          hint="Correct the cell (in kg; 1 lb = 0.454 kg), or leave it empty to analyse this recording "
+                          "without a body mass")
+    return kg
+
+
 def read_subjects(path: str | os.PathLike[str]) -> SubjectTable:
     """Read a subjects CSV (see the module docstring).
 
@@ -79,15 +116,20 @@ def read_subjects(path: str | os.PathLike[str]) -> SubjectTable:
     ------
     ConfigError
         Missing columns, a row naming neither path nor recording id, a key given twice, a body
-        mass that is not a positive number, an unknown zone or placement (file and line named).
+        mass that is not a number in :data:`~impactlab.config.BODY_MASS_RANGE_KG` (10-300 kg, as
+        for ``--body-mass``; an empty cell is allowed), an unknown zone or placement (file and line
+        named: the header is line 1).
     """
     import csv
 
     p = Path(path)
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-            header = [h.strip() for h in (rows[0].keys() if rows else [])]
+            reader = csv.DictReader(fh)
+            # the line each row ends on, as an editor counts (header = 1; blank lines, which the
+            # reader skips, and line breaks inside quoted cells counted)
+            rows = [(reader.line_num, raw) for raw in reader]
+            header = [h.strip() for h in (rows[0][1].keys() if rows else [])]
     except OSError as err:
         raise ConfigError(f"cannot read the subjects file {p}: {err.strerror or err}", key="subjects",
                           hint="Give a CSV with columns path (or recording_id) and subject_id") from None
@@ -98,17 +140,10 @@ def read_subjects(path: str | os.PathLike[str]) -> SubjectTable:
     zones = available_timezones()
     by_path: dict[str, Subject] = {}
     by_id: dict[str, Subject] = {}
-    for line, raw in enumerate(rows, start=2):
+    for line, raw in rows:
         row = {k.strip(): v for k, v in raw.items() if k is not None}
         where = f"{p}, line {line}"
-        mass = _cell(row, "body_mass_kg")
-        try:
-            kg = float(mass) if mass is not None else None
-        except ValueError:
-            kg = math.nan
-        if kg is not None and not (math.isfinite(kg) and 0 < kg < 500):
-            raise ConfigError(f"{where}: body_mass_kg {mass!r} is not a body mass in kg", key="subjects",
-                              hint="Give a number such as 61.5, or leave the cell empty")
+        kg = _body_mass(_cell(row, "body_mass_kg"), where)
         tz = _cell(row, "tz")
         if tz is not None and tz not in zones:
             raise ConfigError(f"{where}: unknown time zone {tz!r}", key="subjects", hint="Use an IANA name such as Europe/London")

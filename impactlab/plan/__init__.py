@@ -30,9 +30,10 @@ Every per-day target takes an optional ``days`` list; the minutes targets (one p
 :data:`impactlab.schema.SESSION_KINDS` with a target: ``brisk_walk``, ``run``, ``vest_walk``,
 ``vibration``) take ``minutes_per_day`` and/or ``minutes_per_week``; ``vibration`` may name the plate (``frequency_hz``,
 ``amplitude_g``) so that aliasing can be resolved and an undetectable plate reported; ``vest_walk``
-may give ``vest_mass_kg``. Unknown keys, wrong types, negative or non-finite numbers, a target of 0 and
-values past a physical limit (more than 1,440 minutes a day or 10,080 a week, more than 100,000 jumps or
-impacts a day, more sets than jumps) raise :class:`~impactlab.errors.ConfigError` naming the file and the
+may give ``vest_mass_kg`` (0-50 kg, :data:`impactlab.config.VEST_MASS_RANGE_KG`, as for ``--vest-mass``).
+Unknown keys, wrong types, negative or non-finite numbers, a target of 0 and values past a physical limit
+(more than 1,440 minutes a day or 10,080 a week, more than 100,000 jumps or impacts a day, more sets than
+jumps, a vest mass outside its range) raise :class:`~impactlab.errors.ConfigError` naming the file and the
 dotted key; a file that is not UTF-8 or not TOML names the line.
 
 The check (:func:`check_plan`) gives one PlanCheck row per day and per-day target, and one per ISO

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .._textfile import TextFileKind, read_text_file
+from ..config import VEST_MASS_RANGE_KG
 from ..errors import ConfigError
 from ..io._common import clip
 from ..schema import BANDS, SESSION_KINDS
@@ -38,7 +39,7 @@ from .model import (
 
 _MINUTES_SPEC = {"minutes_per_day": "min", "minutes_per_week": "min", "days": "days"}
 _EXTRA_KEYS: dict[str, dict[str, str]] = {
-    "vest_walk": {"vest_mass_kg": "pos"},
+    "vest_walk": {"vest_mass_kg": "kg"},
     "vibration": {"frequency_hz": "pos", "amplitude_g": "pos"},
 }
 _MINUTE_TARGETS = tuple(k.target for k in SESSION_KINDS.values() if k.target is not None and k.unit == "min")
@@ -70,9 +71,14 @@ _LIMITS: dict[str, tuple[float, str, str]] = {
     "min_sets": (100_000, "more than one a second around the clock", "Check for a typo (sets a day)"),
     "minutes_per_day": (1440, "a day has 1,440 minutes", "Is it a weekly total? Write it as minutes_per_week"),
     "minutes_per_week": (10_080, "a week has 10,080 minutes", "Check for a typo (minutes, not seconds)"),
-    "vest_mass_kg": (100, "no one walks in a vest of more than 100 kg", "Give the vest's mass in kg (1 lb = 0.454 kg)"),
     "frequency_hz": (500, "vibration plates run at about 12-90 Hz", "Give the plate frequency in Hz"),
     "amplitude_g": (20, "vibration plates reach a few g at most", "Give the plate acceleration in g (1 g = 9.81 m/s²)"),
+}
+# Plausible ranges in kg (inclusive), by field, the same as the command line's flags (impactlab.config):
+# (low, high, what, flag, hint). NaN and inf are outside too.
+_RANGES: dict[str, tuple[float, float, str, str, str]] = {
+    "vest_mass_kg": (*VEST_MASS_RANGE_KG, "vest mass", "--vest-mass",
+                     "Give the vest's mass in kg (1 lb = 0.454 kg); 0 means no vest"),
 }
 # A target of 0 is met by doing nothing: refused for these (min_sets = 0 means "any number of sets").
 _NOT_ZERO = ("per_day", "minutes_per_day", "minutes_per_week")
@@ -94,11 +100,15 @@ def _number(v: Any, kind: str, path: str, key: str) -> float | int:
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ConfigError(f"must be a number, got {_echo(v)}", path=path, key=key,
                           hint="Write a plain number, e.g. 30 (no quotes)")
+    shown = f"{v:,}" if isinstance(v, int) and abs(v) < 10**30 else (clip(v) if isinstance(v, int) else f"{v:g}")
+    field_ = key.rsplit(".", 1)[-1]
+    if field_ in _RANGES and not _RANGES[field_][0] <= v <= _RANGES[field_][1]:
+        lo, hi, what, flag, hint = _RANGES[field_]
+        raise ConfigError(f"{shown} is not a plausible {what}: the allowed range is {lo:g}-{hi:g} kg (as for {flag})",
+                          path=path, key=key, hint=hint)
     if isinstance(v, float) and not math.isfinite(v):
         raise ConfigError(f"must be a finite number, got {v!r}", path=path, key=key,
                           hint="Write a plain number, e.g. 30")
-    shown = f"{v:,}" if isinstance(v, int) and abs(v) < 10**30 else (clip(v) if isinstance(v, int) else f"{v:g}")
-    field_ = key.rsplit(".", 1)[-1]
     if kind == "pos" and v <= 0:
         raise ConfigError(f"must be greater than 0, got {shown}", path=path, key=key,
                           hint="Leave the key out if it is not known")
@@ -359,18 +369,30 @@ def _read_text(p: str) -> str:
 
 
 def _line_of(text: str, dotted: str) -> int | None:
-    """The line (1-based) where ``dotted`` (e.g. ``targets.jumps.per_day`` or ``...days[1]``) is set, if plain.
+    """The line (1-based) where ``dotted`` (e.g. ``targets.jumps.per_day``, ``...days[1]`` or
+    ``phases[0].targets.jumps.per_day``) is set, if plain.
 
-    Finds ``[table]`` headers and ``key =`` lines; keys written inline or quoted give None.
+    Finds ``[table]`` and ``[[array]]`` headers (the n-th ``[[phases]]`` is ``phases[n-1]``, and a
+    ``[phases.targets...]`` below it belongs to it) and ``key =`` lines; keys written inline or quoted
+    give None.
     """
-    parts = re.sub(r"\[\d+\]$", "", dotted).split(".")
+    parts = re.sub(r"\[\d+\]$", "", dotted).split(".")  # days[1] is on the days line
+    whole = dotted.split(".")  # phases[1] is its [[phases]] header
     table: list[str] = []
-    header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\s-]+?)\s*\]\s*(#.*)?$")
+    header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\s-]+?)\s*\]\]?\s*(#.*)?$")
+    arrays: dict[tuple[str, ...], int] = {}  # [[array]] name -> how many seen so far
+
+    def resolve(raw: list[str]) -> list[str]:
+        return [f"{c}[{arrays[tuple(raw[:i + 1])] - 1}]" if tuple(raw[:i + 1]) in arrays else c for i, c in enumerate(raw)]
+
     for n, line in enumerate(text.splitlines(), 1):
         m = header.match(line)
         if m:
-            table = [x.strip() for x in m.group(1).split(".")]
-            if table == parts:
+            raw = [x.strip() for x in m.group(2).split(".")]
+            if m.group(1) == "[[":
+                arrays[tuple(raw)] = arrays.get(tuple(raw), 0) + 1
+            table = resolve(raw)
+            if table in (parts, whole):
                 return n
             continue
         m = re.match(r"^\s*([A-Za-z0-9_-]+)\s*=", line)

@@ -48,7 +48,7 @@ class Case:
     argv : list of str
         CLI arguments; ``{f}`` is replaced by ``file``, ``{ok}`` by a small valid recording.
     code : int
-        Expected exit code (1 refused, 0 read).
+        Expected exit code (1 refused, 2 a set-up error such as a bad ``--subjects`` file, 0 read).
     line : int or None
         The line the message must name.
     warn : str or None
@@ -243,6 +243,22 @@ def build(root: Path) -> list[Case]:
     plan("plan-unknown-target.toml", "schema = 1\n[targets.jumpz]\nper_day = 5\n", 2)
     plan("plan-schema.toml", "schema = 7\n[targets.jumps]\nper_day = 5\n", 1)
     plan("plan-empty.toml", "", None)
+    vest = "schema = 1\nstart = 2026-03-02\n[targets.vest_walk]\nminutes_per_week = 90\nvest_mass_kg = {}\n"
+    plan("plan-vest-60kg.toml", vest.format(60), 5)  # past --vest-mass's 0-50 kg
+    plan("plan-vest-nan.toml", vest.format("nan"), 5)
+    plan("plan-vest-phase.toml", vest.format(3) + "[[phases]]\nweek = 3\n[phases.targets.vest_walk]\nvest_mass_kg = -2\n", 9)
+
+    # -- batch subjects -------------------------------------------------------------------------------
+    def subjects(name: str, mass: str) -> None:
+        """A subjects CSV with a body mass outside --body-mass's range on line 3: a set-up error (exit 2)
+        before anything is written (``batch-out`` must not appear in the working folder)."""
+        f = root / name
+        f.write_text(f"recording_id,subject_id,body_mass_kg\nok,S1,70\nother,S2,{mass}\n")
+        cases.append(Case(name, f, ["batch", "{ok}", "-o", "batch-out", "--scheduler", "sync", "--subjects", "{f}"],
+                          code=2, line=3))
+
+    subjects("subjects-mass-700.csv", "700")
+    subjects("subjects-mass-inf.csv", "inf")
 
     # -- markers --------------------------------------------------------------------------------------
     def markers(name: str, body: str | bytes, line: int | None) -> None:

@@ -48,6 +48,8 @@ def _problems(case: Case, code: int | None, err: str) -> list[str]:
             out.append(f"{len(first)} characters")
     else:
         out += [f"stderr line not naming the file: {ln[:120]}" for ln in lines if str(case.file) not in ln]
+        if case.line is not None and not re.search(rf"\bline {case.line}\b", err):
+            out.append(f"line {case.line} is not named")
     return [f"{case.name}: {p} | {err.strip()[:300]}" for p in out]
 
 
