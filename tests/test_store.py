@@ -22,7 +22,7 @@ from impactlab.errors import StoreError
 from impactlab.io import open_recording, write_parquet
 from impactlab.recording import Recording
 from impactlab.simulate import Walk, simulate_recording
-from impactlab.store import MIGRATIONS, SCHEMA_VERSION, Store, default_store_path, load_plan_file
+from impactlab.store import MIGRATIONS, SCHEMA_VERSION, Store, default_store_path, file_sha256, load_plan_file
 
 VOLATILE = {"imported_at", "committed_at", "created_at", "first_seen", "received_at", "applied_at"}
 
@@ -508,3 +508,63 @@ def test_today_answer_counts_targets_and_says_what_is_missing(tmp_path: Path,
     assert main(["today", "--client", "c1", "--store", str(store), "--html", str(html)]) == 0
     assert "1 of 2 targets met" in capsys.readouterr().out
     assert stat.S_IMODE(html.stat().st_mode) == 0o600 and "1 of 2 targets met" in html.read_text()
+
+
+def test_cli_reimport_names_the_users_file_not_the_raw_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "visit 1" / "rec.parquet"
+    f.parent.mkdir()
+    write_parquet(_rec(), f)
+    store = tmp_path / "s.sqlite"
+    argv = ["import", str(f), "--client", "c01", "--client-name", "Ann", "--store", str(store), "-q"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    html = tmp_path / "again.html"
+    assert main([*argv, "--html", str(html)]) == 0  # the exit code is unchanged: nothing to do is not an error
+    out = " ".join(capsys.readouterr().out.split())  # rich may wrap the long path
+    with Store(store) as st:
+        (rec,) = st.recordings("c01")
+    sha = rec["raw_path"].removesuffix(".parquet")
+    assert f"{f} was already imported (" in out and "UTC); nothing was added and nothing needs doing" in out
+    assert sha not in out and "raw/" not in out and "was imported before" not in out
+    page = html.read_text()
+    assert "rec.parquet" in page and sha not in page
+
+
+def test_store_reimport_says_when_the_recording_was_imported(tmp_path: Path) -> None:
+    rec = _rec()
+    f = tmp_path / "rec.parquet"
+    write_parquet(rec, f)
+    digest = file_sha256(f)
+    with Store(tmp_path / "s.sqlite") as st:
+        first = st.import_recording("c01", open_recording(f), file_sha256=digest)
+        stored = st.recordings("c01")[0]["imported_at"]
+        by_file = st.import_recording("c01", open_recording(f), file_sha256=digest)
+        by_samples = st.import_recording("c01", rec)
+    assert first.imported_at is None
+    assert by_file.already_imported and by_file.imported_at == stored and by_file.analysis is None
+    assert by_samples.already_imported and by_samples.imported_at == stored
+
+
+def test_caseload_flags_stale_data_by_how_it_arrived(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from impactlab.report.caseload import caseload
+
+    with Store(tmp_path / "s.sqlite") as st:
+        st.import_recording("imp", _rec(seed=70, start="2026-03-03 09:00"))  # import only: last data Tue
+        st.import_recording("ble", _rec(seed=71, start="2026-03-04 09:00"), device_id="AA:01", origin="ble")
+        st.import_recording("both", _rec(seed=72, start="2026-03-02 09:00"), device_id="AA:02", origin="ble")
+        st.import_recording("both", _rec(seed=73, start="2026-03-05 09:00"))  # the latest data: a file
+        st.import_recording("both2", _rec(seed=74, start="2026-03-02 09:00"))
+        st.import_recording("both2", _rec(seed=75, start="2026-03-06 09:00"), device_id="AA:03", origin="ble")
+        imported = {c: st.recordings(c)[-1]["imported_at"] for c in ("imp", "both")}
+        rows = {r.client_id: r.flags for r in caseload(st, "2026-W10", today=dt.date(2026, 3, 20))}
+
+    def stale(cid: str) -> list[str]:
+        return [f for f in rows[cid] if "day(s)" in f and "short wear" not in f]
+    day = {c: f"{dt.datetime.fromisoformat(t):%a %d %b}" for c, t in imported.items()}
+    assert stale("imp") == [f"no new data for 5 day(s) (last import {day['imp']})"]  # Tue 03 to Sun 08 Mar
+    assert not any("sensor" in f or "synced" in f for f in rows["imp"])
+    assert stale("ble") == ["sensor not synced for 4 day(s)"]
+    assert stale("both") == [f"no new data for 3 day(s) (last import {day['both']})"]
+    assert stale("both2") == ["sensor not synced for 2 day(s)"]

@@ -6,6 +6,7 @@ Without ``--client``, ``impactlab import FILE -o OUT.parquet`` converts the file
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import importlib.util
 import json
@@ -133,7 +134,7 @@ def _import(args: argparse.Namespace) -> int:
             if not existed:  # a refused import leaves no client behind
                 st.forget_empty_client(args.client)
             raise
-        summary = daily_summary(st, res)
+        summary = daily_summary(st, res, source=args.file)
         from impactlab.report.today import today_answer
 
         answer = today_answer(st, args.client)
@@ -156,25 +157,65 @@ def _import(args: argparse.Namespace) -> int:
     else:
         from ..render import print_answer
 
-        print_summary(summary, res, verbose=args.verbose)
+        print_summary(summary, res, verbose=args.verbose, source=args.file)
         print_answer(answer)
     return 0
 
 
-def print_summary(summary: Any, res: Any, *, verbose: bool = False) -> None:
+def already_imported_message(who: str, source: str, imported_at: str | None) -> str:
+    """The sentence for a recording the client's store holds already (plain text, no markup).
+
+    Parameters
+    ----------
+    who : str
+        The client's name or id.
+    source : str
+        The file as the user gave it (never the store's raw copy).
+    imported_at : str or None
+        When the stored recording was imported (UTC, ISO 8601), if known.
+
+    Returns
+    -------
+    str
+        E.g. ``Ann: rec.parquet was already imported (2026-03-02 10:15 UTC); nothing was added and
+        nothing needs doing.``
+    """
+    when = ""
+    if imported_at:
+        try:
+            when = f" ({dt.datetime.fromisoformat(imported_at):%Y-%m-%d %H:%M} UTC)"
+        except ValueError:
+            when = f" ({imported_at})"
+    return (f"{who}: {source} was already imported{when}; nothing was added and nothing needs doing "
+            "(the store keeps each recording once).")
+
+
+def print_summary(summary: Any, res: Any, *, verbose: bool = False, source: str | None = None) -> None:
     """The short terminal summary after an import or sync (rich): what was added and the days.
 
     The client's answer panel (as ``today``) follows it; each day's plan checks are listed only when
     ``verbose`` (``-v``).
+
+    Parameters
+    ----------
+    summary : DailySummary
+        The days the import touched (:func:`impactlab.report.daily_summary`).
+    res : ImportResult
+        What the import did.
+    verbose : bool
+        Also list each day's plan checks.
+    source : str, optional
+        The file as the user gave it, named when it was imported before (default the summary's source).
     """
     from rich.markup import escape
 
     con = stdout_console()
-    who = escape(summary.client_name or summary.client_id)
+    who = summary.client_name or summary.client_id
     if res.already_imported:
-        con.print(f"[bold]{who}[/bold]: {escape(Path(summary.source).name)} was imported before; nothing changed.")
+        con.print(escape(already_imported_message(who, source or summary.source, getattr(res, "imported_at", None))),
+                  highlight=False)
     else:
-        con.print(f"[bold]{who}[/bold]: added {res.n_impacts_added} impacts, {res.n_sessions_added} sessions, "
+        con.print(f"[bold]{escape(who)}[/bold]: added {res.n_impacts_added} impacts, {res.n_sessions_added} sessions, "
                   f"{res.n_blocks_added} quarter-hours of wear from {escape(Path(summary.source).name)}")
     t = make_table("Your days")
     for col in ("day", "worn h", "low", "medium", "high", "jumps"):

@@ -469,8 +469,24 @@ class DailySummary:
         return out
 
 
-def daily_summary(store: Store, result: ImportResult) -> DailySummary:
-    """Summary of the days an :class:`~impactlab.store.ImportResult` touched, read from the store."""
+def daily_summary(store: Store, result: ImportResult, source: str | None = None) -> DailySummary:
+    """Summary of the days an :class:`~impactlab.store.ImportResult` touched, read from the store.
+
+    Parameters
+    ----------
+    store : Store
+        The open store.
+    result : ImportResult
+        What the import did.
+    source : str, optional
+        The file as the user named it; default the recording's source (or, for a file skipped by its
+        hash, the store's raw copy).
+
+    Returns
+    -------
+    DailySummary
+        The days, their plan checks, and what was added.
+    """
     info = store.client(result.client_id)
     dates = result.dates
     if dates:
@@ -488,5 +504,8 @@ def daily_summary(store: Store, result: ImportResult) -> DailySummary:
         daily, checks = empty(DAILY), empty(PLAN_CHECK)
     added = {"impacts": result.n_impacts_added, "sessions": result.n_sessions_added,
              "wear_blocks": result.n_blocks_added, "already_imported": result.already_imported}
-    src = result.analysis.meta.source if result.analysis is not None else str(result.raw_path)
+    if source is not None:
+        src = source
+    else:
+        src = result.analysis.meta.source if result.analysis is not None else str(result.raw_path)
     return DailySummary(result.client_id, info.name, daily, checks.reset_index(drop=True), added, src)

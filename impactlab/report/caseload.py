@@ -1,7 +1,7 @@
 """The caseload overview: one row per client for one ISO week (``impactlab report --all``).
 
 Each row: this week's adherence (:func:`~impactlab.report.adherence.adherence`) and the week
-before's, days with valid data, flags (short wear, no plan, sensor not synced for N days, plan
+before's, days with valid data, flags (short wear, no plan, no new data for N days, plan
 changed this week) and the file name of the client's weekly report written beside the page.
 """
 
@@ -73,7 +73,7 @@ def caseload(store: Store, week: str, *, today: dt.date | None = None) -> list[C
         if info.last_date:
             gap = (min(today, sunday) - dt.date.fromisoformat(info.last_date)).days
             if gap > 0:
-                flags.append(f"sensor not synced for {gap} day(s)")
+                flags.append(_stale_flag(gap, store.last_arrival(cid)))
         else:
             flags.append("no data yet")
         rows.append(CaseloadRow(cid, info.name, a["rate"], b["rate"], a["met"], a["checked"], a["no_data"],
@@ -81,6 +81,34 @@ def caseload(store: Store, week: str, *, today: dt.date | None = None) -> list[C
                                 int(daily["valid"].astype(bool).sum()) if len(daily) else 0, len(daily), flags,
                                 f"{cid}-{wk}.html"))
     return rows
+
+
+def _stale_flag(gap: int, arrival: tuple[str, str] | None) -> str:
+    """The flag for ``gap`` days without new data, worded by how the latest data arrived.
+
+    Parameters
+    ----------
+    gap : int
+        Days from the client's last day with data to the week's end (or today, if earlier).
+    arrival : tuple of (str, str) or None
+        ``(origin, imported_at)`` of the recording with the latest data (:meth:`Store.last_arrival`).
+
+    Returns
+    -------
+    str
+        ``sensor not synced for N day(s)`` when the latest data came from a sensor sync (``ble``);
+        otherwise ``no new data for N day(s) (last import Tue 03 Mar)``: a client whose data come from
+        imported files never syncs a sensor.
+    """
+    if arrival is not None and arrival[0] == "ble":
+        return f"sensor not synced for {gap} day(s)"
+    when = ""
+    if arrival is not None:
+        try:
+            when = f" (last import {dt.datetime.fromisoformat(arrival[1]):%a %d %b})"
+        except ValueError:
+            when = ""
+    return f"no new data for {gap} day(s){when}"
 
 
 def render_caseload_html(rows: list[CaseloadRow], week: str) -> str:

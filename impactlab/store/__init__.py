@@ -109,6 +109,8 @@ class ImportResult:
         The Parquet file with the samples.
     analysis : Analysis or None
         The analysis of this recording (None when skipped by its file hash).
+    imported_at : str or None
+        When ``already_imported``: when the stored recording was imported (UTC, ISO 8601); else None.
     """
 
     client_id: str
@@ -121,6 +123,7 @@ class ImportResult:
     dates: list[str]
     raw_path: Path
     analysis: Analysis | None = None
+    imported_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -370,11 +373,11 @@ class Store:
         device_id = device_id or meta.serial or ((meta.device or "unknown") if origin == "ble" else None)
         if file_sha256:
             row = self.db.execute(
-                "SELECT recording_id, content_hash, raw_path, start_ns, end_ns, timezone FROM recordings "
+                "SELECT recording_id, content_hash, raw_path, start_ns, end_ns, timezone, imported_at FROM recordings "
                 "WHERE client_id = ? AND file_sha256 = ?", (client_id, file_sha256)).fetchone()
             if row is not None:
                 return ImportResult(client_id, row[0], row[1], True, 0, 0, 0, _dates(row[3], row[4], row[5]),
-                                    self.raw_dir / row[2])
+                                    self.raw_dir / row[2], imported_at=row[6])
         if analyze_kwargs.get("body_mass_kg") is None:
             mass = self.body_mass_kg(client_id)
             if mass is not None:
@@ -394,12 +397,13 @@ class Store:
             raise
         raw_name = f"{content_hash}.parquet"
         existing = self.db.execute(
-            "SELECT recording_id FROM recordings WHERE client_id = ? AND content_hash = ?",
+            "SELECT recording_id, imported_at FROM recordings WHERE client_id = ? AND content_hash = ?",
             (client_id, content_hash)).fetchone()
         if existing is not None:
             writer.discard()
             return ImportResult(client_id, existing[0], content_hash, True, 0, 0, 0,
-                                _dates(writer.first_ns, writer.last_ns, meta.timezone), self.raw_dir / raw_name, res)
+                                _dates(writer.first_ns, writer.last_ns, meta.timezone), self.raw_dir / raw_name, res,
+                                imported_at=existing[1])
         writer.commit(self.raw_dir / raw_name)
         qc = dict(res.qc)
         if not res.extra.get("sessions", {}).get("vibration_detectable", True):
@@ -558,6 +562,27 @@ class Store:
         """Stored sessions starting in [start_ns, end_ns) (SESSIONS schema, client's zone)."""
         tz = self.client(client_id).timezone or "UTC"
         return sessions_frame(self.db, client_id, start_ns, end_ns, tz)
+
+    def last_arrival(self, client_id: str) -> tuple[str, str] | None:
+        """How the client's most recent data arrived: ``(origin, imported_at)``, or None without recordings.
+
+        The recording whose samples end last is taken (ties: the one stored last).
+
+        Parameters
+        ----------
+        client_id : str
+            The client.
+
+        Returns
+        -------
+        tuple of (str, str) or None
+            ``origin`` is ``"file"`` (``impactlab import``) or ``"ble"`` (a sensor sync); ``imported_at``
+            is when that recording was stored (UTC, ISO 8601 to the second).
+        """
+        row = self.db.execute(
+            "SELECT origin, imported_at FROM recordings WHERE client_id = ? "
+            "ORDER BY end_ns DESC, imported_at DESC, recording_id DESC LIMIT 1", (client_id,)).fetchone()
+        return (str(row[0]), str(row[1])) if row is not None else None
 
     def recordings(self, client_id: str, start_ns: int | None = None, end_ns: int | None = None) -> list[dict[str, Any]]:
         """Recordings overlapping [start_ns, end_ns): one dict per row, QC and settings decoded."""
