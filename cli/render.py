@@ -235,7 +235,7 @@ def today_json(ans: Any) -> dict[str, Any]:
 
 
 def print_answer_after_sync(store_path: Any, client_id: str) -> None:
-    """After a sync: what the client sees at once, the answer for the last synced day (as ``today``)."""
+    """After a sync: what the client sees at once, the answer for the last day with data (as ``today``)."""
     from impactlab.report.today import today_answer
     from impactlab.store import Store
 

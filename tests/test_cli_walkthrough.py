@@ -126,7 +126,7 @@ def test_the_answer_for_a_past_week_says_which_day_and_week(tmp_path: Path, caps
     capsys.readouterr()
     assert main(["today", "--client", "c1", "--store", str(store)]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "Last synced day, Mon 02 Mar" in out and "Week of Mon 02 Mar (2026-W10): 1 of 1 targets met" in out
+    assert "Last day with data, Mon 02 Mar" in out and "Week of Mon 02 Mar (2026-W10): 1 of 1 targets met" in out
     assert "so far" not in out and "today" not in out.lower().replace("c1: last", "")
     # a day that is today in the client's zone: "Today" and "This week so far"
     now = pd.Timestamp.now(tz=_rec().meta.timezone)
@@ -150,7 +150,7 @@ def test_import_answers_with_the_panel_and_lists_checks_only_with_verbose(
     assert main(["import", str(day), "--client", "c1", "--plan", str(plan), *s]) == 0
     out = capsys.readouterr().out
     assert "Mon 02 Mar jumps: no data" not in out  # the old flat list
-    assert "not enough wear time to judge the targets" in out and "Last synced day, Mon 02 Mar" in out
+    assert "not enough wear time to judge the targets" in out and "Last day with data, Mon 02 Mar" in out
     assert main(["import", str(day), "--client", "c1", "-v", *s]) == 0
     out = capsys.readouterr().out
     assert "Mon 02 Mar jumps: no data" in out and "not enough wear time" in out

@@ -97,5 +97,5 @@ def run(args: argparse.Namespace) -> int:
         print_summary(summary, ir, verbose=args.verbose)
         from ..render import print_answer_after_sync
 
-        print_answer_after_sync(args.store, args.client)  # the client's answer for the last synced day
+        print_answer_after_sync(args.store, args.client)  # the client's answer for the last day with data
     return 0

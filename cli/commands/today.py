@@ -1,4 +1,4 @@
-"""``impactlab today --client ID [--html OUT]``: the client's answer for the last synced day."""
+"""``impactlab today --client ID [--html OUT]``: the client's answer for the last day with data."""
 
 from __future__ import annotations
 

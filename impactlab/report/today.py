@@ -37,10 +37,10 @@ class TodayAnswer:
     today: dt.date = field(default_factory=dt.date.today)
 
     def day_label(self) -> str:
-        """``Today, Wed 02 Dec`` or, for an earlier day, ``Last synced day, Mon 02 Mar``."""
+        """``Today, Wed 02 Dec`` or, for an earlier day, ``Last day with data, Mon 02 Mar``."""
         if self.day is None:
             return "No data yet"
-        return f"Today, {self.day:%a %d %b}" if self.day == self.today else f"Last synced day, {self.day:%a %d %b}"
+        return f"Today, {self.day:%a %d %b}" if self.day == self.today else f"Last day with data, {self.day:%a %d %b}"
 
     def week_label(self) -> str:
         """``This week so far`` in the current ISO week, else ``Week of Mon 02 Mar (2026-W10)``."""
