@@ -107,9 +107,7 @@ def lowpass(x: np.ndarray, fs: float, *, cutoff_hz: float = 20.0, order: int = 4
 def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``scipy.signal.sosfiltfilt(sos, x, padlen=3 * ntaps)`` (odd extension), with the initial
     state of the sections computed once per filter rather than on every block (the same values)."""
-    ntaps = 2 * len(sos) + 1
-    ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
-    padlen = min(3 * ntaps, x.size - 1)
+    padlen = _padlen(sos, x.size)
     if padlen < 1:
         return np.asarray(sps.sosfiltfilt(sos, x, padlen=padlen))
     zi = _sos_zi(sos)
@@ -117,6 +115,17 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
     y, _ = sps.sosfilt(sos, ext, zi=zi * ext[:1])
     y, _ = sps.sosfilt(sos, y[::-1], zi=zi * y[-1:])
     return np.asarray(y[::-1][padlen:-padlen])
+
+
+def _ntaps(sos: np.ndarray) -> int:
+    """scipy's filter length for ``sosfiltfilt``'s default pad: 2 × sections + 1, less the zero
+    trailing coefficients (= order + 1 for a Butterworth low-pass)."""
+    return 2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+
+
+def _padlen(sos: np.ndarray, n: int) -> int:
+    """The odd-extension pad of a zero-phase pass over ``n`` samples: 3 × :func:`_ntaps`, at most n - 1."""
+    return min(3 * _ntaps(sos), n - 1)
 
 
 _ZI: dict[bytes, np.ndarray] = {}
@@ -140,9 +149,8 @@ def _filtfilt_zero_edges(sos: np.ndarray, x: np.ndarray, *, start: bool, end: bo
     state. Ends that are block boundaries inside a segment use :func:`_filtfilt`'s odd extension
     (their effect decays within the block overlap).
     """
-    ntaps = 2 * len(sos) + 1
-    ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))  # = order + 1
-    padlen = min(3 * ntaps, x.size - 1)
+    ntaps = _ntaps(sos)  # = order + 1
+    padlen = _padlen(sos, x.size)
     zi = _sos_zi(sos)
     left = np.empty(0) if start else 2 * x[0] - x[padlen:0:-1]
     right = np.zeros(2 * ntaps) if end else 2 * x[-1] - x[-2 : -padlen - 2 : -1]

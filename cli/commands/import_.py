@@ -212,7 +212,7 @@ def print_summary(summary: Any, res: Any, *, verbose: bool = False, source: str 
     con = stdout_console()
     who = summary.client_name or summary.client_id
     if res.already_imported:
-        con.print(escape(already_imported_message(who, source or summary.source, getattr(res, "imported_at", None))),
+        con.print(escape(already_imported_message(who, source or summary.source, res.imported_at)),
                   highlight=False)
     else:
         con.print(f"[bold]{escape(who)}[/bold]: added {res.n_impacts_added} impacts, {res.n_sessions_added} sessions, "

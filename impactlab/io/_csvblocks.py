@@ -94,3 +94,24 @@ def csv_pieces(
                 return
     finally:
         stream.close()
+
+
+def first_piece(
+    stream: Any,
+    *,
+    skip_rows: int,
+    column_names: list[str],
+    convert_options: pacsv.ConvertOptions,
+    piece_bytes: int,
+) -> pa.Table | None:
+    """The rows of the first piece of about ``piece_bytes`` (a probe of the start of the file), or None.
+
+    Parameters are those of :func:`csv_pieces`; only the first piece is read and the stream is
+    closed. None when the file holds no row after the lines skipped.
+    """
+    pieces = csv_pieces(stream, skip_rows=skip_rows, column_names=column_names, convert_options=convert_options,
+                        piece_bytes=piece_bytes)
+    try:
+        return next(pieces, None)
+    finally:
+        pieces.close()

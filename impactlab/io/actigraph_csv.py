@@ -32,7 +32,7 @@ from ._common import (
     raise_bad_line,
     read_lines,
 )
-from ._csvblocks import csv_pieces
+from ._csvblocks import csv_pieces, first_piece
 
 __all__ = ["is_actigraph_csv", "open_actigraph_csv"]
 
@@ -164,19 +164,16 @@ def open_actigraph_csv(
     device = str(info["device"])
     serial_text = str(info.get("serial") or "")
     rng = _SERIAL_RANGES.get(serial_text[:3]) or next((v for k, v in _RANGES.items() if k in device), None)
-    def _reader(block_size: int = 1 << 26) -> pacsv.CSVStreamingReader:
-        include = use + ([temp_col] if temp_col else [])
-        return pacsv.open_csv(
-            arrow_input(path),
-            read_options=pacsv.ReadOptions(block_size=block_size, skip_rows=skip, column_names=all_names),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=include, column_types={u: pa.float64() for u in include}
-            ),
-        )
+    include = use + ([temp_col] if temp_col else [])
+    convert = pacsv.ConvertOptions(include_columns=include, column_types={u: pa.float64() for u in include})
+
+    def _first_block() -> pa.Table | None:  # ~4 MB: the first half hour or so
+        return first_piece(arrow_input(path), skip_rows=skip, column_names=all_names, convert_options=convert,
+                           piece_bytes=1 << 22)
 
     meta = RecordingMeta(
         source=path, device="actigraph", sample_rate_hz=fs, timezone=zone,
-        vertical_axis=_probe_axis(_reader, use, vertical_axis, notes, path), range_g=rng,
+        vertical_axis=_probe_axis(_first_block, use, vertical_axis, notes, path), range_g=rng,
         serial=str(info["serial"]) if info["serial"] else None,
         extra={"model": device},
     )
@@ -186,14 +183,8 @@ def open_actigraph_csv(
 
     def chunks() -> Iterator[Recording]:
         row = 0
-        include = use + ([temp_col] if temp_col else [])
         try:
-            for batch in csv_pieces(
-                arrow_input(path), skip_rows=skip, column_names=all_names,
-                convert_options=pacsv.ConvertOptions(
-                    include_columns=include, column_types={u: pa.float64() for u in include}
-                ),
-            ):
+            for batch in csv_pieces(arrow_input(path), skip_rows=skip, column_names=all_names, convert_options=convert):
                 xyz = np.column_stack([batch.column(u).to_numpy(zero_copy_only=False) for u in use])
                 line = skip + 1 + row
                 bad = nonfinite_rows(xyz)
@@ -214,7 +205,7 @@ def open_actigraph_csv(
     return RecordingSource(meta=meta, chunks=chunks, n_rows_hint=size // max(1, len(head[-1])), notes=notes)
 
 
-def _probe_axis(reader_factory: Callable[[int], pacsv.CSVStreamingReader], use: list[str], spec: str | None,
+def _probe_axis(first_block: Callable[[], pa.Table | None], use: list[str], spec: str | None,
                 notes: list[str], path: str) -> str:
     """The vertical axis: the user's, else ``-y`` with its sign checked on the first block."""
     if spec:
@@ -222,11 +213,13 @@ def _probe_axis(reader_factory: Callable[[int], pacsv.CSVStreamingReader], use: 
     from .table import resolve_vertical_axis
 
     try:
-        batch = reader_factory(1 << 22).read_next_batch()  # ~4 MB: the first half hour or so
-        xyz = np.column_stack([batch.column(u).to_numpy(zero_copy_only=False) for u in use]).astype(np.float64)
-        xyz = xyz[np.isfinite(xyz).all(axis=1)]
-    except (StopIteration, pa.ArrowInvalid):
+        batch = first_block()
+    except pa.ArrowInvalid:
         return "-y"
+    if batch is None:
+        return "-y"
+    xyz = np.column_stack([batch.column(u).to_numpy(zero_copy_only=False) for u in use]).astype(np.float64)
+    xyz = xyz[np.isfinite(xyz).all(axis=1)]
     axis, note = resolve_vertical_axis(None, xyz, default="-y")
     if note:
         notes.append(f"{path}: {note}")

@@ -38,7 +38,7 @@ from ._common import (
     raise_bad_line,
     read_lines,
 )
-from ._csvblocks import csv_pieces
+from ._csvblocks import csv_pieces, first_piece
 
 __all__ = ["open_csv", "open_parquet", "write_parquet"]
 
@@ -248,13 +248,9 @@ def open_csv(
         include_columns=use,
     )
 
-    def _first_block() -> pa.Table:  # the first 64 MiB only (rate, units, axis)
-        pieces = csv_pieces(arrow_input(path), skip_rows=skip, column_names=col_names, convert_options=convert,
-                            piece_bytes=PROBE_BYTES)
-        try:
-            return next(pieces)
-        finally:
-            pieces.close()
+    def _first_block() -> pa.Table | None:  # the first 64 MiB only (rate, units, axis)
+        return first_piece(arrow_input(path), skip_rows=skip, column_names=col_names, convert_options=convert,
+                           piece_bytes=PROBE_BYTES)
 
     fs = sample_rate_hz
     probe = _probe(path, skip, col_names, kinds, use, kind, _first_block, epoch_mult)
@@ -373,14 +369,14 @@ def _batch_arrays(batch: pa.Table, use: list[str], kind: str, mult: int = 1_000_
 
 
 def _probe(path: str, skip: int, col_names: list[str], kinds: list[str], use: list[str],
-           kind: str, first_block: Callable[[], pa.Table], mult: int = 1_000_000_000
+           kind: str, first_block: Callable[[], pa.Table | None], mult: int = 1_000_000_000
            ) -> tuple[np.ndarray, np.ndarray]:
     try:
         batch = first_block()
-    except StopIteration:
-        raise ReadError("the file has a header but no samples", path=path, hint="Export the recording again") from None
     except pa.ArrowInvalid as err:
         raise_bad_line(path, skip, col_names, kinds, err)
+    if batch is None:
+        raise ReadError("the file has a header but no samples", path=path, hint="Export the recording again")
     t_ns, xyz = _batch_arrays(batch, use, kind, mult)
     ok = np.isfinite(xyz).all(axis=1)
     if not ok.any():
