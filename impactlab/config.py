@@ -16,6 +16,7 @@ from .errors import ConfigError
 __all__ = [
     "BODY_MASS_RANGE_KG",
     "VEST_MASS_RANGE_KG",
+    "check_mass_kg",
     "AnalysisConfig",
     "DetectionConfig",
     "LoadingConfig",
@@ -315,12 +316,47 @@ DSS_EXPONENT = 4.0
 #: Placements the Veras et al. equations were calibrated for.
 PLACEMENTS = ("hip", "back", "ankle")
 #: Plausible body mass (kg, inclusive): a young child to the heaviest adults; outside it is a typo [P].
-#: A plausibility check, not the calibration range of the force equations. Checked for ``--body-mass``
-#: and the ``body_mass_kg`` column of a batch subjects CSV.
+#: A plausibility check, not the calibration range of the force equations. Checked for ``--body-mass``,
+#: the ``body_mass_kg`` column of a batch subjects CSV, ``analyze(body_mass_kg=...)`` and a store client.
 BODY_MASS_RANGE_KG: tuple[float, float] = (10.0, 300.0)
 #: Plausible weighted-vest mass (kg, inclusive): commercial vests weigh up to about 40 kg [P].
-#: Checked for ``--vest-mass`` and a plan's ``vest_mass_kg``.
+#: Checked for ``--vest-mass``, a plan's ``vest_mass_kg`` and :class:`LoadingConfig`.
 VEST_MASS_RANGE_KG: tuple[float, float] = (0.0, 50.0)
+
+
+def check_mass_kg(value: float | None, kind: Literal["body", "vest"], *, key: str) -> float | None:
+    """Return ``value`` (kg) as a float, or raise :class:`~impactlab.errors.ConfigError` naming ``key``.
+
+    Parameters
+    ----------
+    value : float or None
+        A body or vest mass in kg; None (not given) passes through.
+    kind : {"body", "vest"}
+        Which range applies: :data:`BODY_MASS_RANGE_KG` or :data:`VEST_MASS_RANGE_KG` (inclusive).
+    key : str
+        The setting's name in the message (e.g. ``body_mass_kg``).
+
+    Examples
+    --------
+    >>> check_mass_kg(68, "body", key="body_mass_kg")
+    68.0
+    >>> check_mass_kg(680, "body", key="body_mass_kg")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    impactlab.errors.ConfigError: body_mass_kg: 680 kg is outside the plausible body mass of 10-300 kg...
+    """
+    if value is None:
+        return None
+    lo, hi = BODY_MASS_RANGE_KG if kind == "body" else VEST_MASS_RANGE_KG
+    try:
+        kg = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{value!r} is not a mass in kg", key=key,
+                          hint=f"Give the {kind} mass as a number of kg ({lo:g}-{hi:g})") from None
+    if not lo <= kg <= hi:  # NaN fails too
+        raise ConfigError(f"{kg:g} kg is outside the plausible {kind} mass of {lo:g}-{hi:g} kg", key=key,
+                          hint=f"Give the {kind} mass in kg (not pounds or grams)")
+    return kg
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +384,7 @@ class LoadingConfig:
     include_extrapolated: bool = False
 
     def __post_init__(self) -> None:
+        check_mass_kg(self.vest_mass_kg, "vest", key="loading.vest_mass_kg")
         if self.placement not in PLACEMENTS:
             raise ConfigError(f"unknown placement {self.placement!r}", key="placement",
                               hint=f"Use one of: {', '.join(PLACEMENTS)}")

@@ -26,7 +26,7 @@ from ._tables_json import _jsonable as _jsonable  # re-exported: report and stor
 from ._tables_json import days_json as days_json
 from ._tables_json import plan_check_json as plan_check_json
 from ._version import __version__
-from .config import AnalysisConfig, DetectionConfig
+from .config import AnalysisConfig, DetectionConfig, check_mass_kg
 from .daily import daily_load, grouped_band_codes, weekly_summary
 from .errors import ConfigError, DataError, DataQualityWarning
 from .impacts import ImpactDetector
@@ -590,8 +590,9 @@ def analyze(
     markers : Markers or pandas.DataFrame, optional
         Labelled periods (``start``, ``end``, ``label``), e.g. a weighted vest.
     body_mass_kg : float, optional
-        Body mass in kg: turns on the GRF and loading-rate prediction; without it the indices use
-        peak acceleration (g) as the stimulus.
+        Body mass in kg (10-300, :data:`~impactlab.config.BODY_MASS_RANGE_KG`; else ConfigError):
+        turns on the GRF and loading-rate prediction; without it the indices use peak acceleration
+        (g) as the stimulus.
     progress : callable, optional
         Called as ``progress(done, total)`` with the samples processed so far and the expected
         total (0 when unknown).
@@ -609,6 +610,7 @@ def analyze(
     {'low': 0, 'medium': 1, 'high': 1, 'total': 2}
     """
     settings = AnalysisConfig.of(config)
+    body_mass_kg = check_mass_kg(body_mass_kg, "body", key="body_mass_kg")
     notes: list[str] = []
     source_extra: dict[str, Any] = {}
     total = 0

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from impactlab.cli.main import main
 
 from impactlab import batch
@@ -363,7 +365,7 @@ def test_subjects_csv_feeds_the_analysis(tmp_path: Path, capsys: pytest.CaptureF
     bad = tmp_path / "bad.csv"
     bad.write_text("path,subject_id,body_mass_kg\nx.csv,S1,seventy\n")
     assert main(["batch", str(c), "-o", str(out2), "--subjects", str(bad)]) == 2
-    assert "bad.csv, line 2: body_mass_kg 'seventy' is not a body mass in kg" in capsys.readouterr().err
+    assert "bad.csv:line 2: body_mass_kg 'seventy' is not a body mass in kg" in capsys.readouterr().err
 
 
 def _subjects(tmp_path: Path, mass: str) -> Path:
@@ -382,14 +384,15 @@ def test_subjects_body_mass_outside_the_range_names_file_line_and_range(tmp_path
         batch.read_subjects(f)
     text = str(err.value)
     lo, hi = BODY_MASS_RANGE_KG
-    assert f"{f}, line 4: body_mass_kg '{mass}' is not a plausible body mass" in text
+    assert f"{f}:line 4: body_mass_kg '{mass}' is not a plausible body mass" in text
     assert f"the allowed range is {lo:g}-{hi:g} kg" in text and "10-300 kg" in text
     assert "leave it empty" in text and "\n" not in text
+    assert (err.value.path, err.value.line) == (str(f), 4)  # where, as fields too (an editor or a GUI can jump there)
 
 
 def test_subjects_body_mass_not_a_number_names_the_range(tmp_path: Path) -> None:
     f = _subjects(tmp_path, "70kg")
-    with pytest.raises(ConfigError, match=r"subjects.csv, line 4: body_mass_kg '70kg' is not a body mass in kg "
+    with pytest.raises(ConfigError, match=r"subjects.csv:line 4: body_mass_kg '70kg' is not a body mass in kg "
                                           r"\(a number, 10-300\)\. Give a number such as 61\.5"):
         batch.read_subjects(f)
 
@@ -401,11 +404,36 @@ def test_subjects_body_mass_boundaries_and_empty_accepted(tmp_path: Path, mass: 
     assert table.by_id["r2"].body_mass_kg == kg and table.by_id["r1"].body_mass_kg == 70.0
 
 
+@pytest.mark.parametrize(("content", "line", "words"), [
+    # Excel's plain "CSV" on Windows is cp1252: é is byte 0xe9 on the second data row
+    ("recording_id,subject_id\nr1,S1\nr2,Ségolène\n".encode("cp1252"), 3, "not UTF-8 text (byte 0xe9)"),
+    # a quote opened on line 3 and never closed swallows the rest of the file
+    (b'recording_id,subject_id\nr1,S1\n"r2,S2\nr3,S3\n', 3, "not a well-formed CSV"),
+    (b"recording_id,subject_id\n", None, "has a header but no rows"),
+    (b"", 1, "its first line has no columns"),
+    (b"file,who\nr1,S1\n", 1, "its first line has file, who"),
+])
+def test_subjects_file_that_cannot_be_read_says_where_and_what_to_do(tmp_path: Path, content: bytes, line: int | None,
+                                                                    words: str) -> None:
+    f = tmp_path / "subjects.csv"
+    f.write_bytes(content)
+    with pytest.raises(ConfigError) as err:
+        batch.read_subjects(f)
+    assert words in str(err.value) and err.value.path == str(f) and err.value.line == line
+    assert err.value.hint and "\n" not in str(err.value)
+
+
+def test_subjects_file_with_a_bom_and_crlf_is_read(tmp_path: Path) -> None:
+    f = tmp_path / "subjects.csv"
+    f.write_bytes("\ufeffrecording_id,subject_id,body_mass_kg\r\nr1,Ségolène,61.5\r\n".encode())
+    assert batch.read_subjects(f).by_id["r1"] == batch.Subject("Ségolène", 61.5)
+
+
 def test_subjects_line_counts_quoted_line_breaks(tmp_path: Path) -> None:
     """A cell with a line break inside quotes: the error names the line the row ends on, as an editor shows."""
     f = tmp_path / "subjects.csv"
     f.write_text('recording_id,subject_id,note,body_mass_kg\nr1,S1,"two\nlines",700\n')
-    with pytest.raises(ConfigError, match=r"subjects.csv, line 3: body_mass_kg '700'"):
+    with pytest.raises(ConfigError, match=r"subjects.csv:line 3: body_mass_kg '700'"):
         batch.read_subjects(f)
 
 
@@ -419,7 +447,7 @@ def test_cli_batch_refuses_a_subjects_body_mass_out_of_range(tmp_path: Path, cap
     assert main(["batch", str(rec), "-o", str(out), "--scheduler", "sync", "--subjects", str(bad)]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and "Traceback" not in err[0], err
-    assert f"{bad}, line 2: body_mass_kg '700' is not a plausible body mass: the allowed range is 10-300 kg" in err[0]
+    assert f"{bad}:line 2: body_mass_kg '700' is not a plausible body mass: the allowed range is 10-300 kg" in err[0]
     assert not (out / "actigraph-hip-5min").exists()
     bad.write_text("recording_id,subject_id,body_mass_kg\nactigraph-hip-5min,S1,300\n")
     assert main(["-q", "batch", str(rec), "-o", str(out), "--scheduler", "sync", "--subjects", str(bad)]) == 0
@@ -633,3 +661,28 @@ def test_warnings_table_counts_a_file_note_once(tmp_path: Path, capsys: pytest.C
     assert w["count"].tolist() == [1] * len(w) and len(w) == 2  # the zone note and 'no day has 10 h of wear'
     info = json.loads((out / "actigraph-hip-5min" / "actigraph-hip-5min-Info.json").read_text())
     assert [x["count"] for x in info["batch"]["warnings"]] == [1, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.tuples(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"),
+                                        min_size=1, max_size=12).filter(str.strip),
+                                st.text(max_size=12), st.one_of(st.none(), st.floats(10, 300))),
+                      min_size=1, max_size=6, unique_by=lambda c: c[0].strip()))
+def test_subjects_csv_round_trips_any_cell_text(cells: list[tuple[str, str, float | None]]) -> None:
+    """Whatever a spreadsheet writes (commas, quotes, line breaks, accents in cells), as written by
+    Python's csv module (not ours), is read back cell for cell."""
+    import csv
+    import io
+    import tempfile
+
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["recording_id", "subject_id", "body_mass_kg", "group"])
+    for rid, sid, kg in cells:
+        w.writerow([rid, sid, "" if kg is None else repr(kg), "a,b \"c\""])
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "subjects.csv"
+        f.write_text(buf.getvalue(), encoding="utf-8", newline="")
+        table = batch.read_subjects(f)
+    for rid, sid, kg in cells:
+        assert table.by_id[rid.strip()] == batch.Subject(sid.strip() or None, kg)

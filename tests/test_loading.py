@@ -94,6 +94,30 @@ def test_refuses_bad_body_mass(bad: float) -> None:
         predict_grf(1.5, bad)
 
 
+@pytest.mark.parametrize("mass", [680.0, 6.8, float("nan"), "heavy"])
+def test_analyze_and_the_store_refuse_an_implausible_body_mass(mass: object, tmp_path) -> None:
+    # the Python API and the client store check the same 10-300 kg as --body-mass and the subjects CSV
+    from impactlab.errors import StoreError
+    from impactlab.store import Store
+
+    rec = simulate_recording(duration_s=60, jumps=[(30.0, 2.0)], seed=0)
+    with pytest.raises(ConfigError, match=r"body_mass_kg: .*(10-300 kg|not a mass)"):
+        analyze(rec, body_mass_kg=mass)  # type: ignore[arg-type]
+    with Store(tmp_path / "s.sqlite") as st, pytest.raises(StoreError, match=r"body_mass_kg: .*kg"):
+        st.add_client("c01", body_mass_kg=mass)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kg, ok", [(0.0, True), (50.0, True), (50.5, False), (-1.0, False)])
+def test_loading_config_checks_the_vest_mass(kg: float, ok: bool) -> None:
+    from impactlab.config import LoadingConfig
+
+    if ok:
+        assert LoadingConfig(vest_mass_kg=kg).vest_mass_kg == kg
+    else:
+        with pytest.raises(ConfigError, match=r"loading.vest_mass_kg: .*0-50 kg"):
+            LoadingConfig(vest_mass_kg=kg)
+
+
 def test_unknown_model_and_vector() -> None:
     with pytest.raises(ConfigError, match="unknown loading model"):
         predict_grf(1.5, 70, model="running")  # type: ignore[arg-type]

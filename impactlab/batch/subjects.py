@@ -72,15 +72,15 @@ def _cell(row: Mapping[str, str], name: str) -> str | None:
     return v or None
 
 
-def _body_mass(cell: str | None, where: str) -> float | None:
+def _body_mass(cell: str | None, path: Path, line: int) -> float | None:
     """The ``body_mass_kg`` cell as kg (None when empty), within :data:`~impactlab.config.BODY_MASS_RANGE_KG`.
 
     Parameters
     ----------
     cell : str or None
         The stripped cell text (None: empty).
-    where : str
-        ``"FILE, line N"`` for the message.
+    path, line : pathlib.Path, int
+        The subjects file and the line of the row (the error's ``path`` and ``line``).
 
     Returns
     -------
@@ -99,11 +99,11 @@ def _body_mass(cell: str | None, where: str) -> float | None:
     try:
         kg = float(cell)
     except ValueError:
-        raise ConfigError(f"{where}: body_mass_kg {clip(cell)} is not a body mass in kg (a number, {lo:g}-{hi:g})",
-                          key="subjects", hint="Give a number such as 61.5, or leave the cell empty") from None
+        raise ConfigError(f"body_mass_kg {clip(cell)} is not a body mass in kg (a number, {lo:g}-{hi:g})",
+                          path=path, line=line, hint="Give a number such as 61.5, or leave the cell empty") from None
     if not lo <= kg <= hi:  # NaN and inf fail too
-        raise ConfigError(f"{where}: body_mass_kg {clip(cell)} is not a plausible body mass: the allowed range is "
-                          f"{lo:g}-{hi:g} kg (as for --body-mass)", key="subjects",
+        raise ConfigError(f"body_mass_kg {clip(cell)} is not a plausible body mass: the allowed range is "
+                          f"{lo:g}-{hi:g} kg (as for --body-mass)", path=path, line=line,
                           hint="Correct the cell (in kg; 1 lb = 0.454 kg), or leave it empty to analyse this recording "
                           "without a body mass")
     return kg
@@ -117,39 +117,60 @@ def read_subjects(path: str | os.PathLike[str]) -> SubjectTable:
     ConfigError
         Missing columns, a row naming neither path nor recording id, a key given twice, a body
         mass that is not a number in :data:`~impactlab.config.BODY_MASS_RANGE_KG` (10-300 kg, as
-        for ``--body-mass``; an empty cell is allowed), an unknown zone or placement (file and line
-        named: the header is line 1).
+        for ``--body-mass``; an empty cell is allowed), an unknown zone or placement; a file that is
+        not UTF-8 text or not well-formed CSV (an unclosed quote), or has a header but no rows. The
+        error's ``path`` and ``line`` say where (the header is line 1).
     """
     import csv
 
     p = Path(path)
+    reader = None
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
+            reader = csv.DictReader(fh, strict=True)
+            fields = reader.fieldnames  # read even when no row follows
             # the line each row ends on, as an editor counts (header = 1; blank lines, which the
             # reader skips, and line breaks inside quoted cells counted)
             rows = [(reader.line_num, raw) for raw in reader]
-            header = [h.strip() for h in (rows[0][1].keys() if rows else [])]
     except OSError as err:
-        raise ConfigError(f"cannot read the subjects file {p}: {err.strerror or err}", key="subjects",
+        raise ConfigError(f"cannot read the subjects file: {err.strerror or err}", path=p, key="subjects",
                           hint="Give a CSV with columns path (or recording_id) and subject_id") from None
+    except UnicodeDecodeError:
+        blob = p.read_bytes().removeprefix(b"\xef\xbb\xbf")
+        try:  # the whole file, to name the line and byte (the text reader decodes in blocks)
+            blob.decode("utf-8")
+            bad_line, byte = None, ""
+        except UnicodeDecodeError as e:
+            bad_line, byte = blob.count(b"\n", 0, e.start) + 1, f" (byte 0x{blob[e.start]:02x})"
+        raise ConfigError(f"the subjects file is not UTF-8 text{byte}", path=p, line=bad_line,
+                          hint="Save it as CSV UTF-8 (in Excel: File > Save As > CSV UTF-8)") from None
+    except csv.Error as err:
+        # the broken record starts on the line after the last one read whole
+        raise ConfigError(f"the subjects file is not a well-formed CSV ({err})", path=p,
+                          line=reader.line_num + 1 if reader is not None else None,
+                          hint="Check the quotes from this line on: a cell that holds a comma or a quote is written "
+                          "\"like \"\"this\"\", here\"") from None
+    header = [h.strip() for h in (fields or [])]
     if "subject_id" not in header or not ({"path", "recording_id"} & set(header)):
-        raise ConfigError(f"{p}: the subjects file needs a subject_id column and a path or recording_id column "
-                          f"(it has {', '.join(header) or 'none'})", key="subjects",
-                          hint="First line for example: path,subject_id,body_mass_kg,tz")
+        raise ConfigError(f"the subjects file needs a subject_id column and a path or recording_id column "
+                          f"(its first line has {', '.join(h for h in header if h) or 'no columns'})", path=p, line=1,
+                          key="subjects", hint="First line for example: path,subject_id,body_mass_kg,tz")
+    if not rows:
+        raise ConfigError("the subjects file has a header but no rows: no recording is assigned a subject", path=p,
+                          key="subjects", hint="Add one row per recording (path or recording_id, subject_id), "
+                          "or leave out --subjects")
     zones = available_timezones()
     by_path: dict[str, Subject] = {}
     by_id: dict[str, Subject] = {}
     for line, raw in rows:
         row = {k.strip(): v for k, v in raw.items() if k is not None}
-        where = f"{p}, line {line}"
-        kg = _body_mass(_cell(row, "body_mass_kg"), where)
+        kg = _body_mass(_cell(row, "body_mass_kg"), p, line)
         tz = _cell(row, "tz")
         if tz is not None and tz not in zones:
-            raise ConfigError(f"{where}: unknown time zone {tz!r}", key="subjects", hint="Use an IANA name such as Europe/London")
+            raise ConfigError(f"unknown time zone {tz!r}", path=p, line=line, hint="Use an IANA name such as Europe/London")
         placement = _cell(row, "placement")
         if placement is not None and placement not in PLACEMENTS:
-            raise ConfigError(f"{where}: unknown placement {placement!r}", key="subjects",
+            raise ConfigError(f"unknown placement {placement!r}", path=p, line=line,
                               hint=f"Use one of: {', '.join(PLACEMENTS)}")
         subject = Subject(_cell(row, "subject_id"), kg, tz, placement)
         keyed = False
@@ -157,16 +178,16 @@ def read_subjects(path: str | os.PathLike[str]) -> SubjectTable:
             for base in {p.parent.absolute(), Path.cwd()}:
                 key = os.path.normpath(os.path.join(base, os.path.expanduser(f)))
                 if by_path.get(key, subject) != subject:
-                    raise ConfigError(f"{where}: {f} is given twice", key="subjects", hint="Keep one row per recording")
+                    raise ConfigError(f"{f} is given twice", path=p, line=line, hint="Keep one row per recording")
                 by_path[key] = subject
             keyed = True
         if (r := _cell(row, "recording_id")) is not None:
             if r in by_id:
-                raise ConfigError(f"{where}: recording_id {r} is given twice", key="subjects", hint="Keep one row per recording")
+                raise ConfigError(f"recording_id {r} is given twice", path=p, line=line, hint="Keep one row per recording")
             by_id[r] = subject
             keyed = True
         if not keyed:
-            raise ConfigError(f"{where}: the row names neither a path nor a recording_id", key="subjects",
+            raise ConfigError("the row names neither a path nor a recording_id", path=p, line=line,
                               hint="Fill the path or recording_id cell")
     return SubjectTable(os.fspath(p), by_path, by_id)
 

@@ -64,8 +64,8 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..config import AnalysisConfig, DetectionConfig
-from ..errors import StoreError
+from ..config import AnalysisConfig, DetectionConfig, check_mass_kg
+from ..errors import ConfigError, StoreError
 from ..io._common import RecordingSource, clip
 from ..plan import Plan, load_plan, parse_plan
 from ..plan.versions import complete_checks, plan_changes, plan_in_force
@@ -236,9 +236,10 @@ class Store:
             The stored client.
         """
         _check_client_id(client_id)
-        if body_mass_kg is not None and not body_mass_kg > 0:
-            raise StoreError(f"body mass must be positive, got {body_mass_kg}", key="body_mass_kg",
-                             hint="Give the body mass in kg, e.g. --body-mass 68")
+        try:
+            body_mass_kg = check_mass_kg(body_mass_kg, "body", key="body_mass_kg")
+        except ConfigError as err:  # the store's own error class, same words
+            raise StoreError(err.message, key="body_mass_kg", hint="Give the body mass in kg, e.g. --body-mass 68") from None
         plan = load_plan(plan_path) if plan_path is not None else None  # validated before storing
         with transaction(self.db, self.path) as db:
             db.execute("INSERT OR IGNORE INTO clients (client_id, created_at) VALUES (?, ?)", (client_id, now()))

@@ -78,19 +78,19 @@ async def test_advertising_carries_the_manufacturer_data_of_the_spec(fake_bluez,
 
 
 async def test_battery_is_read_again_while_streaming(fake_bluez, add_sensor, short_rec) -> None:
-    import asyncio
+    s = add_sensor(short_rec, battery=80, speed=20.0)  # 60 s of sensor time (3000 samples) in 3 s
+    seen: list[int | None] = []
 
-    s = add_sensor(short_rec, battery=80, speed=20.0)  # 120 s of recording in 6 s
+    def on_update(status) -> None:
+        seen.append(status.battery)
+        # the battery drops once a third of the samples are in, so 2 s of streaming (four
+        # reads at battery_s=0.5) remain whatever the machine's load delayed before
+        if status.samples >= 1000 and s.battery == 80:
+            fake_bluez.run(lambda: setattr(s, "battery", 41))
 
-    async def drain_battery() -> None:
-        await asyncio.sleep(1.5)
-        fake_bluez.run(lambda: setattr(s, "battery", 41))
-
-    task = asyncio.create_task(drain_battery())
     live = await stream_sensor(HIP, address=s.address, config=DetectionConfig().replace(block_s=10.0), duration_s=60,
-                               battery_s=0.5)
-    await task
-    assert live.status.battery == 41 and live.status.samples == 3000
+                               battery_s=0.5, on_update=on_update)
+    assert seen[0] == 80 and live.status.battery == 41 and live.status.samples == 3000
 
 
 async def test_live_stream_reconnects_after_link_losses(fake_bluez, add_sensor, short_rec) -> None:
