@@ -219,7 +219,7 @@ def _validate(data: pd.DataFrame, meta: RecordingMeta, *, row_offset: int = 0) -
         bad = ~np.isfinite(arr).all(axis=1)
         row = int(np.argmax(bad))
         raise DataError(
-            f"sample {row + row_offset} ({idx[row]}) has a missing or non-finite value",
+            f"sample {row + row_offset + 1} (counted from 1; {idx[row]}) has a missing or non-finite value",
             path=where, hint="Gaps must be missing rows, not NaN; remove or repair those rows",
         )
     t = idx.asi8
@@ -228,6 +228,6 @@ def _validate(data: pd.DataFrame, meta: RecordingMeta, *, row_offset: int = 0) -
         row = int(np.argmax(d <= 0)) + 1
         what = "repeats the previous time" if d[row - 1] == 0 else "goes back in time"
         raise DataError(
-            f"sample {row + row_offset} ({idx[row]}) {what}",
+            f"sample {row + row_offset + 1} (counted from 1; {idx[row]}) {what}",
             path=where, hint="Times must be strictly increasing; check the export or remove duplicated rows",
         )

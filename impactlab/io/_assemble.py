@@ -85,7 +85,7 @@ class ChunkAssembler:
         if self.last_ns is not None and int(t[0]) <= self.last_ns:
             ts = data.index[0]
             what = "repeats the previous time" if int(t[0]) == self.last_ns else "goes back in time"
-            raise DataError(f"sample {self.n} ({ts}) {what}", path=rec.meta.source,
+            raise DataError(f"sample {self.n + 1} (counted from 1; {ts}) {what}", path=rec.meta.source,
                             hint="Times must be strictly increasing; check the export or remove duplicated rows")
         self.last_ns = int(t[-1])
         self.unit = self.unit or data.index.unit
