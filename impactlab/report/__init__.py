@@ -128,6 +128,11 @@ class WeeklyReport:
     recordings: list[dict[str, Any]] = field(default_factory=list)
     plan_text: list[dict[str, Any]] = field(default_factory=list)
     plan_changes: list[dict[str, Any]] = field(default_factory=list)
+    today: dt.date | None = None
+
+    def missing_label(self, day: dt.date) -> str:
+        """What a day without a recording says: ``to come`` after ``today`` (the week is not over), else ``no recording``."""
+        return "to come" if self.today is not None and day > self.today else "no recording"
 
     def day_row(self, day: dt.date) -> dict[str, Any] | None:
         """The DAILY row of ``day`` as a dict, or None when nothing was recorded that day."""
@@ -136,9 +141,17 @@ class WeeklyReport:
 
     @property
     def days_without_recording(self) -> int:
-        """Days of the week with no recording at all (their checks are ``no data``, "no recording", or ``not scheduled``)."""
+        """Days of the week up to ``today`` with no recording at all.
+
+        Their checks are ``no data`` ("no recording") or ``not scheduled``.
+        """
         recorded = {pd.Timestamp(d).date() for d in self.daily["date"]}
-        return sum(d not in recorded for d in self.days)
+        return sum(d not in recorded and self.missing_label(d) == "no recording" for d in self.days)
+
+    @property
+    def days_to_come(self) -> int:
+        """Days of the week after ``today`` (0 for a past week)."""
+        return sum(self.missing_label(d) == "to come" for d in self.days)
 
     def to_json_dict(self) -> dict[str, Any]:
         """The week's rows with the keys of ``analyze --format json`` (``days``, ``plan_check``)."""
@@ -163,6 +176,7 @@ class WeeklyReport:
             "grid": {t: [c.status for c in cells] for t, cells in self.grid.items()},
             "adherence": dict(adherence(self.plan_check)),
             "days_without_recording": self.days_without_recording,
+            "days_to_come": self.days_to_come,
             "weekly": weekly_counts(self.daily),
             "sessions": [{k: _jsonable(v) for k, v in r.items()} for r in self.sessions.to_dict("records")],
             "flags": list(self.flags),
@@ -177,7 +191,7 @@ def _fmt(v: float | None) -> str:
     return f"{v:.0f}" if float(v).is_integer() or abs(v) >= 10 else f"{v:.1f}"
 
 
-def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
+def weekly_report(tables: WeekTables, plan: Plan | None, *, today: dt.date | None = None) -> WeeklyReport:
     """Everything the weekly report shows for one client's ISO week.
 
     Parameters
@@ -189,6 +203,9 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
         The plan in force at the week's end (its targets' settings are listed; None without a plan).
         Check rows missing for a day of the week (tables from an analysis or a batch folder) are
         completed against it (:func:`impactlab.plan.versions.complete_checks`); the store's are complete.
+    today : datetime.date, optional
+        The current date where the client lives (default: now in the week's time zone). Days after
+        it are ``to come``, not ``no recording``, and get no check rows.
 
     Returns
     -------
@@ -202,10 +219,12 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
     # one check per day and target (days without a recording included) whatever the tables came from:
     # the store's rows are complete already; an analysis or a batch folder's are completed with the plan
     versions = [(FROM_START, plan)] if plan is not None else []
-    today = dt.date.today()
+    today = today or pd.Timestamp.now(tz=tz).date()
     checks = complete_checks(tables.plan_check, _dates(daily), versions, monday, days[-1], today)
+    if len(checks) and "detail" in checks.columns:  # rows a store completed on a later date than ``today``
+        checks = checks[~((checks["date"] > pd.Timestamp(today)) & (checks["detail"] == "no recording"))]
     plan_name, targets = _plan_summary(plan, checks)
-    grid = _grid(checks, days, targets)
+    grid = _grid(checks, days, targets, today)
     wear = _wear_by_day(tables.wear_blocks, tz, days)
     flags = _flags(tables.recordings, daily) + _hints(daily, tables.sessions, plan, tables.body_mass_kg)
     hist_d = tables.history_daily if tables.history_daily is not None else daily
@@ -223,7 +242,7 @@ def weekly_report(tables: WeekTables, plan: Plan | None) -> WeeklyReport:
         week=tables.week, monday=monday, days=days, daily=daily, plan_check=checks, plan_name=plan_name,
         plan_targets=targets, grid=grid, sessions=tables.sessions, wear=wear, flags=flags, trend=trend, method=method,
         timezone=tz, recordings=tables.recordings, plan_text=plan_sentences(plan) if plan is not None else [],
-        plan_changes=[_change(c) for c in tables.plan_changes],
+        plan_changes=[_change(c) for c in tables.plan_changes], today=today,
     )
 
 
@@ -273,7 +292,8 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any]]) -> dict[str, list[GridCell]]:
+def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any]],
+          today: dt.date) -> dict[str, list[GridCell]]:
     grid: dict[str, list[GridCell]] = {}
     by = {(pd.Timestamp(r["date"]).date(), str(r["target"])): r for r in checks.to_dict("records")}
     checked = {d for d, _ in by}  # days with a recording: their plan version was checked
@@ -285,14 +305,17 @@ def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any
         else:
             on = set(t["settings"].get("days") or DAY_NAMES)
             grid[name] = [GridCell("not scheduled", note="not in that day's plan")
-                          if (d, name) not in by and d in checked else _cell(by.get((d, name)), DAY_NAMES[d.weekday()] in on)
+                          if (d, name) not in by and d in checked else
+                          _cell(by.get((d, name)), DAY_NAMES[d.weekday()] in on, to_come=d > today)
                           for d in days]
     return grid
 
 
-def _cell(r: dict[str, Any] | None, scheduled: bool = True) -> GridCell:
+def _cell(r: dict[str, Any] | None, scheduled: bool = True, *, to_come: bool = False) -> GridCell:
     if r is None:  # no recording that day and no check row (tables without the store's completed rows)
-        return GridCell("no data", note="no recording") if scheduled else GridCell("not scheduled")
+        if not scheduled:
+            return GridCell("not scheduled")
+        return GridCell("no data", note="to come" if to_come else "no recording")
     detail = r.get("detail")
     note = str(detail) if isinstance(detail, str) and detail in ("no recording", "not in that day's plan") else None
     achieved = _plain(r["achieved"])

@@ -50,6 +50,10 @@ def _count(v: float | None) -> str:
     return "-" if v is None else f"{float(v):.0f}"
 
 
+def _local(t_ns: int | None, tz: str) -> str:
+    return pd.Timestamp(t_ns, tz="UTC").tz_convert(tz).strftime("%a %d %b %H:%M") if t_ns is not None else ""
+
+
 def _source_name(r: dict[str, Any]) -> str:
     """What a recording came from: a file name, or the sensor for a Bluetooth sync (``ble:ADDRESS``)."""
     src = str(r["source"])
@@ -88,9 +92,9 @@ def render_weekly_html(rep: WeeklyReport) -> str:
     for r in rep.recordings:
         q = r["qc"]
         recordings.append({
-            "name": _source_name(r), "device": r["device"], "rate": f"{r['sample_rate_hz']:g}",
-            "start": pd.Timestamp(r["start_ns"], tz="UTC").tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
-            "end": pd.Timestamp(r["end_ns"], tz="UTC").tz_convert(rep.timezone).strftime("%a %d %b %H:%M"),
+            "name": _source_name(r), "device": r.get("device") or "unknown",
+            "rate": f"{r['sample_rate_hz']:g}" if r.get("sample_rate_hz") else "unknown",
+            "start": _local(r.get("start_ns"), rep.timezone), "end": _local(r.get("end_ns"), rep.timezone),
             "wear_h": f"{float(q.get('wear_h', 0.0)):.1f}", "gaps": int(q.get("gaps", 0))})
     return _env().get_template("weekly.html.j2").render(
         rep=rep, figures=figure_data(rep), sessions=sessions, recordings=recordings, loading=rep.method.get("loading"),

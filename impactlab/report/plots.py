@@ -58,13 +58,14 @@ def daily_bands_svg(rep: WeeklyReport) -> tuple[str, str]:
             bars = ax.bar(range(7), vals, color=BAND_COLORS[band], edgecolor="#333333", linewidth=0.4)
             for i, r in enumerate(rows):
                 if r is None:
-                    ax.text(i, 0, "no\nrecording", ha="center", va="bottom", fontsize=6, color="#555555")
+                    ax.text(i, 0, rep.missing_label(rep.days[i]).replace(" ", "\n"), ha="center", va="bottom", fontsize=6,
+                            color="#555555")
                 elif not r["valid"]:
                     bars[i].set_hatch("///")
             ax.set_title({"low": "low 0.5-1.0 g", "medium": "medium 1.0-1.5 g", "high": "high >= 1.5 g"}[band])
             ax.set_xticks(range(7), labels, fontsize=7)
             ax.set_ylabel("impacts per day" if band == "low" else "")
-            parts.append(f"{band}: " + ", ".join(f"{d:%a} {'no recording' if r is None else v}" for d, r, v in
+            parts.append(f"{band}: " + ", ".join(f"{d:%a} {rep.missing_label(d) if r is None else v}" for d, r, v in
                                                   zip(rep.days, rows, vals, strict=True)))
             if band == "high" and target is not None and target["required"] is not None:
                 ax.axhline(float(target["required"]), color="#000000", linestyle="--", linewidth=1.0)
@@ -86,7 +87,7 @@ def timeline_svg(rep: WeeklyReport) -> tuple[str, str]:
             if worn:
                 ax.broken_barh([(a, b - a) for a, b in worn], (y - 0.35, 0.7), facecolors="#DDDDDD", edgecolor="none")
             hours = sum(b - a for a, b in worn)
-            parts.append(f"{day:%a}: no recording" if rep.day_row(day) is None else f"{day:%a}: worn {hours:.1f} h")
+            parts.append(f"{day:%a}: {rep.missing_label(day)}" if rep.day_row(day) is None else f"{day:%a}: worn {hours:.1f} h")
         seen: set[str] = set()
         s = rep.sessions
         for r in s.to_dict("records"):

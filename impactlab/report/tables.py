@@ -161,8 +161,8 @@ class WeekTables:
         if wb is not None and len(wb):
             keep = (wb["start_ns"] >= lo) & (wb["start_ns"] < hi) & (~wb["nonwear"].astype(bool)) & (wb["wear_s"] > 0)
             blocks = [(int(s), float(w)) for s, w in zip(wb["start_ns"][keep], wb["wear_s"][keep], strict=True)]
-        rec = {"source": meta.source, "qc": _jsonable(dict(analysis.qc)), "settings": _jsonable(analysis.config.to_dict()),
-               "impactlab_version": _version()}
+        rec = _recording(analysis.to_json_dict()["recording"], _jsonable(dict(analysis.qc)),
+                         _jsonable(analysis.config.to_dict()), _version())
         checks = analysis.plan_check if analysis.plan_check is not None else empty(PLAN_CHECK)
         who = client_id or meta.subject_id or Path(str(meta.source)).stem
         return cls._cut(who, client_name, week, tz, daily, checks, analysis.sessions, [rec], blocks, body_mass_kg)
@@ -196,8 +196,8 @@ class WeekTables:
             if not len(daily):
                 raise ImpactlabError("the recording has no days", path=d, hint="Give --week YYYY-Www")
             week = iso_week(pd.Timestamp(daily["date"].iloc[0]).date())
-        rec = {"source": info.get("recording", {}).get("source", rid), "qc": info.get("qc", {}),
-               "settings": info.get("settings", {}), "impactlab_version": info.get("impactlab_version", _version())}
+        rec = _recording({"source": rid, **info.get("recording", {})}, info.get("qc", {}), info.get("settings", {}),
+                         info.get("impactlab_version", _version()))
         subject = info.get("batch", {}).get("subject_id") or rid
         return cls._cut(str(subject), client_name, week, tz, daily, checks, sessions, [rec], [], None)
 
@@ -250,3 +250,13 @@ def _version() -> str:
     from .._version import __version__
 
     return __version__
+
+
+def _recording(r: dict[str, Any], qc: dict[str, Any], settings: dict[str, Any], version: str) -> dict[str, Any]:
+    """A recording as the store lists it (:meth:`impactlab.store.Store.recordings`), from the JSON ``recording`` object."""
+    def ns(iso: Any) -> int | None:
+        return int(pd.Timestamp(iso).as_unit("ns").value) if iso else None
+
+    return {"source": r.get("source"), "device": r.get("device"), "sample_rate_hz": r.get("sample_rate_hz"),
+            "start_ns": ns(r.get("start") or qc.get("start")), "end_ns": ns(r.get("end") or qc.get("end")),
+            "qc": qc, "settings": settings, "impactlab_version": version}
