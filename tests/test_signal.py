@@ -67,3 +67,36 @@ def test_filtfilt_is_scipys_sosfiltfilt(order: int, fc: float, n: int, seed: int
     x = 1 + np.random.default_rng(seed).standard_normal(n)
     padlen = min(3 * (2 * len(sos) + 1 - min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))), n - 1)
     np.testing.assert_array_equal(_filtfilt(sos, x), sps.sosfiltfilt(sos, x, padlen=padlen))
+
+
+def test_still_windows_of_a_real_hip_run_match_pandas_rolling_statistics() -> None:
+    """Outside oracle: pandas' rolling std and mean (its own online algorithm, not ours) over the
+    adept hip run (ActiGraph GT9X, 100 Hz, still before and after the run), read in chunks."""
+    from pathlib import Path
+
+    import pandas as pd
+    import pytest
+
+    from impactlab.io import open_recording
+    from impactlab.signal import signal_of_interest
+
+    run = Path(__file__).resolve().parents[2] / "shared" / "data" / "adeptdata" / "acc_running_left_hip.csv.gz"
+    if not run.exists():
+        pytest.skip("../shared/data/adeptdata is not present")
+    rec = open_recording(run, vertical_axis="-y").read()
+    v = signal_of_interest(rec.data, rec.meta.vertical_axis, "vertical")
+    xyz = rec.data[["x", "y", "z"]].to_numpy()
+    t = rec.data.index.as_unit("ns").asi8
+    sw = StillWindows(100)
+    for a in range(0, v.size, 7_777):  # chunks that cut windows
+        sw.update(t[a:a + 7_777], v[a:a + 7_777], xyz[a:a + 7_777])
+    ts, vs, gs = sw.windows()
+    roll = pd.Series(v).rolling(100)
+    sd, mean = roll.std(ddof=0).to_numpy()[99::100], roll.mean().to_numpy()[99::100]
+    assert np.abs(sd - 0.05).min() > 1e-6  # no window so near the threshold that rounding could decide it
+    still = sd < 0.05
+    assert 200 < still.sum() < still.size  # the standing before and after the run
+    np.testing.assert_array_equal(ts, t[::100][: sd.size][still])
+    np.testing.assert_allclose(vs, mean[still], rtol=0, atol=1e-9)
+    g = pd.DataFrame(xyz.astype(np.float64)).rolling(100).mean().to_numpy()[99::100][still]
+    np.testing.assert_allclose(gs, g, rtol=0, atol=1e-6)
