@@ -533,7 +533,7 @@ class Store:
         """Plan checks (PLAN_CHECK schema, plus ``detail``) with ``start`` ≤ date ≤ ``end``.
 
         The stored rows of the recorded days, and a row for each day target on each other day of a
-        week with data, up to ``today`` (default the system date; :func:`~impactlab.plan.versions.complete_checks`):
+        week with data, up to ``today`` (default: now in the client's zone; :func:`~impactlab.plan.versions.complete_checks`):
         ``no data`` ("no recording") or ``not scheduled``, so that every output counts them alike.
         """
         cols = ["date", *_PLAN_COLS]
@@ -556,8 +556,9 @@ class Store:
             return df
         first = dt.date.fromisoformat(start) if start else min(recorded)
         last = dt.date.fromisoformat(end) if end else max(recorded) + dt.timedelta(days=6)
-        return complete_checks(df, recorded, self.plan_history(client_id), first, last,
-                                     today or dt.date.today())
+        if today is None:  # the date where the client lives, as the weekly report takes it
+            today = pd.Timestamp.now(tz=self.client(client_id).timezone or "UTC").date()
+        return complete_checks(df, recorded, self.plan_history(client_id), first, last, today)
 
     def sessions(self, client_id: str, start_ns: int, end_ns: int) -> pd.DataFrame:
         """Stored sessions starting in [start_ns, end_ns) (SESSIONS schema, client's zone)."""
