@@ -132,7 +132,7 @@ class WeeklyReport:
 
     def missing_label(self, day: dt.date) -> str:
         """What a day without a recording says: ``to come`` after ``today`` (the week is not over), else ``no recording``."""
-        return "to come" if self.today is not None and day > self.today else "no recording"
+        return _missing_note(day, self.today)
 
     def day_row(self, day: dt.date) -> dict[str, Any] | None:
         """The DAILY row of ``day`` as a dict, or None when nothing was recorded that day."""
@@ -292,6 +292,11 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _missing_note(day: dt.date, today: dt.date | None) -> str:
+    """The cell text of a day without a recording: ``to come`` after ``today``, else ``no recording``."""
+    return "to come" if today is not None and day > today else "no recording"
+
+
 def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any]],
           today: dt.date) -> dict[str, list[GridCell]]:
     grid: dict[str, list[GridCell]] = {}
@@ -306,16 +311,14 @@ def _grid(checks: pd.DataFrame, days: list[dt.date], targets: list[dict[str, Any
             on = set(t["settings"].get("days") or DAY_NAMES)
             grid[name] = [GridCell("not scheduled", note="not in that day's plan")
                           if (d, name) not in by and d in checked else
-                          _cell(by.get((d, name)), DAY_NAMES[d.weekday()] in on, to_come=d > today)
+                          _cell(by.get((d, name)), DAY_NAMES[d.weekday()] in on, missing=_missing_note(d, today))
                           for d in days]
     return grid
 
 
-def _cell(r: dict[str, Any] | None, scheduled: bool = True, *, to_come: bool = False) -> GridCell:
+def _cell(r: dict[str, Any] | None, scheduled: bool = True, *, missing: str = "no recording") -> GridCell:
     if r is None:  # no recording that day and no check row (tables without the store's completed rows)
-        if not scheduled:
-            return GridCell("not scheduled")
-        return GridCell("no data", note="to come" if to_come else "no recording")
+        return GridCell("no data", note=missing) if scheduled else GridCell("not scheduled")
     detail = r.get("detail")
     note = str(detail) if isinstance(detail, str) and detail in ("no recording", "not in that day's plan") else None
     achieved = _plain(r["achieved"])

@@ -161,8 +161,8 @@ class WeekTables:
         if wb is not None and len(wb):
             keep = (wb["start_ns"] >= lo) & (wb["start_ns"] < hi) & (~wb["nonwear"].astype(bool)) & (wb["wear_s"] > 0)
             blocks = [(int(s), float(w)) for s, w in zip(wb["start_ns"][keep], wb["wear_s"][keep], strict=True)]
-        rec = _recording(analysis.to_json_dict()["recording"], _jsonable(dict(analysis.qc)),
-                         _jsonable(analysis.config.to_dict()), _version())
+        rec = _recording({"source": meta.source, "device": meta.device, "sample_rate_hz": float(meta.sample_rate_hz)},
+                         _jsonable(dict(analysis.qc)), _jsonable(analysis.config.to_dict()), _version())
         checks = analysis.plan_check if analysis.plan_check is not None else empty(PLAN_CHECK)
         who = client_id or meta.subject_id or Path(str(meta.source)).stem
         return cls._cut(who, client_name, week, tz, daily, checks, analysis.sessions, [rec], blocks, body_mass_kg)
@@ -253,7 +253,8 @@ def _version() -> str:
 
 
 def _recording(r: dict[str, Any], qc: dict[str, Any], settings: dict[str, Any], version: str) -> dict[str, Any]:
-    """A recording as the store lists it (:meth:`impactlab.store.Store.recordings`), from the JSON ``recording`` object."""
+    """A recording as the store lists it (:meth:`impactlab.store.Store.recordings`), from a JSON ``recording``
+    object (times from its ``start``/``end``, else the QC's)."""
     def ns(iso: Any) -> int | None:
         return int(pd.Timestamp(iso).as_unit("ns").value) if iso else None
 
