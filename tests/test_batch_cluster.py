@@ -152,7 +152,10 @@ def test_cluster_tables_equal_local_and_worker_killed_mid_batch(files: list[Path
 
         res = batch.run_batch([files[0].parent], out2, client=client, progress=kill_one, retries=2)
     assert killed and res.interrupted is None
-    assert [r["status"] for r in res.records] == ["done"] * N, res.errors
+    # the killed worker may have renamed its recording's folder into place just before it died: the
+    # re-run then finds that folder complete and up to date (it never sees a half-written one)
+    statuses = [r["status"] for r in res.records]
+    assert set(statuses) <= {"done", "skipped"} and statuses.count("skipped") <= 1, res.errors
     _same(out2, reference)
     cluster.wait_workers(2)  # the nanny brought the killed worker back
 
