@@ -92,6 +92,7 @@ def test_weekly_numbers_against_golden(week: dict[str, Any], request: pytest.Fix
         path.write_text(json.dumps(got, indent=2) + "\n")
     assert path.exists(), "tests/golden/weekly-2026-W10.json is missing: run pytest --update-golden and review it"
     assert got == json.loads(path.read_text())
+    assert json.dumps(got, indent=2) + "\n" == path.read_text(), "same values, different JSON text (int vs float?)"
     # the story the golden file tells: Mon, Tue, Fri valid; Wed short; Thu, Sat, Sun not recorded
     assert [(d["date"][-2:], d["valid"]) for d in got["days"]] == [("02", True), ("03", True), ("04", False), ("06", True)]
     # and the counts follow from the simulation by hand: steps = walk seconds x cadence / 60 in the
