@@ -568,3 +568,23 @@ def test_caseload_flags_stale_data_by_how_it_arrived(tmp_path: Path) -> None:
     assert stale("ble") == ["sensor not synced for 4 day(s)"]
     assert stale("both") == [f"no new data for 3 day(s) (last import {day['both']})"]
     assert stale("both2") == ["sensor not synced for 2 day(s)"]
+
+
+def test_caseload_today_reaches_the_plan_checks(tmp_path: Path) -> None:
+    """``caseload(today=...)`` completes the plan checks up to that day, not up to the machine's date."""
+    import datetime as dt
+
+    from impactlab.report.caseload import caseload
+
+    plan = tmp_path / "plan.toml"
+    plan.write_text('schema = 1\nname = "p"\n[targets.high_impacts]\nper_day = 2\nmin_band = "high"\n')
+    cfg = DetectionConfig(wear=WearConfig(valid_day_h=0.5))
+    with Store(tmp_path / "s.sqlite") as st:
+        st.import_recording("c01", _rec(seed=2, start="2026-03-02 09:00"), config=cfg, plan=load_plan_file(plan))
+        by_day = {d: caseload(st, "2026-W10", today=dt.date(2026, 3, d))[0] for d in (2, 4, 20)}
+        today = caseload(st, "2026-W10")[0]  # now (December 2026) in the client's zone: the week is over
+    # Monday met; no data on the days after it, up to the given today (Wed 4 Mar: two; the week over: six)
+    assert [(r.met, r.checked, r.no_data) for r in by_day.values()] == [(1, 1, 0), (1, 1, 2), (1, 1, 6)]
+    assert (today.met, today.no_data) == (1, 6)
+    assert [f.split(" (")[0] for f in by_day[4].flags if "day(s)" in f] == ["no new data for 2 day(s)"]  # Mon-Wed
+    assert [f.split(" (")[0] for f in by_day[20].flags if "day(s)" in f] == ["no new data for 6 day(s)"]  # Mon-Sun

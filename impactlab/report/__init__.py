@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._version import __version__
+from ..isotime import today_in
 from ..plan import DAY_NAMES, Plan
 from ..plan.versions import FROM_START, complete_checks
 from ..schema import DAILY, PLAN_CHECK
@@ -219,7 +220,7 @@ def weekly_report(tables: WeekTables, plan: Plan | None, *, today: dt.date | Non
     # one check per day and target (days without a recording included) whatever the tables came from:
     # the store's rows are complete already; an analysis or a batch folder's are completed with the plan
     versions = [(FROM_START, plan)] if plan is not None else []
-    today = today or pd.Timestamp.now(tz=tz).date()
+    today = today or today_in(tz)
     checks = complete_checks(tables.plan_check, _dates(daily), versions, monday, days[-1], today)
     if len(checks) and "detail" in checks.columns:  # rows a store completed on a later date than ``today``
         checks = checks[~((checks["date"] > pd.Timestamp(today)) & (checks["detail"] == "no recording"))]

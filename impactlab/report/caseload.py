@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..isotime import today_in
 from ..plan.versions import plan_changes
 from .adherence import adherence
 from .tables import iso_week, parse_week
@@ -48,18 +49,29 @@ class CaseloadRow:
 
 
 def caseload(store: Store, week: str, *, today: dt.date | None = None) -> list[CaseloadRow]:
-    """One :class:`CaseloadRow` per stored client for ISO week ``week``."""
+    """One :class:`CaseloadRow` per stored client for ISO week ``week``.
+
+    Parameters
+    ----------
+    store : Store
+        The client store.
+    week : str
+        ISO week, ``YYYY-Www``.
+    today : datetime.date, optional
+        The date the plan checks are completed up to and stale data are counted to (default: now
+        in each client's own zone, as :meth:`Store.plan_checks` and the weekly report take it).
+    """
     monday = parse_week(week)
     wk = iso_week(monday)
     sunday = monday + dt.timedelta(days=6)
     before = monday - dt.timedelta(days=7)
-    today = today or dt.date.today()
     rows = []
     for info in store.clients():
         cid = info.client_id
+        day = today if today is not None else today_in(info.timezone)
         daily = store.daily(cid, monday.isoformat(), sunday.isoformat())
-        a = adherence(store.plan_checks(cid, monday.isoformat(), sunday.isoformat()))
-        b = adherence(store.plan_checks(cid, before.isoformat(), (monday - dt.timedelta(days=1)).isoformat()))
+        a = adherence(store.plan_checks(cid, monday.isoformat(), sunday.isoformat(), today=day))
+        b = adherence(store.plan_checks(cid, before.isoformat(), (monday - dt.timedelta(days=1)).isoformat(), today=day))
         flags = []
         short = int((~daily["valid"].astype(bool)).sum()) if len(daily) else 0
         if short:
@@ -71,7 +83,7 @@ def caseload(store: Store, week: str, *, today: dt.date | None = None) -> list[C
         if changes:
             flags.append("plan changed this week (" + ", ".join(f"{c['from']:%a %d %b}" for c in changes) + ")")
         if info.last_date:
-            gap = (min(today, sunday) - dt.date.fromisoformat(info.last_date)).days
+            gap = (min(day, sunday) - dt.date.fromisoformat(info.last_date)).days
             if gap > 0:
                 flags.append(_stale_flag(gap, store.last_arrival(cid)))
         else:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..isotime import today_in
 from ..schema import SESSION_KINDS
 from .adherence import adherence
 
@@ -77,7 +78,7 @@ def today_answer(store: Store, client_id: str) -> TodayAnswer:
     """The answer for the client's last day with data (and its ISO week so far)."""
     info = store.client(client_id)
     if not info.last_date:
-        return TodayAnswer(client_id, info.name, None, today=_today(info.timezone))
+        return TodayAnswer(client_id, info.name, None, today=today_in(info.timezone))
     day = dt.date.fromisoformat(info.last_date)
     monday = day - dt.timedelta(days=day.weekday())
     checks = store.plan_checks(client_id, day.isoformat(), day.isoformat())
@@ -85,18 +86,7 @@ def today_answer(store: Store, client_id: str) -> TodayAnswer:
     rows = [{"target": str(r["target"]), "required": _num(r["required"]), "achieved": _num(r["achieved"]),
              "unit": str(r["unit"]), "status": str(r["status"])} for r in checks.to_dict("records")]
     week = dict(adherence(store.plan_checks(client_id, monday.isoformat(), day.isoformat())))
-    return TodayAnswer(client_id, info.name, day, rows, week, _today(info.timezone))
-
-
-def _today(timezone: str | None) -> dt.date:
-    """The current date in the client's time zone (the machine's when it has none)."""
-    if timezone:
-        try:
-            now: dt.date = pd.Timestamp.now(tz=timezone).date()
-            return now
-        except (KeyError, ValueError):  # pragma: no cover - a zone the system no longer knows
-            pass
-    return dt.date.today()
+    return TodayAnswer(client_id, info.name, day, rows, week, today_in(info.timezone))
 
 
 def _num(v: Any) -> float | None:

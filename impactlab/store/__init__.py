@@ -67,6 +67,7 @@ from .._version import __version__
 from ..config import AnalysisConfig, DetectionConfig, check_mass_kg
 from ..errors import ConfigError, StoreError
 from ..io._common import RecordingSource, clip
+from ..isotime import today_in
 from ..plan import Plan, load_plan, parse_plan
 from ..plan.versions import complete_checks, plan_changes, plan_in_force
 from ..recording import Recording
@@ -490,7 +491,7 @@ class Store:
         """
         info = self.client(client_id)
         return plans.set_plan(self.db, self.path, client_id, info.first_date, info.timezone, plan, valid_from,
-                              today or dt.date.today())
+                              today or today_in(info.timezone))
 
     def plan_history(self, client_id: str) -> list[tuple[str, Plan]]:
         """The client's plan versions as (first day ``YYYY-MM-DD`` or ``0000-01-01`` for "from the start", plan)."""
@@ -557,7 +558,7 @@ class Store:
         first = dt.date.fromisoformat(start) if start else min(recorded)
         last = dt.date.fromisoformat(end) if end else max(recorded) + dt.timedelta(days=6)
         if today is None:  # the date where the client lives, as the weekly report takes it
-            today = pd.Timestamp.now(tz=self.client(client_id).timezone or "UTC").date()
+            today = today_in(self.client(client_id).timezone)
         return complete_checks(df, recorded, self.plan_history(client_id), first, last, today)
 
     def sessions(self, client_id: str, start_ns: int, end_ns: int) -> pd.DataFrame:
