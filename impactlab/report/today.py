@@ -77,16 +77,17 @@ class TodayAnswer:
 def today_answer(store: Store, client_id: str) -> TodayAnswer:
     """The answer for the client's last day with data (and its ISO week so far)."""
     info = store.client(client_id)
+    now = today_in(info.timezone)  # one date for the labels and both plan checks
     if not info.last_date:
-        return TodayAnswer(client_id, info.name, None, today=today_in(info.timezone))
+        return TodayAnswer(client_id, info.name, None, today=now)
     day = dt.date.fromisoformat(info.last_date)
     monday = day - dt.timedelta(days=day.weekday())
-    checks = store.plan_checks(client_id, day.isoformat(), day.isoformat())
+    checks = store.plan_checks(client_id, day.isoformat(), day.isoformat(), today=now)
     checks = checks[checks["period"] == "day"]
     rows = [{"target": str(r["target"]), "required": _num(r["required"]), "achieved": _num(r["achieved"]),
              "unit": str(r["unit"]), "status": str(r["status"])} for r in checks.to_dict("records")]
-    week = dict(adherence(store.plan_checks(client_id, monday.isoformat(), day.isoformat())))
-    return TodayAnswer(client_id, info.name, day, rows, week, today_in(info.timezone))
+    week = dict(adherence(store.plan_checks(client_id, monday.isoformat(), day.isoformat(), today=now)))
+    return TodayAnswer(client_id, info.name, day, rows, week, now)
 
 
 def _num(v: Any) -> float | None:

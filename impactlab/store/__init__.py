@@ -626,14 +626,16 @@ class Store:
         hi = pd.Timestamp(monday + dt.timedelta(days=7)).tz_localize(tz, ambiguous=False,
                                                                       nonexistent="shift_forward").value
         first = (monday - dt.timedelta(weeks=7)).isoformat()
+        today = today_in(info.timezone)  # one date for the week's and the history's checks
         return WeekTables(
             client_id=client_id, client_name=info.name, client_note=info.note, body_mass_kg=info.body_mass_kg,
             week=iso_week(monday), timezone=tz,
             daily=self.daily(client_id, monday.isoformat(), sunday),
-            plan_check=self.plan_checks(client_id, monday.isoformat(), sunday),
+            plan_check=self.plan_checks(client_id, monday.isoformat(), sunday, today=today),
             sessions=self.sessions(client_id, lo, hi), recordings=self.recordings(client_id, lo, hi),
             wear_blocks=self.wear_blocks(client_id, lo, hi),
-            history_daily=self.daily(client_id, first, sunday), history_plan_check=self.plan_checks(client_id, first, sunday),
+            history_daily=self.daily(client_id, first, sunday),
+            history_plan_check=self.plan_checks(client_id, first, sunday, today=today),
             plan_changes=plan_changes(self.plan_history(client_id), monday, monday + dt.timedelta(days=6)))
 
     def counts(self) -> dict[str, int]:
